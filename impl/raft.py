@@ -1,0 +1,374 @@
+"""The bundled Raft core: a pure step function, `step(node, event) -> (node, effects)`.
+
+Structure mirrors the Raft paper's Figure 2 (Ongaro & Ousterhout, "In Search of an
+Understandable Consensus Algorithm", 2014):
+
+* term rules once, before dispatch (`step`; "Rules for Servers / All Servers");
+* one handler per message or event, named for it;
+* role changes as `become_follower` / `become_candidate` / `become_leader`;
+* the small decisions a real bug changes (quorum size, the up-to-date check, which entries may
+  be committed, what is persisted) are methods of their own, so that a deliberately broken core
+  is a subclass overriding a few lines (see `impl.broken`), never a copy.
+
+No clock, randomness, I/O or global state: timers are events, and the random election timeout
+is drawn by the world. Every handler returns a new Node; nothing is mutated.
+"""
+
+from __future__ import annotations
+
+from attrs import evolve
+
+from impl.types import (
+    AppendEntries,
+    AppendEntriesResponse,
+    CandidateState,
+    ClientReply,
+    ClientRequest,
+    Effects,
+    ElectionTimeout,
+    Entry,
+    Event,
+    HeartbeatTimeout,
+    LeaderState,
+    Message,
+    Node,
+    Persistent,
+    RequestVote,
+    RequestVoteResponse,
+    Role,
+)
+
+Out = tuple[Node, Effects]
+
+
+class RaftCore:
+    """The correct core. Stateless: an instance is a bundle of pure functions."""
+
+    name = "raft"
+
+    # ------------------------------------------------------------------ life cycle
+
+    def initial_node(self, node_id: int, cluster_size: int) -> Node:
+        """A server that has never run: term 0, no vote, empty log, follower (§5.2)."""
+        return Node(id=node_id, cluster_size=cluster_size)
+
+    def restart(self, node_id: int, cluster_size: int, persistent: Persistent) -> Node:
+        """A server rebooting from stable storage: Figure 2's persistent state survives,
+        everything volatile starts over (commit_index and last_applied from 0, as a follower).
+        Committed entries are re-applied once a leader tells it the commit index again."""
+        return Node(id=node_id, cluster_size=cluster_size, persistent=persistent)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def step(self, node: Node, event: Event) -> Out:
+        """Handle one event. Messages go through the term rules first (§5.1): a higher term
+        makes the receiver adopt it and become follower *before* handling the message."""
+        before = node.persistent
+        if isinstance(event, (RequestVote, RequestVoteResponse, AppendEntries,
+                              AppendEntriesResponse)):
+            if event.term > node.current_term:
+                node = self.become_follower(node, event.term)
+            node, effects = self.handle_message(node, event)
+        elif isinstance(event, ElectionTimeout):
+            node, effects = self.on_election_timeout(node)
+        elif isinstance(event, HeartbeatTimeout):
+            node, effects = self.on_heartbeat_timeout(node)
+        elif isinstance(event, ClientRequest):
+            node, effects = self.on_client_request(node, event)
+        else:  # pragma: no cover - the Event union is closed
+            raise TypeError(f"not a Raft event: {event!r}")
+        persist = self.to_persist(before, node.persistent)
+        if persist is not None:
+            effects = evolve(effects, persist=persist)
+        return node, effects
+
+    def handle_message(self, node: Node, message: Message) -> Out:
+        if isinstance(message, RequestVote):
+            return self.handle_request_vote(node, message)
+        if isinstance(message, RequestVoteResponse):
+            return self.handle_request_vote_response(node, message)
+        if isinstance(message, AppendEntries):
+            return self.handle_append_entries(node, message)
+        return self.handle_append_entries_response(node, message)
+
+    def to_persist(self, before: Persistent, after: Persistent) -> Persistent | None:
+        """Figure 2: persistent state is "updated on stable storage before responding to RPCs".
+        Whatever changed is written in the same step that sends the messages depending on it."""
+        return None if after == before else after
+
+    # ------------------------------------------------------------------ rules a bug changes
+
+    def quorum(self, cluster_size: int) -> int:
+        """A majority of the cluster (§5.2): any two majorities intersect."""
+        return cluster_size // 2 + 1
+
+    def log_is_up_to_date(self, last_log_term: int, last_log_index: int, voter: Node) -> bool:
+        """§5.4.1: the candidate's log is at least as up-to-date as the voter's if its last
+        term is higher, or the last terms are equal and it is at least as long."""
+        if last_log_term != voter.last_log_term:
+            return last_log_term > voter.last_log_term
+        return last_log_index >= voter.last_log_index
+
+    def may_vote_for(self, node: Node, candidate_id: int) -> bool:
+        """§5.2: "Each server will vote for at most one candidate in a given term"."""
+        return node.voted_for is None or node.voted_for == candidate_id
+
+    def may_commit(self, node: Node, index: int) -> bool:
+        """§5.4.2: a leader commits by counting replicas only entries of its current term;
+        earlier entries are committed indirectly (Figure 8 shows why)."""
+        return node.log[index - 1].term == node.current_term
+
+    # ------------------------------------------------------------------ role changes
+
+    def become_follower(self, node: Node, term: int) -> Node:
+        """§5.1: "If RPC request or response contains term T > currentTerm: set currentTerm =
+        T, convert to follower". A new term means no vote has been cast in it yet."""
+        return evolve(
+            node,
+            role=Role.FOLLOWER,
+            persistent=Persistent(term, None, node.log),
+            volatile=evolve(node.volatile, leader_hint=None),
+            candidate=None,
+            leader=None,
+        )
+
+    def become_candidate(self, node: Node) -> Out:
+        """§5.2: "increment currentTerm, vote for self, reset election timer, send RequestVote
+        RPCs to all other servers"."""
+        term = node.current_term + 1
+        node = evolve(
+            node,
+            role=Role.CANDIDATE,
+            persistent=Persistent(term, node.id, node.log),
+            volatile=evolve(node.volatile, leader_hint=None),
+            candidate=CandidateState(frozenset((node.id,))),
+            leader=None,
+        )
+        if self.quorum(node.cluster_size) <= 1:  # a cluster of one elects itself
+            return self.become_leader(node)
+        requests = tuple(
+            RequestVote(node.id, peer, term, node.last_log_index, node.last_log_term)
+            for peer in node.peers()
+            if peer != node.id
+        )
+        return node, Effects(messages=requests, reset_election_timer=True)
+
+    def become_leader(self, node: Node) -> Out:
+        """Figure 2, Leaders: "Upon election: send initial empty AppendEntries RPCs (heartbeat)
+        to each server"; nextIndex starts just past the leader's log, matchIndex at 0."""
+        last = node.last_log_index
+        match = tuple(last if peer == node.id else 0 for peer in node.peers())
+        node = evolve(
+            node,
+            role=Role.LEADER,
+            volatile=evolve(node.volatile, leader_hint=node.id),
+            candidate=None,
+            leader=LeaderState(next_index=(last + 1,) * node.cluster_size, match_index=match),
+        )
+        node = self.advance_commit_index(node)  # a cluster of one commits on its own
+        return node, Effects(messages=self.append_entries_to_all(node))
+
+    # ------------------------------------------------------------------ timers and clients
+
+    def on_election_timeout(self, node: Node) -> Out:
+        """Figure 2, Followers/Candidates: "If election timeout elapses without receiving
+        AppendEntries from current leader or granting vote to candidate: convert to candidate";
+        a candidate whose election timed out starts a new one (§5.2, split votes)."""
+        if node.role is Role.LEADER:
+            return node, Effects()  # a leader has no election timer
+        return self.become_candidate(node)
+
+    def on_heartbeat_timeout(self, node: Node) -> Out:
+        """Figure 2, Leaders: heartbeats "during idle periods to prevent election timeouts",
+        carrying any entries a follower lacks ("If last log index >= nextIndex for a follower:
+        send AppendEntries RPC with log entries starting at nextIndex")."""
+        if node.role is not Role.LEADER:
+            return node, Effects()
+        return node, Effects(messages=self.append_entries_to_all(node))
+
+    def on_client_request(self, node: Node, request: ClientRequest) -> Out:
+        """Figure 2, Leaders: "If command received from client: append entry to local log".
+        Others refuse and name the leader they know (§8)."""
+        if node.role is not Role.LEADER or node.leader is None:
+            reply = ClientReply(accepted=False, leader_hint=node.volatile.leader_hint)
+            return node, Effects(client_reply=reply)
+        log = (*node.log, Entry(node.current_term, request.command))
+        match = _replace(node.leader.match_index, node.id, len(log))
+        node = evolve(
+            node,
+            persistent=evolve(node.persistent, log=log),
+            leader=evolve(node.leader, match_index=match),
+        )
+        node = self.advance_commit_index(node)  # only moves in a cluster of one
+        return node, Effects(client_reply=ClientReply(accepted=True, index=len(log)))
+
+    # ------------------------------------------------------------------ RequestVote
+
+    def handle_request_vote(self, node: Node, request: RequestVote) -> Out:
+        """Figure 2, RequestVote RPC receiver: "Reply false if term < currentTerm (§5.1). If
+        votedFor is null or candidateId, and candidate's log is at least as up-to-date as
+        receiver's log, grant vote (§5.2, §5.4)". Granting restarts the election timer."""
+        granted = (
+            request.term == node.current_term
+            and self.may_vote_for(node, request.candidate_id)
+            and self.log_is_up_to_date(request.last_log_term, request.last_log_index, node)
+        )
+        if granted:
+            node = evolve(
+                node, persistent=Persistent(node.current_term, request.candidate_id, node.log)
+            )
+        reply = RequestVoteResponse(node.id, request.source, node.current_term, granted)
+        return node, Effects(messages=(reply,), reset_election_timer=granted)
+
+    def handle_request_vote_response(self, node: Node, response: RequestVoteResponse) -> Out:
+        """§5.2: "If votes received from majority of servers: become leader". Responses from
+        an older term are stale and ignored (§5.1; raft.tla's DropStaleResponse)."""
+        if (
+            response.term < node.current_term
+            or node.role is not Role.CANDIDATE
+            or node.candidate is None
+            or not response.vote_granted
+        ):
+            return node, Effects()
+        votes = node.candidate.votes_granted | {response.source}
+        node = evolve(node, candidate=CandidateState(votes))
+        if len(votes) >= self.quorum(node.cluster_size):
+            return self.become_leader(node)
+        return node, Effects()
+
+    # ------------------------------------------------------------------ AppendEntries
+
+    def handle_append_entries(self, node: Node, request: AppendEntries) -> Out:
+        """Figure 2, AppendEntries RPC receiver, rules 1-5."""
+        # 1. "Reply false if term < currentTerm (§5.1)": a deposed leader learns the new term.
+        if request.term < node.current_term:
+            return node, Effects(messages=(self._reject(node, request, node.last_log_index),))
+        # Same term: the sender is this term's leader. Candidates step down (§5.2: "If
+        # AppendEntries RPC received from new leader: convert to follower"); hearing from the
+        # leader restarts the election timer.
+        node = evolve(
+            node,
+            role=Role.FOLLOWER,
+            volatile=evolve(node.volatile, leader_hint=request.leader_id),
+            candidate=None,
+            leader=None,
+        )
+        # 2. "Reply false if log doesn't contain an entry at prevLogIndex whose term matches
+        # prevLogTerm (§5.3)". The hint is the longest prefix we could share with the leader.
+        prev = request.prev_log_index
+        if prev > node.last_log_index or (prev > 0 and node.log[prev - 1].term !=
+                                          request.prev_log_term):
+            hint = min(node.last_log_index, prev - 1)
+            return node, Effects(messages=(self._reject(node, request, hint),),
+                                 reset_election_timer=True)
+        # 3-4. Delete on a real conflict only, append what is new (§5.3).
+        log = self.merge_entries(node.log, prev, request.entries)
+        if log != node.log:
+            node = evolve(node, persistent=evolve(node.persistent, log=log))
+        # 5. "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last
+        # new entry)". Only the entries this request verified count as matching the leader; a
+        # stale, reordered request may verify fewer than we already committed, so never lower
+        # commit_index (etcd's commitTo).
+        last_new = prev + len(request.entries)
+        if request.leader_commit > node.commit_index:
+            commit = max(node.commit_index, min(request.leader_commit, last_new))
+            node = self.apply_committed(evolve(node, volatile=evolve(node.volatile,
+                                                                     commit_index=commit)))
+        reply = AppendEntriesResponse(node.id, request.source, node.current_term, True, last_new,
+                                      node.last_log_index)
+        return node, Effects(messages=(reply,), reset_election_timer=True)
+
+    def merge_entries(
+        self, log: tuple[Entry, ...], prev_log_index: int, entries: tuple[Entry, ...]
+    ) -> tuple[Entry, ...]:
+        """§5.3, rules 3-4: "If an existing entry conflicts with a new one (same index but
+        different terms), delete the existing entry and all that follow it. Append any new
+        entries not already in the log." Entries already present are kept, and so is anything
+        after them: a duplicated or reordered request must never truncate the log (the Raft
+        students' guide calls this out as a common bug)."""
+        for offset, entry in enumerate(entries):
+            index = prev_log_index + 1 + offset
+            if index > len(log):
+                return log + entries[offset:]
+            if log[index - 1].term != entry.term:
+                return log[: index - 1] + entries[offset:]
+        return log
+
+    def _reject(self, node: Node, request: AppendEntries, hint: int) -> AppendEntriesResponse:
+        return AppendEntriesResponse(node.id, request.source, node.current_term, False, 0, hint)
+
+    def handle_append_entries_response(self, node: Node, response: AppendEntriesResponse) -> Out:
+        """Figure 2, Leaders: "If successful: update nextIndex and matchIndex for follower. If
+        AppendEntries fails because of log inconsistency: decrement nextIndex and retry"."""
+        if response.term < node.current_term or node.role is not Role.LEADER:
+            return node, Effects()  # stale response (§5.1) or no longer leading
+        leader = node.leader
+        assert leader is not None
+        peer = response.source
+        if response.success:
+            # matchIndex comes from what this request verified and never goes backwards: a
+            # reordered response for an older request must not undo newer knowledge.
+            match = max(leader.match_index[peer], response.match_index)
+            nxt = max(leader.next_index[peer], match + 1)
+            node = evolve(node, leader=LeaderState(_replace(leader.next_index, peer, nxt),
+                                                   _replace(leader.match_index, peer, match)))
+            return self.advance_commit_index(node), Effects()
+        # Back off at least one index, straight to the follower's hint when it is lower, but
+        # never below what the follower is known to hold.
+        nxt = max(leader.match_index[peer] + 1,
+                  min(leader.next_index[peer] - 1, response.last_log_index + 1))
+        node = evolve(node, leader=evolve(leader, next_index=_replace(leader.next_index, peer,
+                                                                      nxt)))
+        return node, Effects(messages=(self.append_entries_to(node, peer),))
+
+    def append_entries_to(self, node: Node, peer: int) -> AppendEntries:
+        """The AppendEntries a leader sends `peer`: everything from nextIndex on, anchored by
+        the entry just before it (§5.3)."""
+        assert node.leader is not None
+        prev = node.leader.next_index[peer] - 1
+        prev_term = node.log[prev - 1].term if prev > 0 else 0
+        return AppendEntries(node.id, peer, node.current_term, prev, prev_term, node.log[prev:],
+                             node.commit_index)
+
+    def append_entries_to_all(self, node: Node) -> tuple[AppendEntries, ...]:
+        return tuple(self.append_entries_to(node, peer) for peer in node.peers()
+                     if peer != node.id)
+
+    # ------------------------------------------------------------------ commit and apply
+
+    def advance_commit_index(self, node: Node) -> Node:
+        """Figure 2, Leaders: "If there exists an N such that N > commitIndex, a majority of
+        matchIndex[i] >= N, and log[N].term == currentTerm: set commitIndex = N" (§5.3, §5.4)."""
+        assert node.leader is not None
+        match = node.leader.match_index
+        quorum = self.quorum(node.cluster_size)
+        for index in range(node.last_log_index, node.commit_index, -1):
+            if not self.may_commit(node, index):
+                continue
+            if sum(1 for m in match if m >= index) >= quorum:
+                node = evolve(node, volatile=evolve(node.volatile, commit_index=index))
+                return self.apply_committed(node)
+        return node
+
+    def apply_committed(self, node: Node) -> Node:
+        """Figure 2, All Servers: "If commitIndex > lastApplied: increment lastApplied, apply
+        log[lastApplied] to state machine (§5.3)", in log order, up to commitIndex."""
+        volatile = node.volatile
+        upto = min(volatile.commit_index, node.last_log_index)
+        if upto <= volatile.last_applied:
+            return node
+        kv = dict(volatile.state_machine)
+        for entry in node.log[volatile.last_applied: upto]:
+            kv[entry.command.key] = entry.command.value
+        return evolve(node, volatile=evolve(volatile, last_applied=upto,
+                                            state_machine=tuple(sorted(kv.items()))))
+
+
+def _replace(values: tuple[int, ...], index: int, value: int) -> tuple[int, ...]:
+    return (*values[:index], value, *values[index + 1:])
+
+
+CORE = RaftCore()
+step = CORE.step
+initial_node = CORE.initial_node
+restart = CORE.restart

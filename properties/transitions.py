@@ -1,0 +1,87 @@
+"""Properties of one transition: predicates over a (before, after) pair of world states."""
+
+from __future__ import annotations
+
+from impl.types import Role
+from model.world import World
+from properties.safety import LEADER_APPEND_ONLY
+from properties.violation import Violation
+
+TERM_MONOTONICITY = "Term Monotonicity"
+SINGLE_VOTE_PER_TERM = "Single Vote Per Term"
+COMMIT_MONOTONICITY = "Commit Index Monotonicity"
+
+
+def leader_append_only(before: World, after: World) -> Violation | None:
+    """Figure 3: "a leader never overwrites or deletes entries in its log; it only appends new
+    entries" (§5.3). Compared for each node that leads the same term before and after."""
+    for old, new in zip(before.nodes, after.nodes, strict=True):
+        if old is None or new is None or old.role is not Role.LEADER:
+            continue
+        if new.role is not Role.LEADER or new.current_term != old.current_term:
+            continue
+        if new.log[: len(old.log)] != old.log:
+            pairs = enumerate(zip(old.log, new.log, strict=False), 1)
+            changed = next((i for i, (a, b) in pairs if a != b), len(new.log) + 1)
+            return Violation(
+                LEADER_APPEND_ONLY,
+                f"leader n{new.id} (term {new.current_term}) rewrote its log at index "
+                f"{changed}: {len(old.log)} entries before, {len(new.log)} after",
+                "followers replicate the leader's log; a leader that rewrites it can undo "
+                "entries that are already committed",
+                nodes=(new.id,),
+                index=changed,
+                term=new.current_term,
+            )
+    return None
+
+
+def term_monotonicity(before: World, after: World) -> Violation | None:
+    """Auxiliary (§5.1: terms act as a logical clock): a server's current_term never
+    decreases, across crashes included (it is persistent state)."""
+    for i in range(len(before.nodes)):
+        old, new = before.persistent_of(i).current_term, after.persistent_of(i).current_term
+        if new < old:
+            return Violation(
+                TERM_MONOTONICITY,
+                f"n{i}'s current_term went from {old} back to {new}",
+                "a server that forgets its term can vote again in a term it already voted in "
+                "and accept a deposed leader",
+                nodes=(i,),
+                term=old,
+            )
+    return None
+
+
+def single_vote_per_term(before: World, after: World) -> Violation | None:
+    """Auxiliary (§5.2: "each server will vote for at most one candidate in a given term"):
+    within one term, voted_for only goes from nobody to someone, across crashes included."""
+    for i in range(len(before.nodes)):
+        old, new = before.persistent_of(i), after.persistent_of(i)
+        if (new.current_term == old.current_term and old.voted_for is not None
+                and new.voted_for != old.voted_for):
+            return Violation(
+                SINGLE_VOTE_PER_TERM,
+                f"n{i} changed its vote in term {new.current_term} from n{old.voted_for} to "
+                f"{'nobody' if new.voted_for is None else f'n{new.voted_for}'}",
+                "a server that votes twice in a term lets two candidates win it",
+                nodes=(i,),
+                term=new.current_term,
+            )
+    return None
+
+
+def commit_monotonicity(before: World, after: World) -> Violation | None:
+    """Auxiliary: while a server stays up, commit_index never decreases (committed means
+    forever; only a restart forgets the volatile commit_index)."""
+    for old, new in zip(before.nodes, after.nodes, strict=True):
+        if old is not None and new is not None and new.commit_index < old.commit_index:
+            return Violation(
+                COMMIT_MONOTONICITY,
+                f"n{new.id}'s commit_index went from {old.commit_index} down to "
+                f"{new.commit_index}",
+                "an entry reported committed must stay committed",
+                nodes=(new.id,),
+                index=old.commit_index,
+            )
+    return None
