@@ -16,6 +16,8 @@ is drawn by the world. Every handler returns a new Node; nothing is mutated.
 
 from __future__ import annotations
 
+from typing import Any
+
 from attrs import evolve
 
 from impl.types import (
@@ -36,6 +38,7 @@ from impl.types import (
     RequestVote,
     RequestVoteResponse,
     Role,
+    Volatile,
 )
 
 Out = tuple[Node, Effects]
@@ -79,7 +82,8 @@ class RaftCore:
             raise TypeError(f"not a Raft event: {event!r}")
         persist = self.to_persist(before, node.persistent)
         if persist is not None:
-            effects = evolve(effects, persist=persist)
+            effects = Effects(persist, effects.messages, effects.reset_election_timer,
+                              effects.client_reply)
         return node, effects
 
     def handle_message(self, node: Node, message: Message) -> Out:
@@ -123,11 +127,10 @@ class RaftCore:
     def become_follower(self, node: Node, term: int) -> Node:
         """§5.1: "If RPC request or response contains term T > currentTerm: set currentTerm =
         T, convert to follower". A new term means no vote has been cast in it yet."""
-        return evolve(
-            node,
+        return _with(node,
             role=Role.FOLLOWER,
             persistent=Persistent(term, None, node.log),
-            volatile=evolve(node.volatile, leader_hint=None),
+            volatile=_hinted(node.volatile, None),
             candidate=None,
             leader=None,
         )
@@ -136,11 +139,10 @@ class RaftCore:
         """§5.2: "increment currentTerm, vote for self, reset election timer, send RequestVote
         RPCs to all other servers"."""
         term = node.current_term + 1
-        node = evolve(
-            node,
+        node = _with(node,
             role=Role.CANDIDATE,
             persistent=Persistent(term, node.id, node.log),
-            volatile=evolve(node.volatile, leader_hint=None),
+            volatile=_hinted(node.volatile, None),
             candidate=CandidateState(frozenset((node.id,))),
             leader=None,
         )
@@ -158,10 +160,9 @@ class RaftCore:
         to each server"; nextIndex starts just past the leader's log, matchIndex at 0."""
         last = node.last_log_index
         match = tuple(last if peer == node.id else 0 for peer in node.peers())
-        node = evolve(
-            node,
+        node = _with(node,
             role=Role.LEADER,
-            volatile=evolve(node.volatile, leader_hint=node.id),
+            volatile=_hinted(node.volatile, node.id),
             candidate=None,
             leader=LeaderState(next_index=(last + 1,) * node.cluster_size, match_index=match),
         )
@@ -194,9 +195,8 @@ class RaftCore:
             return node, Effects(client_reply=reply)
         log = (*node.log, Entry(node.current_term, request.command))
         match = _replace(node.leader.match_index, node.id, len(log))
-        node = evolve(
-            node,
-            persistent=evolve(node.persistent, log=log),
+        node = _with(node,
+            persistent=Persistent(node.current_term, node.voted_for, log),
             leader=evolve(node.leader, match_index=match),
         )
         node = self.advance_commit_index(node)  # only moves in a cluster of one
@@ -214,9 +214,8 @@ class RaftCore:
             and self.log_is_up_to_date(request.last_log_term, request.last_log_index, node)
         )
         if granted:
-            node = evolve(
-                node, persistent=Persistent(node.current_term, request.candidate_id, node.log)
-            )
+            persistent = Persistent(node.current_term, request.candidate_id, node.log)
+            node = _with(node, persistent=persistent)
         reply = RequestVoteResponse(node.id, request.source, node.current_term, granted)
         return node, Effects(messages=(reply,), reset_election_timer=granted)
 
@@ -231,7 +230,7 @@ class RaftCore:
         ):
             return node, Effects()
         votes = node.candidate.votes_granted | {response.source}
-        node = evolve(node, candidate=CandidateState(votes))
+        node = _with(node, candidate=CandidateState(votes))
         if len(votes) >= self.quorum(node.cluster_size):
             return self.become_leader(node)
         return node, Effects()
@@ -246,10 +245,9 @@ class RaftCore:
         # Same term: the sender is this term's leader. Candidates step down (§5.2: "If
         # AppendEntries RPC received from new leader: convert to follower"); hearing from the
         # leader restarts the election timer.
-        node = evolve(
-            node,
+        node = _with(node,
             role=Role.FOLLOWER,
-            volatile=evolve(node.volatile, leader_hint=request.leader_id),
+            volatile=_hinted(node.volatile, request.leader_id),
             candidate=None,
             leader=None,
         )
@@ -264,7 +262,7 @@ class RaftCore:
         # 3-4. Delete on a real conflict only, append what is new (§5.3).
         log = self.merge_entries(node.log, prev, request.entries)
         if log != node.log:
-            node = evolve(node, persistent=evolve(node.persistent, log=log))
+            node = _with(node, persistent=Persistent(node.current_term, node.voted_for, log))
         # 5. "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last
         # new entry)". Only the entries this request verified count as matching the leader; a
         # stale, reordered request may verify fewer than we already committed, so never lower
@@ -272,7 +270,7 @@ class RaftCore:
         last_new = prev + len(request.entries)
         if request.leader_commit > node.commit_index:
             commit = max(node.commit_index, min(request.leader_commit, last_new))
-            node = self.apply_committed(evolve(node, volatile=evolve(node.volatile,
+            node = self.apply_committed(_with(node, volatile=evolve(node.volatile,
                                                                      commit_index=commit)))
         reply = AppendEntriesResponse(node.id, request.source, node.current_term, True, last_new,
                                       node.last_log_index)
@@ -310,14 +308,14 @@ class RaftCore:
             # reordered response for an older request must not undo newer knowledge.
             match = max(leader.match_index[peer], response.match_index)
             nxt = max(leader.next_index[peer], match + 1)
-            node = evolve(node, leader=LeaderState(_replace(leader.next_index, peer, nxt),
+            node = _with(node, leader=LeaderState(_replace(leader.next_index, peer, nxt),
                                                    _replace(leader.match_index, peer, match)))
             return self.advance_commit_index(node), Effects()
         # Back off at least one index, straight to the follower's hint when it is lower, but
         # never below what the follower is known to hold.
         nxt = max(leader.match_index[peer] + 1,
                   min(leader.next_index[peer] - 1, response.last_log_index + 1))
-        node = evolve(node, leader=evolve(leader, next_index=_replace(leader.next_index, peer,
+        node = _with(node, leader=evolve(leader, next_index=_replace(leader.next_index, peer,
                                                                       nxt)))
         return node, Effects(messages=(self.append_entries_to(node, peer),))
 
@@ -346,7 +344,7 @@ class RaftCore:
             if not self.may_commit(node, index):
                 continue
             if sum(1 for m in match if m >= index) >= quorum:
-                node = evolve(node, volatile=evolve(node.volatile, commit_index=index))
+                node = _with(node, volatile=evolve(node.volatile, commit_index=index))
                 return self.apply_committed(node)
         return node
 
@@ -360,8 +358,34 @@ class RaftCore:
         kv = dict(volatile.state_machine)
         for entry in node.log[volatile.last_applied: upto]:
             kv[entry.command.key] = entry.command.value
-        return evolve(node, volatile=evolve(volatile, last_applied=upto,
+        return _with(node, volatile=evolve(volatile, last_applied=upto,
                                             state_machine=tuple(sorted(kv.items()))))
+
+
+_KEEP: Any = object()
+
+
+def _with(node: Node, *, role: Role = _KEEP, persistent: Persistent = _KEEP,
+          volatile: Volatile = _KEEP, candidate: CandidateState | None = _KEEP,
+          leader: LeaderState | None = _KEEP) -> Node:
+    """`attrs.evolve` for the one class on the hot path, without its per-call introspection
+    (step throughput roughly doubles)."""
+    return Node(
+        node.id,
+        node.cluster_size,
+        node.role if role is _KEEP else role,
+        node.persistent if persistent is _KEEP else persistent,
+        node.volatile if volatile is _KEEP else volatile,
+        node.candidate if candidate is _KEEP else candidate,
+        node.leader if leader is _KEEP else leader,
+    )
+
+
+def _hinted(volatile: Volatile, leader_hint: int | None) -> Volatile:
+    if volatile.leader_hint == leader_hint:
+        return volatile
+    return Volatile(volatile.commit_index, volatile.last_applied, volatile.state_machine,
+                    leader_hint)
 
 
 def _replace(values: tuple[int, ...], index: int, value: int) -> tuple[int, ...]:

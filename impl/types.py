@@ -207,9 +207,20 @@ Message = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesRespo
 MESSAGE_TYPES = (RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse)
 
 
-def message_key(message: Message) -> tuple[int, Message]:
-    """Total order over messages of every kind: by kind, then field by field."""
-    return (message.KIND, message)
+def message_key(message: Message) -> tuple[object, ...]:
+    """Total order over messages of every kind: by kind, then field by field. A plain tuple
+    (not attrs' generated comparison, which is several times slower when sorting a bag)."""
+    if isinstance(message, AppendEntries):
+        entries = tuple((e.term, e.command.key, e.command.value) for e in message.entries)
+        return (2, message.source, message.dest, message.term, message.prev_log_index,
+                message.prev_log_term, entries, message.leader_commit)
+    if isinstance(message, RequestVote):
+        return (0, message.source, message.dest, message.term, message.last_log_index,
+                message.last_log_term)
+    if isinstance(message, RequestVoteResponse):
+        return (1, message.source, message.dest, message.term, message.vote_granted)
+    return (3, message.source, message.dest, message.term, message.success,
+            message.match_index, message.last_log_index)
 
 
 # --------------------------------------------------------------------------------------------

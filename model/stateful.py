@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from attrs import define, field
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings, target
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -106,6 +106,18 @@ ALL_KINDS = (*KINDS.values(), RequestVote, RequestVoteResponse, AppendEntries,
 CHOICE = st.integers(min_value=0, max_value=255)
 
 
+def interest(world: World) -> int:
+    """How far a run got into interesting territory: leaders elected, entries committed, and
+    indices at which two logs hold entries of different terms."""
+    logs = [world.persistent_of(i).log for i in range(len(world.nodes))]
+    longest = max(len(log) for log in logs)
+    disagreements = sum(
+        1 for index in range(longest)
+        if len({log[index].term for log in logs if index < len(log)}) > 1
+    )
+    return 2 * len(world.history.leaders) + len(world.history.committed) + 3 * disagreements
+
+
 def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBasedStateMachine]:
     """A state machine class exploring `model`; `stats`, if given, accumulates across runs."""
     run_stats = stats if stats is not None else RunStats()
@@ -115,21 +127,42 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             super().__init__()
             self.world = model.initial_state()
             self.actions: list[Action] = []
-            self._options: dict[type, list[tuple[Action, World]]] | None = None
+            self._candidates: dict[type, list[Action]] | None = None
+            self._successors: dict[Action, World | None] = {}
             run_stats.examples += 1
             run_stats.record(self.world)
 
         # ---------------------------------------------------------- plumbing
 
+        def kind_of(self, action: Action) -> type:
+            # Deliveries are grouped by the kind of message they deliver.
+            return type(action.message) if isinstance(action, Deliver) else type(action)
+
+        def candidates(self, kind: type) -> list[Action]:
+            if self._candidates is None:
+                grouped: dict[type, list[Action]] = {}
+                for action in model.candidate_actions(self.world):
+                    grouped.setdefault(self.kind_of(action), []).append(action)
+                self._candidates = grouped
+            return self._candidates.get(kind, [])
+
+        def successor(self, action: Action) -> World | None:
+            """The next state, or None if it falls outside the bounds (cached per state)."""
+            if action not in self._successors:
+                after = model.next_state(self.world, action)
+                fits = len(after.network) <= model.bounds.max_messages
+                self._successors[action] = after if fits else None
+            return self._successors[action]
+
         def options(self, kind: type) -> list[tuple[Action, World]]:
-            if self._options is None:
-                grouped: dict[type, list[tuple[Action, World]]] = {}
-                for action, after in model.successors(self.world):
-                    # Deliveries are grouped by the kind of message they deliver.
-                    kind = type(action.message) if isinstance(action, Deliver) else type(action)
-                    grouped.setdefault(kind, []).append((action, after))
-                self._options = grouped
-            return self._options.get(kind, [])
+            pairs = ((action, self.successor(action)) for action in self.candidates(kind))
+            return [(action, after) for action, after in pairs if after is not None]
+
+        def enabled(self, *kinds: type) -> bool:
+            """Preconditions stop at the first enabled action instead of computing them all:
+            Hypothesis evaluates them for every rule at every step, shrinking included."""
+            return any(self.successor(action) is not None
+                       for kind in kinds for action in self.candidates(kind))
 
         def take(self, kinds: type | tuple[type, ...], choice: int) -> None:
             kinds = kinds if isinstance(kinds, tuple) else (kinds,)
@@ -137,7 +170,7 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             action, after = options[choice % len(options)]
             before = self.world
             self.actions.append(action)
-            self.world, self._options = after, None
+            self.world, self._candidates, self._successors = after, None, {}
             run_stats.record(after)
             run_stats.goals |= goals_reached(after)
             for prop in TRANSITION_PROPERTIES.values():
@@ -156,39 +189,39 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
         # Delivery is split by message kind so that progress (elections, replication,
         # commits) is not drowned out by the many fault rules when Hypothesis picks a rule.
 
-        @precondition(lambda self: bool(self.options(RequestVote)))
+        @precondition(lambda self: self.enabled(RequestVote))
         @rule(choice=CHOICE)
         def deliver_request_vote(self, choice: int) -> None:
             self.take(RequestVote, choice)
 
-        @precondition(lambda self: bool(self.options(RequestVoteResponse)))
+        @precondition(lambda self: self.enabled(RequestVoteResponse))
         @rule(choice=CHOICE)
         def deliver_request_vote_response(self, choice: int) -> None:
             self.take(RequestVoteResponse, choice)
 
-        @precondition(lambda self: bool(self.options(AppendEntries)))
+        @precondition(lambda self: self.enabled(AppendEntries))
         @rule(choice=CHOICE)
         def deliver_append_entries(self, choice: int) -> None:
             self.take(AppendEntries, choice)
 
-        @precondition(lambda self: bool(self.options(AppendEntriesResponse)))
+        @precondition(lambda self: self.enabled(AppendEntriesResponse))
         @rule(choice=CHOICE)
         def deliver_append_entries_response(self, choice: int) -> None:
             self.take(AppendEntriesResponse, choice)
 
-        @precondition(lambda self: bool(self.options(Heartbeat) or self.options(Timeout)))
+        @precondition(lambda self: self.enabled(Heartbeat, Timeout))
         @rule(choice=CHOICE)
         def timer_fires(self, choice: int) -> None:
             """A leader's heartbeat timer or a follower's/candidate's election timer fires
             (untimed world). Heartbeats come first: the choice shrinks toward them."""
             self.take((Heartbeat, Timeout), choice)
 
-        @precondition(lambda self: bool(self.options(Tick)))
+        @precondition(lambda self: self.enabled(Tick))
         @rule()
         def tick(self) -> None:
             self.take(Tick, 0)
 
-        @precondition(lambda self: bool(self.options(Submit)))
+        @precondition(lambda self: self.enabled(Submit))
         @rule(choice=CHOICE)
         def client_request(self, choice: int) -> None:
             self.take(Submit, choice)
@@ -196,27 +229,33 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
         # Faults come in three rules rather than six, each choosing among its kinds, so that
         # a run spends most of its steps making progress and faults stay the spice.
 
-        @precondition(lambda self: bool(self.options(Drop) or self.options(Duplicate)))
+        @precondition(lambda self: self.enabled(Drop, Duplicate))
         @rule(choice=CHOICE)
         def network_fault(self, choice: int) -> None:
             """Drop or duplicate an in-flight message."""
             self.take((Drop, Duplicate), choice)
 
-        @precondition(lambda self: bool(self.options(Crash) or self.options(Restart)))
+        @precondition(lambda self: self.enabled(Crash, Restart))
         @rule(choice=CHOICE)
         def crash_or_restart(self, choice: int) -> None:
             self.take((Restart, Crash), choice)
 
-        @precondition(lambda self: bool(self.options(Partition) or self.options(Heal)))
+        @precondition(lambda self: self.enabled(Partition, Heal))
         @rule(choice=CHOICE)
         def partition_or_heal(self, choice: int) -> None:
             self.take((Heal, Partition), choice)
 
-        @precondition(lambda self: not any(self.options(kind) for kind in ALL_KINDS))
+        @precondition(lambda self: not self.enabled(*ALL_KINDS))
         @rule()
         def nothing_enabled(self) -> None:
             """A stuttering step for a world that has reached the edge of its bounds (every
             term used up, no message in flight, no fault budget left): nothing can happen."""
+
+        def teardown(self) -> None:
+            # Targeted property-based testing: steer generation toward runs with more
+            # leaders and more disagreement between logs, where the deep bugs live
+            # (Figure 8 needs three leaders and two logs that differ at the same index).
+            target(float(interest(self.world)), label="leaders and log disagreement")
 
         # ---------------------------------------------------------- every state property
 

@@ -22,6 +22,7 @@ jumps to the earliest deadline. It shows why randomized timeouts make split vote
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable, Iterator
 from typing import Literal, Protocol
 
@@ -518,7 +519,10 @@ def record_history(history: History, node: Node) -> History:
 
 
 def _add(network: tuple[Message, ...], messages: tuple[Message, ...]) -> tuple[Message, ...]:
-    return tuple(sorted((*network, *messages), key=message_key))
+    bag = list(network)  # already sorted: insert each new message in place
+    for message in messages:
+        insort(bag, message, key=message_key)
+    return tuple(bag)
 
 
 def _remove(network: tuple[Message, ...], message: Message) -> tuple[Message, ...]:

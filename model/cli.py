@@ -1,0 +1,278 @@
+"""`raftcheck`: one entry point, a subcommand per engine.
+
+Exit codes, the same for every subcommand:
+  0  clean: every property held and the run was conclusive
+  1  a property was violated (the counterexample is printed)
+  2  bad usage or input (one-line message on stderr)
+  3  inconclusive: the search stopped on a bound/limit, or reached none of the goals
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from rich.console import Console
+
+from model.cores import BUNDLED, CoreLoadError, load_core
+from model.fuzz import FuzzResult, fuzz
+from model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
+from model.world import Bounds, Config, Model
+from properties import GOALS
+
+EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+
+class UsageError(Exception):
+    """Bad input detected after argument parsing; reported in one line, exit 2."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"raftcheck: error: {message}\n")
+
+
+# ------------------------------------------------------------------------------ shared options
+
+
+def add_world_arguments(parser: argparse.ArgumentParser, defaults: Bounds) -> None:
+    """--core, --nodes and every bound, with the engine's own defaults."""
+    parser.add_argument("--core", default="raft",
+                        help="core to check: raft (bundled), a broken core's name, or "
+                        "module:object (default: raft)")
+    parser.add_argument("--nodes", type=int, default=3, help="cluster size (default: 3)")
+    group = parser.add_argument_group("bounds")
+    group.add_argument("--max-term", type=int, default=defaults.max_term)
+    group.add_argument("--max-log", type=int, default=defaults.max_log)
+    group.add_argument("--values", type=int, default=defaults.values)
+    group.add_argument("--max-messages", type=int, default=defaults.max_messages)
+    group.add_argument("--max-crashes", type=_optional_int, default=defaults.max_crashes,
+                       help="a number, or 'none' for unbounded")
+    group.add_argument("--max-partitions", type=_optional_int, default=defaults.max_partitions,
+                       help="a number, or 'none' for unbounded")
+    group.add_argument("--drop", action=argparse.BooleanOptionalAction, default=defaults.drop)
+    group.add_argument("--duplicate", action=argparse.BooleanOptionalAction,
+                       default=defaults.duplicate)
+
+
+def _optional_int(text: str) -> int | None:
+    if text.lower() in ("none", "inf", "unbounded"):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
+
+
+def model_from_args(args: argparse.Namespace, timing: str = "untimed", seed: int = 0) -> Model:
+    try:
+        core = load_core(args.core)
+    except CoreLoadError as error:
+        raise UsageError(str(error)) from None
+    try:
+        bounds = Bounds(max_term=args.max_term, max_log=args.max_log, values=args.values,
+                        max_messages=args.max_messages, max_crashes=args.max_crashes,
+                        max_partitions=args.max_partitions, drop=args.drop,
+                        duplicate=args.duplicate)
+        config = Config(cluster_size=args.nodes, timing=timing,  # type: ignore[arg-type]
+                        seed=seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return Model(core, config, bounds)
+
+
+def resolve_seed(seed: int | None) -> int:
+    """A run without --seed still has one: drawn here and printed, so it can be replayed."""
+    return random.SystemRandom().randrange(2**32) if seed is None else seed
+
+
+# ------------------------------------------------------------------------------ fuzz
+
+
+def add_fuzz_arguments(parser: argparse.ArgumentParser) -> None:
+    add_world_arguments(parser, FUZZ_BOUNDS)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the run (default: drawn at random and printed)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="ci",
+                        help="Hypothesis settings profile (default: ci)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--examples", type=int, default=None,
+                        help="number of runs to try (default: the profile's)")
+    budget.add_argument("--seconds", type=float, default=None, help="time budget instead")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="actions per run (default: the profile's)")
+    parser.add_argument("--timed", action="store_true",
+                        help="timed world: seeded 150-300 ms election timeouts and a clock")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary only")
+    parser.add_argument("--no-progress", action="store_true", help="no live progress display")
+
+
+def run_fuzz(args: argparse.Namespace) -> int:
+    if args.examples is not None and args.examples < 1:
+        raise UsageError("--examples must be at least 1")
+    if args.seconds is not None and args.seconds <= 0:
+        raise UsageError("--seconds must be positive")
+    if args.steps is not None and args.steps < 1:
+        raise UsageError("--steps must be at least 1")
+    seed = resolve_seed(args.seed)
+    model = model_from_args(args, "timed" if args.timed else "untimed", seed)
+    console = Console(stderr=True)
+    show_progress = not args.json and not args.no_progress and console.is_terminal
+    if not args.json:
+        print(f"raftcheck fuzz: core={model.core.name} nodes={model.config.cluster_size} "
+              f"timing={model.config.timing} seed={seed} profile={args.profile}")
+        print(f"bounds: {model.bounds.describe()}")
+    result = _with_progress(console, show_progress, lambda progress: fuzz(
+        model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
+        steps=args.steps, on_progress=progress))
+    return report_fuzz(result, model, args.json)
+
+
+def _with_progress(console: Console, enabled: bool,
+                   job: Callable[[Callable[[RunStats], None] | None], FuzzResult]) -> FuzzResult:
+    if not enabled:
+        return job(None)
+    last = [0.0]
+    with console.status("fuzzing…") as status:
+        def progress(stats: RunStats) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.25:
+                return
+            last[0] = now
+            elapsed = now - stats.started
+            status.update(f"examples {stats.examples}  steps {stats.steps}  distinct "
+                          f"{len(stats.distinct)}  goals {len(stats.goals)}/{len(GOALS)}  "
+                          f"{stats.steps / max(elapsed, 1e-9):,.0f} steps/s")
+        return job(progress)
+
+
+def fuzz_summary(result: FuzzResult, model: Model) -> dict[str, Any]:
+    return {
+        "engine": "fuzz",
+        "core": model.core.name,
+        "nodes": model.config.cluster_size,
+        "timing": model.config.timing,
+        "bounds": model.bounds.describe(),
+        "seed": result.seed,
+        "profile": result.profile,
+        "examples": result.examples,
+        "steps": result.steps,
+        "distinct_states": result.distinct_states,
+        "seconds": round(result.seconds, 3),
+        "goals_reached": sorted(result.goals),
+        "goals_missing": result.missing_goals,
+        "verdict": fuzz_verdict(result),
+        "violation": None if result.violation is None else {
+            "property": result.violation.property,
+            "detail": result.violation.detail,
+            "why": result.violation.why,
+            "nodes": list(result.violation.nodes),
+            "index": result.violation.index,
+            "term": result.violation.term,
+            "trace_length": len(result.actions),
+            "actions": [repr(action) for action in result.actions],
+        },
+    }
+
+
+def fuzz_verdict(result: FuzzResult) -> str:
+    if result.violation is not None:
+        return "violation"
+    return "clean" if not result.missing_goals else "inconclusive"
+
+
+def report_fuzz(result: FuzzResult, model: Model, as_json: bool) -> int:
+    verdict = fuzz_verdict(result)
+    if as_json:
+        print(json.dumps(fuzz_summary(result, model), indent=2))
+    else:
+        print(f"seed {result.seed}: {result.examples} runs, {result.steps} steps, "
+              f"{result.distinct_states} distinct states in {result.seconds:.1f} s "
+              f"({result.steps / max(result.seconds, 1e-9):,.0f} steps/s)")
+        for goal in GOALS:
+            print(f"  goal {'✓' if goal in result.goals else '✗ NOT reached:'} {goal}")
+        if result.violation is not None:
+            print()
+            print(result.trace)
+            print(f"\nVIOLATION of {result.violation.property} "
+                  f"(shrunk to {len(result.actions)} steps; seed {result.seed})")
+        elif result.missing_goals:
+            print("INCONCLUSIVE: no violation, but some goals were never reached; "
+                  "a run that never gets there checks little")
+        else:
+            print("CLEAN: no property violated, every goal reached")
+    return {"violation": EXIT_VIOLATION, "clean": EXIT_CLEAN}.get(verdict, EXIT_INCONCLUSIVE)
+
+
+# ------------------------------------------------------------------------------ main
+
+
+Command = tuple[str, Callable[[argparse.ArgumentParser], None],
+                Callable[[argparse.Namespace], int]]
+
+
+def commands() -> list[Command]:
+    from model import check
+
+    found: list[Command] = [
+        ("check", check.add_arguments, check.run),
+        ("fuzz", add_fuzz_arguments, run_fuzz),
+    ]
+    try:
+        from model import explore
+    except ImportError:  # pragma: no cover - engine not present in this build
+        pass
+    else:
+        found.append(("explore", explore.add_arguments, explore.run))
+    return found
+
+
+HELP = {
+    "check": "the full default suite against a core: scenarios, fuzzing, exhaustive search",
+    "fuzz": "Hypothesis stateful exploration for a budget of runs or seconds",
+    "explore": "bounded exhaustive search (BFS/DFS/simulation) with shortest counterexamples",
+}
+
+
+def build_parser() -> tuple[ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+    parser = ArgumentParser(prog="raftcheck", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--list-cores", action="store_true",
+                        help="list the bundled and deliberately broken cores and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    runners = {}
+    for name, add_arguments, run in commands():
+        subparser = sub.add_parser(name, help=HELP.get(name), description=HELP.get(name))
+        add_arguments(subparser)
+        runners[name] = run
+    return parser, runners
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, runners = build_parser()
+    args = parser.parse_args(argv)
+    if args.list_cores:
+        for name, core in BUNDLED.items():
+            doc = (type(core).__doc__ or "").strip().split("\n")[0]
+            print(f"{name:36s} {doc}")
+        return EXIT_CLEAN
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return runners[args.command](args)
+    except UsageError as error:
+        print(f"raftcheck {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("raftcheck: interrupted", file=sys.stderr)
+        return EXIT_INCONCLUSIVE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""`raftcheck fuzz`: run the Hypothesis engine against a core for a budget, reproducibly.
+
+The budget is spent in batches of examples, batch k seeded with (seed, k), so a run is
+determined by its seed and its example budget (a time budget only decides how many batches
+run). Hypothesis' example database is off: the seed, not a local cache, reproduces a run.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Callable
+
+from attrs import frozen
+from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import HypothesisException
+from hypothesis.stateful import run_state_machine_as_test
+
+from model.stateful import PROFILES, PropertyViolated, RunStats, build_machine, profile_settings
+from model.world import Action, Model
+from properties import GOALS, Violation
+
+BATCH = 50
+
+
+@frozen
+class FuzzResult:
+    seed: int
+    profile: str
+    examples: int
+    steps: int
+    distinct_states: int
+    seconds: float
+    goals: frozenset[str]
+    violation: Violation | None
+    actions: tuple[Action, ...]
+    trace: str | None
+
+    @property
+    def missing_goals(self) -> list[str]:
+        return [goal for goal in GOALS if goal not in self.goals]
+
+
+def batch_seed(seed: int, batch: int) -> int:
+    return zlib.crc32(f"{seed}:{batch}".encode())
+
+
+def fuzz(
+    model: Model,
+    *,
+    seed: int = 0,
+    profile: str = "ci",
+    examples: int | None = None,
+    seconds: float | None = None,
+    steps: int | None = None,
+    on_progress: Callable[[RunStats], None] | None = None,
+) -> FuzzResult:
+    """Explore `model` with Hypothesis until `examples` runs (default: the profile's) or
+    `seconds` have been spent, or a property fails. The failing run is shrunk."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    budget = examples if examples is not None else (
+        None if seconds is not None else PROFILES[profile]["max_examples"])
+    stats = RunStats(on_step=on_progress)
+    started = time.monotonic()
+    violation: PropertyViolated | None = None
+    batch = 0
+    while violation is None:
+        done = stats.examples
+        if budget is not None and done >= budget:
+            break
+        if seconds is not None and time.monotonic() - started >= seconds:
+            break
+        size = BATCH if budget is None else min(BATCH, budget - done)
+        overrides: dict[str, int] = {"max_examples": size}
+        if steps is not None:
+            overrides["stateful_step_count"] = steps
+        machine = hypothesis_seed(batch_seed(seed, batch))(build_machine(model, stats))
+        try:
+            run_state_machine_as_test(  # type: ignore[no-untyped-call]
+                machine, settings=profile_settings(profile, **overrides))
+        except PropertyViolated as error:
+            violation = error
+        except HypothesisException as error:  # pragma: no cover - a bug in the machine
+            raise RuntimeError(f"the Hypothesis engine failed: {error}") from error
+        batch += 1
+    return FuzzResult(
+        seed=seed,
+        profile=profile,
+        examples=stats.examples,
+        steps=stats.steps,
+        distinct_states=len(stats.distinct),
+        seconds=time.monotonic() - started,
+        goals=frozenset(stats.goals),
+        violation=None if violation is None else violation.violation,
+        actions=() if violation is None else tuple(violation.actions),
+        trace=None if violation is None else str(violation),
+    )
