@@ -45,7 +45,35 @@ class TwoVotesPerTerm(RaftCore):
         return True
 
 
+
+
+
+class QuorumOffByOne(RaftCore):
+    """Counts `n // 2` as a majority instead of `n // 2 + 1`: in a cluster of three, one
+    server alone elects itself and commits alone, so two "majorities" need not intersect
+    (§5.2). Two servers timing out in the same term both win it: caught by Election
+    Safety in two steps."""
+
+    name = "quorum-off-by-one"
+
+    def quorum(self, cluster_size: int) -> int:
+        return cluster_size // 2
+
+
+class AppendWithoutConsistencyCheck(RaftCore):
+    """Follower accepts AppendEntries without the prev_log_index/prev_log_term consistency
+    check (§5.3): entries meant for index k land wherever its log happens to end, and it
+    acknowledges a match it does not have. Caught by Log Matching (or, when its
+    acknowledgement lets it commit past its own log, Commit Within Log)."""
+
+    name = "append-without-consistency-check"
+
+    def log_matches(self, node: Node, prev_log_index: int, prev_log_term: int) -> bool:
+        return True
+
+
 BROKEN_CORES: dict[str, RaftCore] = {
     core.name: core
-    for core in (VoteWithoutUpToDateCheck(), CommitPreviousTermByCounting(), TwoVotesPerTerm())
+    for core in (VoteWithoutUpToDateCheck(), CommitPreviousTermByCounting(), TwoVotesPerTerm(),
+                 QuorumOffByOne(), AppendWithoutConsistencyCheck())
 }

@@ -117,6 +117,15 @@ class RaftCore:
         """§5.2: "Each server will vote for at most one candidate in a given term"."""
         return node.voted_for is None or node.voted_for == candidate_id
 
+    def log_matches(self, node: Node, prev_log_index: int, prev_log_term: int) -> bool:
+        """§5.3, the AppendEntries consistency check: the follower holds an entry at
+        prev_log_index with term prev_log_term (index 0 is the empty prefix, always matched).
+        By induction this makes every accepted log a prefix-match of the leader's."""
+        if prev_log_index == 0:
+            return True
+        return (prev_log_index <= node.last_log_index
+                and node.log[prev_log_index - 1].term == prev_log_term)
+
     def may_commit(self, node: Node, index: int) -> bool:
         """§5.4.2: a leader commits by counting replicas only entries of its current term;
         earlier entries are committed indirectly (Figure 8 shows why)."""
@@ -254,8 +263,7 @@ class RaftCore:
         # 2. "Reply false if log doesn't contain an entry at prevLogIndex whose term matches
         # prevLogTerm (§5.3)". The hint is the longest prefix we could share with the leader.
         prev = request.prev_log_index
-        if prev > node.last_log_index or (prev > 0 and node.log[prev - 1].term !=
-                                          request.prev_log_term):
+        if not self.log_matches(node, prev, request.prev_log_term):
             hint = min(node.last_log_index, prev - 1)
             return node, Effects(messages=(self._reject(node, request, hint),),
                                  reset_election_timer=True)

@@ -1,0 +1,44 @@
+"""The layout is the architecture (STYLE.md): `impl/` is the core under test and imports
+nothing from the world or the engines; `properties/` are plain predicates and import neither
+hypothesis nor z3; the core does no I/O, reads no clock and draws no random numbers."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def imported_modules(package: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / package).rglob("*.py")):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+@pytest.mark.parametrize(("package", "forbidden"), [
+    ("impl", {"model", "properties", "hypothesis", "z3", "random", "time", "datetime", "os",
+              "socket", "threading", "asyncio", "logging"}),
+    ("properties", {"hypothesis", "z3", "random", "time"}),
+])
+def test_package_does_not_import(package: str, forbidden: set[str]) -> None:
+    offenders = {path: sorted(names & forbidden)
+                 for path, names in imported_modules(package).items() if names & forbidden}
+    assert not offenders, f"{package}/ must not import {sorted(forbidden)}: {offenders}"
+
+
+def test_core_has_no_print_or_open() -> None:
+    for path in sorted((ROOT / "impl").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in {"print", "open", "input"}, (
+                    f"{path.name}:{node.lineno} calls {node.func.id}(): the core does no I/O")
