@@ -10,13 +10,17 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable
+from typing import Any
 
 from attrs import frozen
+from hypothesis import Phase
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
 from hypothesis.stateful import run_state_machine_as_test
 
+from model.shrink import shrink
 from model.stateful import PROFILES, PropertyViolated, RunStats, build_machine, profile_settings
+from model.trace import render_trace, replayable
 from model.world import Action, Model
 from properties import GOALS, Violation
 
@@ -72,7 +76,10 @@ def fuzz(
         if seconds is not None and time.monotonic() - started >= seconds:
             break
         size = BATCH if budget is None else min(BATCH, budget - done)
-        overrides: dict[str, int] = {"max_examples": size}
+        # Hypothesis finds; the action-level shrinker (model.shrink) minimises, in seconds
+        # where Hypothesis' choice-sequence shrinker takes minutes on long Raft runs.
+        overrides: dict[str, Any] = {"max_examples": size,
+                                     "phases": (Phase.explicit, Phase.generate)}
         if steps is not None:
             overrides["stateful_step_count"] = steps
         machine = hypothesis_seed(batch_seed(seed, batch))(build_machine(model, stats))
@@ -84,6 +91,15 @@ def fuzz(
         except HypothesisException as error:  # pragma: no cover - a bug in the machine
             raise RuntimeError(f"the Hypothesis engine failed: {error}") from error
         batch += 1
+    actions: list[Action] = []
+    found: Violation | None = None
+    trace: str | None = None
+    if violation is not None:
+        actions, found = shrink(model, violation.actions)
+        trace = (render_trace(model, actions, found, title="Counterexample")
+                 + f"\n\n(shrunk from {len(violation.actions)} to {len(actions)} steps)"
+                 + "\n\nReplay with Model(core, config, bounds).run(actions):\n"
+                 + replayable(actions))
     return FuzzResult(
         seed=seed,
         profile=profile,
@@ -92,7 +108,7 @@ def fuzz(
         distinct_states=len(stats.distinct),
         seconds=time.monotonic() - started,
         goals=frozenset(stats.goals),
-        violation=None if violation is None else violation.violation,
-        actions=() if violation is None else tuple(violation.actions),
-        trace=None if violation is None else str(violation),
+        violation=found,
+        actions=tuple(actions),
+        trace=trace,
     )

@@ -362,6 +362,15 @@ class Model:
             if len(after.network) <= limit:
                 yield action, after
 
+    def successor(self, state: World, action: Action) -> World | None:
+        """The state `action` leads to, or None if it is not enabled in `state` (its guard
+        fails or the result is outside the bounds). Cheaper than scanning `successors` when
+        only one action matters, as in replay and shrinking."""
+        if action not in self.candidate_actions(state):
+            return None
+        after = self.next_state(state, action)
+        return after if len(after.network) <= self.bounds.max_messages else None
+
     def enabled_actions(self, state: World) -> list[Action]:
         return [action for action, _ in self.successors(state)]
 
@@ -489,10 +498,10 @@ class Model:
         by default), first state included. Raises ModelError if an action is not enabled."""
         states = [self.initial_state() if state is None else state]
         for number, action in enumerate(actions, 1):
-            current = states[-1]
-            if action not in self.enabled_actions(current):
+            after = self.successor(states[-1], action)
+            if after is None:
                 raise ModelError(f"step {number}: {action!r} is not enabled")
-            states.append(self.next_state(current, action))
+            states.append(after)
         return states
 
 
