@@ -41,6 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seed for the engines that draw (default: random, printed)")
     parser.add_argument("--quick", action="store_true",
                         help="smaller budgets (the dev profile, smaller exhaustive bounds)")
+    parser.add_argument("--show-scenarios", action="store_true",
+                        help="print each seed scenario in full (trace, question, answer, checks)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
 
 
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         raise cli.UsageError(str(error)) from None
     say = (lambda text: None) if args.json else print
     say(f"raftcheck check: core={core.name} seed={seed}")
-    parts = [run_scenarios(core, say), run_fuzz(core, seed, args.quick, say)]
+    parts = [run_scenarios(core, say, args.show_scenarios), run_fuzz(core, seed, args.quick, say)]
     explore_part = run_explore(core, args.quick, say)
     if explore_part is not None:
         parts.append(explore_part)
@@ -85,13 +87,13 @@ def overall(parts: list[Part]) -> str:
     return "clean"
 
 
-def run_scenarios(core: Core, say: Any) -> Part:
+def run_scenarios(core: Core, say: Any, show_all: bool = False) -> Part:
     from model.scenarios import SCENARIOS, render_scenario, run_scenario
 
     results = [run_scenario(name, core) for name in SCENARIOS]
     failed = [result for result in results if not result.passed]
-    for result in failed:
-        say(render_scenario(result))
+    for result in results if show_all else failed:
+        say(render_scenario(result) + "\n")
     verdict = "clean" if not failed else "violation"
     summary = (f"{len(results) - len(failed)}/{len(results)} seed experiments behave as Raft "
                "should" + (f"; failed: {', '.join(r.name for r in failed)}" if failed else ""))

@@ -84,7 +84,7 @@ def fuzz(
             overrides["stateful_step_count"] = steps
         machine = hypothesis_seed(batch_seed(seed, batch))(build_machine(model, stats))
         try:
-            run_state_machine_as_test(  # type: ignore[no-untyped-call]
+            run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
                 machine, settings=profile_settings(profile, **overrides))
         except PropertyViolated as error:
             violation = error
