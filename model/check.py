@@ -13,7 +13,7 @@ import argparse
 import json
 from typing import Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 from rich.console import Console
 from rich.table import Table
 
@@ -21,6 +21,7 @@ from model import cli
 from model.cores import CoreLoadError, load_core
 from model.fuzz import fuzz
 from model.stateful import FUZZ_BOUNDS
+from model.trace import render_trace
 from model.world import Config, Core, Model
 from properties import GOALS
 
@@ -118,4 +119,23 @@ def run_fuzz(core: Core, seed: int, quick: bool, say: Any) -> Part:
 
 
 def run_explore(core: Core, quick: bool, say: Any) -> Part | None:
-    return None  # wired in when the exhaustive engine lands
+    from model import explore
+
+    bounds = explore.DEFAULT_BOUNDS
+    if quick:
+        bounds = evolve(bounds, max_messages=3)
+    model = Model(core, Config(cluster_size=explore.DEFAULT_NODES), bounds)
+    result = explore.explore(model, strategy="bfs", symmetry=True)
+    verdict = {"PASS": "clean", "VIOLATION": "violation"}.get(result.verdict, "inconclusive")
+    summary = (f"BFS {result.verdict.lower()}: {result.distinct:,} distinct states "
+               f"(symmetry-reduced), depth {result.depth}, {result.seconds:.0f} s, "
+               f"{len(result.goals)}/{len(GOALS)} goals; bounds {bounds.describe()}")
+    if result.violations:
+        first = result.violations[0]
+        say(render_trace(model, first.actions, first.violation, title="Shortest counterexample"))
+        summary += f"; {first.violation.property} in {len(first.actions)} steps (shortest)"
+    detail = {"verdict_detail": result.verdict, "distinct": result.distinct,
+              "generated": result.generated, "depth": result.depth,
+              "complete": result.complete, "goals_reached": sorted(result.goals),
+              "bounds": bounds.describe(), "seconds": round(result.seconds, 3)}
+    return Part("explore (exhaustive)", verdict, summary, detail)

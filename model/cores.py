@@ -32,6 +32,11 @@ def load_core(spec: str) -> Core:
         core = getattr(module, attr)
     except AttributeError:
         raise CoreLoadError(f"module {module_name!r} has no attribute {attr!r}") from None
+    if isinstance(core, type):  # `module:ClassName`: use an instance of it
+        try:
+            core = core()
+        except Exception as error:
+            raise CoreLoadError(f"cannot instantiate core class {spec!r}: {error}") from None
     missing = [name for name in ("initial_node", "restart", "step")
                if not callable(getattr(core, name, None))]
     if missing:

@@ -1,0 +1,294 @@
+"""Symmetry reduction over node ids: one fingerprint for every relabelling of a state.
+
+Servers are interchangeable: nothing in the core, the world or the properties depends on which
+id a server has, only on which ids are equal. So a state and any relabelling of its node ids
+(everywhere they occur: node positions, `voted_for`, `leader_hint`, the candidate's votes, the
+leader's `next_index`/`match_index` order, message sources and destinations, the partition,
+the history of leaders, the timers) behave alike, and the exhaustive engine needs to explore
+only one of them. `canonical(world)` is the least encoding (`model.fingerprint`) over all
+relabellings; two states get the same canonical encoding exactly when one is a relabelling of
+the other.
+
+The representative is only for fingerprinting: the engine keeps exploring the actual states it
+generated, so every counterexample is a real trace that replays.
+
+Trying all n! relabellings is needed only among servers that look alike: each server gets an
+id-free *signature* (role, term, log, whether it voted for itself or nobody, ...), the servers
+are sorted by it, and only relabellings that keep that order are tried (the product of the
+factorials of the tie groups: usually one).
+
+Partitions: `World.isolated` names one side of a split, but `connected` is symmetric in the two
+sides, so the canonical form records the unordered pair of sides.
+
+Departure: the timed world breaks ties between equal timer deadlines by node id (`min` in
+`Model._tick`), so it is not symmetric; `symmetric_model` says so and the engine reduces only
+untimed worlds.
+"""
+
+from __future__ import annotations
+
+import marshal
+from collections.abc import Iterator, Sequence
+from itertools import pairwise, permutations, product
+from typing import Any
+
+from impl.types import Message, Node, Persistent
+from model.fingerprint import (
+    MARSHAL_VERSION,
+    decode,
+    digest_bytes,
+    encode,
+    encode_clock,
+    encode_disk,
+    encode_history,
+    encode_message,
+    encode_node,
+)
+from model.world import History, Model, World
+
+MAX_SYMMETRIC_NODES = 7  # 7! = 5040 relabellings of the all-alike initial state
+
+
+def symmetric_model(model: Model) -> bool:
+    """Whether `model` is symmetric under node relabelling (see the module docstring)."""
+    return (model.config.timing == "untimed"
+            and model.config.cluster_size <= MAX_SYMMETRIC_NODES)
+
+
+def _relabellings(signatures: Sequence[Any]) -> Iterator[tuple[int, ...]]:
+    """Each `order` (order[new id] = old id) that sorts the servers by signature."""
+    order = sorted(range(len(signatures)), key=signatures.__getitem__)
+    groups: list[list[int]] = []
+    previous: Any = object()
+    for old in order:
+        if groups and signatures[old] == previous:
+            groups[-1].append(old)
+        else:
+            groups.append([old])
+        previous = signatures[old]
+    if len(groups) == len(order):
+        yield tuple(order)
+        return
+    for choice in product(*(permutations(group) for group in groups)):
+        yield tuple(old for group in choice for old in group)
+
+
+_MEMO_LIMIT = 100_000  # entries per memo before it is cleared (a BFS level apart)
+Relabelled = dict[tuple[int, ...], bytes]
+_node_memo: dict[int, tuple[Node, tuple[Any, ...], tuple[Any, ...], Relabelled]] = {}
+_disk_memo: dict[int, tuple[Persistent, tuple[Any, ...], Relabelled]] = {}
+_message_memo: dict[int, tuple[Message, tuple[Any, ...], Relabelled]] = {}
+
+
+# Servers, disks and messages are shared between a state and its successors, and usually sort
+# the same way in both, so their encodings, signatures and relabelled encodings are memoised
+# by identity (each memo entry holds the object, so its id cannot be reused while it lives).
+
+
+def _node_info(node: Node) -> tuple[tuple[Any, ...], tuple[Any, ...], Relabelled]:
+    """(encoding, signature, relabelled encodings by order) of an up server."""
+    hit = _node_memo.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1], hit[2], hit[3]
+    encoded = encode_node(node)
+    me = node.id
+    votes = encoded[8]
+    signature = (encoded[0], encoded[1], encoded[2] == me, encoded[2] < 0, encoded[3],
+                 encoded[4], encoded[5], encoded[6], encoded[7] == me, encoded[7] < 0,
+                 -1 if votes < 0 else votes.bit_count(), tuple(sorted(encoded[9])),
+                 tuple(sorted(encoded[10])))
+    if len(_node_memo) >= _MEMO_LIMIT:
+        _node_memo.clear()
+    relabelled: Relabelled = {}
+    _node_memo[id(node)] = (node, encoded, signature, relabelled)
+    return encoded, signature, relabelled
+
+
+def _disk_info(disk: Persistent) -> tuple[tuple[Any, ...], Relabelled]:
+    hit = _disk_memo.get(id(disk))
+    if hit is not None and hit[0] is disk:
+        return hit[1], hit[2]
+    encoded = encode_disk(disk)
+    if len(_disk_memo) >= _MEMO_LIMIT:
+        _disk_memo.clear()
+    relabelled: Relabelled = {}
+    _disk_memo[id(disk)] = (disk, encoded, relabelled)
+    return encoded, relabelled
+
+
+def _message_info(message: Message) -> tuple[tuple[Any, ...], Relabelled]:
+    hit = _message_memo.get(id(message))
+    if hit is not None and hit[0] is message:
+        return hit[1], hit[2]
+    encoded = encode_message(message)
+    if len(_message_memo) >= _MEMO_LIMIT:
+        _message_memo.clear()
+    relabelled: Relabelled = {}
+    _message_memo[id(message)] = (message, encoded, relabelled)
+    return encoded, relabelled
+
+
+def _relabel_node(node: tuple[Any, ...], new: list[int], order: tuple[int, ...]
+                  ) -> tuple[Any, ...]:
+    (role, term, voted_for, log, commit, applied, state_machine, hint, votes, next_index,
+     match_index) = node
+    if votes > 0:
+        mask = 0
+        for old, new_id in enumerate(new):
+            if votes >> old & 1:
+                mask |= 1 << new_id
+        votes = mask
+    if next_index:
+        next_index = tuple([next_index[o] for o in order])
+        match_index = tuple([match_index[o] for o in order])
+    return (role, term, new[voted_for] if voted_for >= 0 else -1, log, commit, applied,
+            state_machine, new[hint] if hint >= 0 else -1, votes, next_index, match_index)
+
+
+def _orders(signatures: list[tuple[Any, ...]]) -> list[tuple[int, ...]]:
+    """`_relabellings`, with the common case (no two servers alike) inline."""
+    order = sorted(range(len(signatures)), key=signatures.__getitem__)
+    for a, b in pairwise(order):
+        if signatures[a] == signatures[b]:
+            return list(_relabellings(signatures))
+    return [tuple(order)]
+
+
+_history_memo: dict[int, tuple[History, bytes, Relabelled]] = {}
+_DOWN = marshal.dumps((), MARSHAL_VERSION)
+
+
+def state_bytes(world: World, reduce: bool = True) -> bytes:
+    """A byte string naming `world` exactly (`reduce=False`) or naming its class under node
+    relabelling (`reduce=True`): the least, over the relabellings that sort the servers by
+    signature, of the concatenated marshal encodings of the relabelled parts (each part is
+    self-delimiting and the bag of messages is prefixed by its size, so the concatenation is
+    unambiguous). Any fixed total order would do for "least"; bytes compare fastest."""
+    n = len(world.nodes)
+    node_infos: list[tuple[tuple[Any, ...], Relabelled] | None] = []
+    disk_infos: list[tuple[tuple[Any, ...], Relabelled]] = []
+    signatures: list[tuple[Any, ...]] = []
+    for i, (node, disk) in enumerate(zip(world.nodes, world.disk, strict=True)):
+        disk_encoded, disk_relabelled = _disk_info(disk)
+        disk_infos.append((disk_encoded, disk_relabelled))
+        if node is None:
+            node_infos.append(None)
+        else:
+            encoded, signature, relabelled = _node_info(node)
+            node_infos.append((encoded, relabelled))
+        if reduce:
+            voted_for = disk_encoded[1]
+            disk_signature = (disk_encoded[0], voted_for == i, voted_for < 0, disk_encoded[2])
+            signatures.append(((), disk_signature) if node is None
+                              else (signature, disk_signature))
+    messages = [_message_info(message) for message in world.network]
+    history = world.history
+    hit = _history_memo.get(id(history))
+    if hit is not None and hit[0] is history:
+        history_bytes, leaders_relabelled = hit[1], hit[2]
+    else:
+        _leaders, committed, applied = encode_history(history)
+        history_bytes = marshal.dumps((committed, applied), MARSHAL_VERSION)
+        leaders_relabelled = {}
+        if len(_history_memo) >= _MEMO_LIMIT:
+            _history_memo.clear()
+        _history_memo[id(history)] = (history, history_bytes, leaders_relabelled)
+    isolated = world.isolated
+    clock = encode_clock(world.clock)
+    counters = marshal.dumps((world.crashes, world.partitions, len(messages)), MARSHAL_VERSION)
+    identity = tuple(range(n))
+    best = b""
+    dumps = marshal.dumps
+    for order in _orders(signatures) if reduce else [identity]:
+        new = [0] * n  # new[old id] = new id
+        for new_id, old in enumerate(order):
+            new[old] = new_id
+        parts = [counters, history_bytes]
+        for old in order:
+            info = node_infos[old]
+            if info is None:
+                parts.append(_DOWN)
+                continue
+            node_bytes = info[1].get(order)
+            if node_bytes is None:
+                node_bytes = info[1][order] = dumps(
+                    info[0] if order == identity else _relabel_node(info[0], new, order),
+                    MARSHAL_VERSION)
+            parts.append(node_bytes)
+        for old in order:
+            disk_encoded, disk_relabelled = disk_infos[old]
+            disk_bytes = disk_relabelled.get(order)
+            if disk_bytes is None:
+                voted_for = disk_encoded[1]
+                disk_bytes = disk_relabelled[order] = dumps(
+                    (disk_encoded[0], new[voted_for] if voted_for >= 0 else -1,
+                     disk_encoded[2]), MARSHAL_VERSION)
+            parts.append(disk_bytes)
+        network: list[bytes] = []
+        for message_encoded, message_relabelled in messages:
+            message_bytes = message_relabelled.get(order)
+            if message_bytes is None:
+                message_bytes = message_relabelled[order] = dumps(
+                    (message_encoded[0], new[message_encoded[1]], new[message_encoded[2]],
+                     *message_encoded[3:]), MARSHAL_VERSION)
+            network.append(message_bytes)
+        network.sort()
+        parts.extend(network)
+        leaders = leaders_relabelled.get(order)
+        if leaders is None:
+            leaders = leaders_relabelled[order] = dumps(
+                tuple(sorted([(term, new[leader]) for term, leader in history.leaders])),
+                MARSHAL_VERSION)
+        parts.append(leaders)
+        if isolated:
+            side = tuple(sorted([new[i] for i in isolated]))
+            if reduce:  # the unordered pair of sides: `connected` cannot tell them apart
+                other = tuple([i for i in identity if i not in side])
+                parts.append(dumps((side, other) if side < other else (other, side),
+                                   MARSHAL_VERSION))
+            else:
+                parts.append(dumps(side, MARSHAL_VERSION))
+        else:
+            parts.append(_DOWN)
+        if clock:
+            parts.append(dumps((clock[0], tuple([clock[1][o] for o in order]), clock[2]),
+                               MARSHAL_VERSION))
+        data = b"".join(parts)
+        if not best or data < best:
+            best = data
+    return best
+
+
+def exact_fingerprint(world: World) -> int:
+    """The 64-bit fingerprint of `world` itself (no reduction); agrees with nothing else but
+    itself, like `model.fingerprint.fingerprint`, and is faster in a search (memoised)."""
+    return digest_bytes(state_bytes(world, reduce=False))
+
+
+def canonical_fingerprint(world: World) -> int:
+    """The 64-bit fingerprint of `world`'s class under node relabelling."""
+    return digest_bytes(state_bytes(world, reduce=True))
+
+
+def relabel(world: World, new: Sequence[int]) -> World:
+    """`world` with server `i` renamed `new[i]` everywhere an id occurs (a permutation of
+    0..n-1). Not used by the search, which never builds relabelled states; it is how the
+    tests check that relabelled states share a fingerprint and behave alike."""
+    n = len(world.nodes)
+    if sorted(new) != list(range(n)):
+        raise ValueError(f"not a permutation of 0..{n - 1}: {list(new)}")
+    order = tuple(sorted(range(n), key=new.__getitem__))  # order[new id] = old id
+    mapping = list(new)
+    (nodes, disks, network, isolated, crashes, partitions, leaders, committed, applied,
+     clock) = encode(world)
+    relabelled_nodes = tuple(_relabel_node(nodes[o], mapping, order) if nodes[o] else ()
+                             for o in order)
+    relabelled_disks = tuple((disks[o][0], mapping[disks[o][1]] if disks[o][1] >= 0 else -1,
+                              disks[o][2]) for o in order)
+    messages = sorted((m[0], mapping[m[1]], mapping[m[2]], *m[3:]) for m in network)
+    if clock:
+        clock = (clock[0], tuple(clock[1][o] for o in order), clock[2])
+    return decode((relabelled_nodes, relabelled_disks, tuple(messages),
+                   tuple(sorted(mapping[i] for i in isolated)), crashes, partitions,
+                   tuple(sorted((term, mapping[leader]) for term, leader in leaders)),
+                   committed, applied, clock))
