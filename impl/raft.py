@@ -67,18 +67,19 @@ class RaftCore:
         """Handle one event. Messages go through the term rules first (§5.1): a higher term
         makes the receiver adopt it and become follower *before* handling the message."""
         before = node.persistent
-        if isinstance(event, (RequestVote, RequestVoteResponse, AppendEntries,
-                              AppendEntriesResponse)):
-            if event.term > node.current_term:
-                node = self.become_follower(node, event.term)
-            node, effects = self.handle_message(node, event)
-        elif isinstance(event, ElectionTimeout):
+        kind = type(event)
+        if kind in _MESSAGE_KINDS:
+            message: Message = event  # type: ignore[assignment]  # checked by kind just above
+            if message.term > before.current_term:
+                node = self.become_follower(node, message.term)
+            node, effects = self.handle_message(node, message)
+        elif kind is ElectionTimeout:
             node, effects = self.on_election_timeout(node)
-        elif isinstance(event, HeartbeatTimeout):
+        elif kind is HeartbeatTimeout:
             node, effects = self.on_heartbeat_timeout(node)
-        elif isinstance(event, ClientRequest):
-            node, effects = self.on_client_request(node, event)
-        else:  # pragma: no cover - the Event union is closed
+        elif kind is ClientRequest:
+            node, effects = self.on_client_request(node, event)  # type: ignore[arg-type]
+        else:
             raise TypeError(f"not a Raft event: {event!r}")
         persist = self.to_persist(before, node.persistent)
         if persist is not None:
@@ -87,18 +88,19 @@ class RaftCore:
         return node, effects
 
     def handle_message(self, node: Node, message: Message) -> Out:
-        if isinstance(message, RequestVote):
-            return self.handle_request_vote(node, message)
-        if isinstance(message, RequestVoteResponse):
-            return self.handle_request_vote_response(node, message)
-        if isinstance(message, AppendEntries):
-            return self.handle_append_entries(node, message)
-        return self.handle_append_entries_response(node, message)
+        kind = type(message)
+        if kind is RequestVote:
+            return self.handle_request_vote(node, message)  # type: ignore[arg-type]
+        if kind is RequestVoteResponse:
+            return self.handle_request_vote_response(node, message)  # type: ignore[arg-type]
+        if kind is AppendEntries:
+            return self.handle_append_entries(node, message)  # type: ignore[arg-type]
+        return self.handle_append_entries_response(node, message)  # type: ignore[arg-type]
 
     def to_persist(self, before: Persistent, after: Persistent) -> Persistent | None:
         """Figure 2: persistent state is "updated on stable storage before responding to RPCs".
         Whatever changed is written in the same step that sends the messages depending on it."""
-        return None if after == before else after
+        return None if after is before or after == before else after
 
     # ------------------------------------------------------------------ rules a bug changes
 
@@ -394,6 +396,10 @@ def _hinted(volatile: Volatile, leader_hint: int | None) -> Volatile:
         return volatile
     return Volatile(volatile.commit_index, volatile.last_applied, volatile.state_machine,
                     leader_hint)
+
+
+_MESSAGE_KINDS = frozenset((RequestVote, RequestVoteResponse, AppendEntries,
+                            AppendEntriesResponse))
 
 
 def _replace(values: tuple[int, ...], index: int, value: int) -> tuple[int, ...]:
