@@ -6,6 +6,8 @@ elected, entries committed and applied everywhere, and leaders replaced.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from attrs import evolve
 from hypothesis import settings
@@ -15,7 +17,8 @@ from model.fuzz import fuzz
 from model.stateful import FUZZ_BOUNDS, build_machine
 from model.world import Config, Model
 from properties import GOALS
-from tests.conftest import PROFILE
+
+PROFILE = os.environ.get("RAFTCHECK_PROFILE", "ci")
 
 
 def test_three_nodes_untimed_clean_and_every_goal_reached() -> None:
