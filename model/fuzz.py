@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from attrs import frozen
@@ -43,6 +44,35 @@ class FuzzResult:
     @property
     def missing_goals(self) -> list[str]:
         return [goal for goal in GOALS if goal not in self.goals]
+
+
+@contextmanager
+def without_local_constants() -> Iterator[None]:
+    """Hypothesis occasionally draws "interesting" constants mined from every local module
+    that happens to be imported. That makes a seeded run depend on what else the process
+    imported (the CLI, a single test file and the full test suite each see a different pool),
+    so the same seed found different runs. Inside this block the pool is empty and a seed
+    means one run. (Private Hypothesis API; the version is pinned in constraints.txt, and if
+    the hook disappears this degrades to Hypothesis' default behaviour.)"""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    original = getattr(providers, "_get_local_constants", None)
+    constants = getattr(providers, "Constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if original is None or constants is None or cache is None:  # pragma: no cover
+        yield
+        return
+    empty = constants()
+    providers._get_local_constants = lambda: empty
+    cache.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()
 
 
 def batch_seed(seed: int, batch: int) -> int:
@@ -84,8 +114,9 @@ def fuzz(
             overrides["stateful_step_count"] = steps
         machine = hypothesis_seed(batch_seed(seed, batch))(build_machine(model, stats))
         try:
-            run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
-                machine, settings=profile_settings(profile, **overrides))
+            with without_local_constants():
+                run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
+                    machine, settings=profile_settings(profile, **overrides))
         except PropertyViolated as error:
             violation = error
         except HypothesisException as error:  # pragma: no cover - a bug in the machine

@@ -25,8 +25,8 @@ CASES = [
     # core, property, seed, example budget, longest acceptable shrunk trace
     ("two-votes-per-term", SINGLE_VOTE_PER_TERM, 1, 100, 3),
     ("quorum-off-by-one", LEADER_COMPLETENESS, 1, 100, 4),
-    ("vote-without-up-to-date-check", LEADER_COMPLETENESS, 1, 1500, 12),
-    ("append-without-consistency-check", LOG_MATCHING, 5, 1300, 18),
+    ("vote-without-up-to-date-check", LEADER_COMPLETENESS, 1, 300, 10),
+    ("append-without-consistency-check", LOG_MATCHING, 2, 1300, 13),
 ]
 
 
