@@ -19,10 +19,11 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
-from model.cores import BUNDLED, CoreLoadError, load_core
+from model.cores import BUNDLED
 from model.fuzz import FuzzResult, fuzz
+from model.options import add_world_arguments, model_from_args
 from model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
-from model.world import Bounds, Config, Model
+from model.world import Model
 from properties import GOALS
 
 EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
@@ -38,52 +39,6 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 # ------------------------------------------------------------------------------ shared options
-
-
-def add_world_arguments(parser: argparse.ArgumentParser, defaults: Bounds) -> None:
-    """--core, --nodes and every bound, with the engine's own defaults."""
-    parser.add_argument("--core", default="raft",
-                        help="core to check: raft (bundled), a broken core's name, or "
-                        "module:object (default: raft)")
-    parser.add_argument("--nodes", type=int, default=3, help="cluster size (default: 3)")
-    group = parser.add_argument_group("bounds")
-    group.add_argument("--max-term", type=int, default=defaults.max_term)
-    group.add_argument("--max-log", type=int, default=defaults.max_log)
-    group.add_argument("--values", type=int, default=defaults.values)
-    group.add_argument("--max-messages", type=int, default=defaults.max_messages)
-    group.add_argument("--max-crashes", type=_optional_int, default=defaults.max_crashes,
-                       help="a number, or 'none' for unbounded")
-    group.add_argument("--max-partitions", type=_optional_int, default=defaults.max_partitions,
-                       help="a number, or 'none' for unbounded")
-    group.add_argument("--drop", action=argparse.BooleanOptionalAction, default=defaults.drop)
-    group.add_argument("--duplicate", action=argparse.BooleanOptionalAction,
-                       default=defaults.duplicate)
-
-
-def _optional_int(text: str) -> int | None:
-    if text.lower() in ("none", "inf", "unbounded"):
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") from None
-
-
-def model_from_args(args: argparse.Namespace, timing: str = "untimed", seed: int = 0) -> Model:
-    try:
-        core = load_core(args.core)
-    except CoreLoadError as error:
-        raise UsageError(str(error)) from None
-    try:
-        bounds = Bounds(max_term=args.max_term, max_log=args.max_log, values=args.values,
-                        max_messages=args.max_messages, max_crashes=args.max_crashes,
-                        max_partitions=args.max_partitions, drop=args.drop,
-                        duplicate=args.duplicate)
-        config = Config(cluster_size=args.nodes, timing=timing,  # type: ignore[arg-type]
-                        seed=seed)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    return Model(core, config, bounds)
 
 
 def resolve_seed(seed: int | None) -> int:
@@ -106,8 +61,6 @@ def add_fuzz_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--seconds", type=float, default=None, help="time budget instead")
     parser.add_argument("--steps", type=int, default=None,
                         help="actions per run (default: the profile's)")
-    parser.add_argument("--timed", action="store_true",
-                        help="timed world: seeded 150-300 ms election timeouts and a clock")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
 
@@ -120,7 +73,10 @@ def run_fuzz(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise UsageError("--steps must be at least 1")
     seed = resolve_seed(args.seed)
-    model = model_from_args(args, "timed" if args.timed else "untimed", seed)
+    try:
+        model = model_from_args(args, seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
     console = Console(stderr=True)
     show_progress = not args.json and not args.no_progress and console.is_terminal
     if not args.json:

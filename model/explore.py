@@ -46,9 +46,8 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from impl.raft import CORE
-from model.cores import CoreLoadError, load_core
 from model.fingerprint import decode, digest_bytes, encode
+from model.options import add_world_arguments, count, model_from_args, optional_count
 from model.symmetry import (
     canonical_fingerprint,
     exact_fingerprint,
@@ -1195,60 +1194,9 @@ def explore(
 # ------------------------------------------------------------------------------ the CLI
 
 
-def _optional_count(text: str) -> int | None:
-    """An int >= 0, or none/inf for unbounded."""
-    if text.lower() in ("none", "inf", "unbounded"):
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'none', got {text!r}") \
-            from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be >= 0")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `raftcheck explore`."""
-    d = DEFAULT_BOUNDS
-    world = parser.add_argument_group("world and bounds (a successor outside them is not "
-                                      "part of the model, like a TLC state constraint)")
-    world.add_argument("--core", default=CORE.name,
-                       help="the core to check: raft, a broken core's name, or "
-                            "module:object (default: %(default)s)")
-    world.add_argument("--nodes", type=int, default=DEFAULT_NODES,
-                       help="cluster size (default: %(default)s)")
-    world.add_argument("--timed", action="store_true",
-                       help="the timed world (clock and seeded timeouts) instead of untimed")
-    world.add_argument("--max-term", type=_count, default=d.max_term,
-                       help="no election timeout past this term (default: %(default)s)")
-    world.add_argument("--max-log", type=_count, default=d.max_log,
-                       help="longest log a leader grows by client requests "
-                            "(default: %(default)s)")
-    world.add_argument("--values", type=_count, default=d.values,
-                       help="distinct command values (default: %(default)s)")
-    world.add_argument("--max-messages", type=_count, default=d.max_messages,
-                       help="messages in flight, the whole bag (default: %(default)s)")
-    world.add_argument("--max-crashes", type=_optional_count, default=d.max_crashes,
-                       help="crashes in a behaviour, or 'none' (default: %(default)s)")
-    world.add_argument("--max-partitions", type=_optional_count, default=d.max_partitions,
-                       help="partitions in a behaviour, or 'none' (default: %(default)s)")
-    world.add_argument("--drop", action=argparse.BooleanOptionalAction, default=d.drop,
-                       help="messages may be lost (default: %(default)s)")
-    world.add_argument("--duplicate", action=argparse.BooleanOptionalAction,
-                       default=d.duplicate, help="messages may be duplicated "
-                                                 "(default: %(default)s)")
+    add_world_arguments(parser, DEFAULT_BOUNDS, DEFAULT_NODES)
     search = parser.add_argument_group("search")
     search.add_argument("--strategy", choices=STRATEGIES, default="bfs",
                         help="bfs (shortest counterexample), dfs, iddfs (iterative "
@@ -1259,9 +1207,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep going after a violation and collect one per property")
     search.add_argument("--workers", type=int, default=1,
                         help="BFS worker processes (default: %(default)s)")
-    search.add_argument("--max-depth", type=_count, default=None,
+    search.add_argument("--max-depth", type=count, default=None,
                         help="stop expanding past this many steps (the run is incomplete)")
-    search.add_argument("--max-states", type=_count, default=None,
+    search.add_argument("--max-states", type=count, default=None,
                         help="stop after this many distinct states (incomplete)")
     search.add_argument("--max-seconds", type=float, default=None,
                         help="stop after this long (incomplete)")
@@ -1269,10 +1217,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep every state's encoding to detect fingerprint collisions")
     simulation = parser.add_argument_group("simulation (--strategy simulate)")
     simulation.add_argument("--seed", type=int, default=0, help="random seed")
-    simulation.add_argument("--walks", type=_optional_count, default=1000,
+    simulation.add_argument("--walks", type=optional_count, default=1000,
                             help="number of walks, or 'none' to run until a limit "
                                  "(default: %(default)s)")
-    simulation.add_argument("--depth", type=_count, default=100,
+    simulation.add_argument("--depth", type=count, default=100,
                             help="steps per walk (default: %(default)s)")
     simulation.add_argument("--bias", choices=("uniform", "kind"), default="uniform",
                             help="uniform over actions, or over action kinds first "
@@ -1295,20 +1243,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_model(args: argparse.Namespace) -> Model:
     """The model the CLI options describe. Raises UsageError on impossible values."""
     try:
-        bounds = Bounds(max_term=args.max_term, max_log=args.max_log, values=args.values,
-                        max_messages=args.max_messages, max_crashes=args.max_crashes,
-                        max_partitions=args.max_partitions, drop=args.drop,
-                        duplicate=args.duplicate)
-        config = Config(cluster_size=args.nodes, timing="timed" if args.timed else "untimed",
-                        seed=args.seed)
-        core = load_core(args.core)
-    except (ValueError, CoreLoadError) as error:
+        return model_from_args(args, args.seed)
+    except ValueError as error:
         raise UsageError(str(error)) from None
-    return Model(core, config, bounds)
 
 
 def run(args: argparse.Namespace) -> int:
-    """`raftcheck explore`: 0 complete and clean, 1 violation, 2 bad usage, 3 incomplete, 4
+    """`raftcheck explore`: 0 complete and clean, 1 violation, 2 bad usage, 3 incomplete or
     complete but vacuous (no reachability goal reached)."""
     try:
         model = build_model(args)
