@@ -21,6 +21,7 @@ from typing import Any
 from attrs import evolve
 
 from impl.types import (
+    MESSAGE_TYPES,
     AppendEntries,
     AppendEntriesResponse,
     CandidateState,
@@ -68,7 +69,7 @@ class RaftCore:
         makes the receiver adopt it and become follower *before* handling the message."""
         before = node.persistent
         kind = type(event)
-        if kind in _MESSAGE_KINDS:
+        if kind in MESSAGE_TYPES:
             message: Message = event  # type: ignore[assignment]  # checked by kind just above
             if message.term > before.current_term:
                 node = self.become_follower(node, message.term)
@@ -396,10 +397,6 @@ def _hinted(volatile: Volatile, leader_hint: int | None) -> Volatile:
         return volatile
     return Volatile(volatile.commit_index, volatile.last_applied, volatile.state_machine,
                     leader_hint)
-
-
-_MESSAGE_KINDS = frozenset((RequestVote, RequestVoteResponse, AppendEntries,
-                            AppendEntriesResponse))
 
 
 def _replace(values: tuple[int, ...], index: int, value: int) -> tuple[int, ...]:

@@ -204,7 +204,7 @@ class AppendEntriesResponse:
 
 
 Message = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse
-MESSAGE_TYPES = (RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse)
+MESSAGE_TYPES = frozenset((RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse))
 
 
 def message_key(message: Message) -> tuple[object, ...]:
@@ -271,5 +271,3 @@ class Effects:
     reset_election_timer: bool = False
     client_reply: ClientReply | None = None
 
-
-NO_EFFECTS = Effects()

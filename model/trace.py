@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from attrs import frozen
-
 from impl.types import (
     AppendEntries,
     AppendEntriesResponse,
@@ -132,14 +130,6 @@ def sent_messages(before: World, after: World, action: Action) -> list[Message]:
     if isinstance(action, Duplicate):
         return []
     return sorted((m for m, count in new.items() for _ in range(max(count, 0))), key=message_key)
-
-
-@frozen
-class Step:
-    number: int
-    action: Action
-    before: World
-    after: World
 
 
 def render_trace(

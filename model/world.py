@@ -190,8 +190,6 @@ class Tick:
 
 Action = (Deliver | Drop | Duplicate | Timeout | Heartbeat | Submit | Crash | Restart | Partition
           | Heal | Tick)
-ACTION_TYPES = (Deliver, Drop, Duplicate, Timeout, Heartbeat, Submit, Crash, Restart, Partition,
-                Heal, Tick)
 
 
 # ------------------------------------------------------------------------------ world state
