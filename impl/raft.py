@@ -49,6 +49,10 @@ class RaftCore:
     """The correct core. Stateless: an instance is a bundle of pure functions."""
 
     name = "raft"
+    # Entries per AppendEntries; None sends the whole suffix from nextIndex. Real systems cap
+    # it (etcd's MaxSizePerMsg; raft.tla sends one entry), which is when AppendEntries rule
+    # 5's min(leaderCommit, index of last new entry) starts to matter.
+    max_entries_per_append: int | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -72,7 +76,7 @@ class RaftCore:
         if kind in MESSAGE_TYPES:
             message: Message = event  # type: ignore[assignment]  # checked by kind just above
             if message.term > before.current_term:
-                node = self.become_follower(node, message.term)
+                node = self.on_higher_term(node, message.term)
             node, effects = self.handle_message(node, message)
         elif kind is ElectionTimeout:
             node, effects = self.on_election_timeout(node)
@@ -128,6 +132,39 @@ class RaftCore:
             return True
         return (prev_log_index <= node.last_log_index
                 and node.log[prev_log_index - 1].term == prev_log_term)
+
+    def is_stale(self, node: Node, message: Message) -> bool:
+        """§5.1: a message from an older term is stale. A request is rejected with our term
+        (so a deposed leader learns it); a response is ignored (raft.tla's DropStaleResponse):
+        it answers a question this server asked in a term that is over."""
+        return message.term < node.current_term
+
+    def on_higher_term(self, node: Node, term: int) -> Node:
+        """§5.1: "If RPC request or response contains term T > currentTerm: set currentTerm =
+        T, convert to follower" -- whatever role this server had."""
+        return self.become_follower(node, term)
+
+    def follower_commit_index(self, node: Node, leader_commit: int, last_new: int) -> int:
+        """AppendEntries rule 5: "set commitIndex = min(leaderCommit, index of last new entry)".
+        Only the entries this request verified are known to match the leader's; a stale,
+        reordered request may verify fewer than already committed, so never lower it (etcd's
+        commitTo)."""
+        return max(node.commit_index, min(leader_commit, last_new))
+
+    def acknowledged_index(self, node: Node, request: AppendEntries) -> int:
+        """What a successful AppendEntries reply vouches for: the prefix this request checked
+        and wrote (prev_log_index plus its entries) -- not the follower's whole log, whose tail
+        beyond it may not be the leader's (§5.3)."""
+        return request.prev_log_index + len(request.entries)
+
+    def matched_index(self, node: Node, response: AppendEntriesResponse) -> int:
+        """Figure 2, Leaders: "If successful: update ... matchIndex for follower", from what
+        the answered request verified; never backwards, since a reordered response for an
+        older request must not undo newer knowledge. (Capped at the leader's own log: a
+        follower cannot hold more of it than it has; never binding for a correct follower.)"""
+        assert node.leader is not None
+        matched = min(response.match_index, node.last_log_index)
+        return max(node.leader.match_index[response.source], matched)
 
     def may_commit(self, node: Node, index: int) -> bool:
         """§5.4.2: a leader commits by counting replicas only entries of its current term;
@@ -235,24 +272,32 @@ class RaftCore:
         """§5.2: "If votes received from majority of servers: become leader". Responses from
         an older term are stale and ignored (§5.1; raft.tla's DropStaleResponse)."""
         if (
-            response.term < node.current_term
+            self.is_stale(node, response)
             or node.role is not Role.CANDIDATE
             or node.candidate is None
             or not response.vote_granted
         ):
             return node, Effects()
-        votes = node.candidate.votes_granted | {response.source}
-        node = _with(node, candidate=CandidateState(votes))
-        if len(votes) >= self.quorum(node.cluster_size):
+        candidate = self.record_vote(node.candidate, response.source)
+        node = _with(node, candidate=candidate)
+        if self.votes_counted(candidate) >= self.quorum(node.cluster_size):
             return self.become_leader(node)
         return node, Effects()
+
+    def record_vote(self, candidate: CandidateState, voter: int) -> CandidateState:
+        """§5.2: a candidate wins with votes from a majority *of servers*: it records who
+        voted, so a duplicated or retransmitted "yes" from the same voter counts once."""
+        return CandidateState(candidate.votes_granted | {voter})
+
+    def votes_counted(self, candidate: CandidateState) -> int:
+        return len(candidate.votes_granted)
 
     # ------------------------------------------------------------------ AppendEntries
 
     def handle_append_entries(self, node: Node, request: AppendEntries) -> Out:
         """Figure 2, AppendEntries RPC receiver, rules 1-5."""
         # 1. "Reply false if term < currentTerm (§5.1)": a deposed leader learns the new term.
-        if request.term < node.current_term:
+        if self.is_stale(node, request):
             return node, Effects(messages=(self._reject(node, request, node.last_log_index),))
         # Same term: the sender is this term's leader. Candidates step down (§5.2: "If
         # AppendEntries RPC received from new leader: convert to follower"); hearing from the
@@ -267,7 +312,7 @@ class RaftCore:
         # prevLogTerm (§5.3)". The hint is the longest prefix we could share with the leader.
         prev = request.prev_log_index
         if not self.log_matches(node, prev, request.prev_log_term):
-            hint = min(node.last_log_index, prev - 1)
+            hint = self.rejection_hint(node, prev)
             return node, Effects(messages=(self._reject(node, request, hint),),
                                  reset_election_timer=True)
         # 3-4. Delete on a real conflict only, append what is new (§5.3).
@@ -275,16 +320,14 @@ class RaftCore:
         if log != node.log:
             node = _with(node, persistent=Persistent(node.current_term, node.voted_for, log))
         # 5. "If leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last
-        # new entry)". Only the entries this request verified count as matching the leader; a
-        # stale, reordered request may verify fewer than we already committed, so never lower
-        # commit_index (etcd's commitTo).
+        # new entry)".
         last_new = prev + len(request.entries)
         if request.leader_commit > node.commit_index:
-            commit = max(node.commit_index, min(request.leader_commit, last_new))
+            commit = self.follower_commit_index(node, request.leader_commit, last_new)
             node = self.apply_committed(_with(node, volatile=evolve(node.volatile,
                                                                      commit_index=commit)))
-        reply = AppendEntriesResponse(node.id, request.source, node.current_term, True, last_new,
-                                      node.last_log_index)
+        reply = AppendEntriesResponse(node.id, request.source, node.current_term, True,
+                                      self.acknowledged_index(node, request), node.last_log_index)
         return node, Effects(messages=(reply,), reset_election_timer=True)
 
     def merge_entries(
@@ -303,21 +346,25 @@ class RaftCore:
                 return log[: index - 1] + entries[offset:]
         return log
 
+    def rejection_hint(self, node: Node, prev_log_index: int) -> int:
+        """The hint a follower sends with a failed consistency check: the longest prefix it
+        could share with the leader, everything before prev_log_index that it holds. (A
+        refactor may hint further back, as impl/refactors/conflict_term.py does.)"""
+        return min(node.last_log_index, prev_log_index - 1)
+
     def _reject(self, node: Node, request: AppendEntries, hint: int) -> AppendEntriesResponse:
         return AppendEntriesResponse(node.id, request.source, node.current_term, False, 0, hint)
 
     def handle_append_entries_response(self, node: Node, response: AppendEntriesResponse) -> Out:
         """Figure 2, Leaders: "If successful: update nextIndex and matchIndex for follower. If
         AppendEntries fails because of log inconsistency: decrement nextIndex and retry"."""
-        if response.term < node.current_term or node.role is not Role.LEADER:
+        if self.is_stale(node, response) or node.role is not Role.LEADER:
             return node, Effects()  # stale response (§5.1) or no longer leading
         leader = node.leader
         assert leader is not None
         peer = response.source
         if response.success:
-            # matchIndex comes from what this request verified and never goes backwards: a
-            # reordered response for an older request must not undo newer knowledge.
-            match = max(leader.match_index[peer], response.match_index)
+            match = self.matched_index(node, response)
             nxt = max(leader.next_index[peer], match + 1)
             node = _with(node, leader=LeaderState(_replace(leader.next_index, peer, nxt),
                                                    _replace(leader.match_index, peer, match)))
@@ -336,7 +383,9 @@ class RaftCore:
         assert node.leader is not None
         prev = node.leader.next_index[peer] - 1
         prev_term = node.log[prev - 1].term if prev > 0 else 0
-        return AppendEntries(node.id, peer, node.current_term, prev, prev_term, node.log[prev:],
+        limit = self.max_entries_per_append
+        entries = node.log[prev:] if limit is None else node.log[prev: prev + limit]
+        return AppendEntries(node.id, peer, node.current_term, prev, prev_term, entries,
                              node.commit_index)
 
     def append_entries_to_all(self, node: Node) -> tuple[AppendEntries, ...]:

@@ -82,6 +82,10 @@ class CandidateState:
     """Votes received in the current election (§5.2); exists only while a candidate."""
 
     votes_granted: frozenset[int]
+    # Granted responses received, for cores that tally votes with a counter instead of the set
+    # of voters. The bundled core counts voters and leaves this 0; a counter is what
+    # `impl.broken.CountDuplicateVotes` gets wrong.
+    responses: int = 0
 
 
 @frozen
@@ -201,6 +205,9 @@ class AppendEntriesResponse:
     success: bool
     match_index: int
     last_log_index: int = field(default=0)
+    # §5.3's "term of the conflicting entry", for cores that backtrack a term at a time
+    # (impl/refactors/conflict_term.py); 0 when unused, as by the bundled core.
+    conflict_term: int = field(default=0)
 
 
 Message = RequestVote | RequestVoteResponse | AppendEntries | AppendEntriesResponse
@@ -220,7 +227,7 @@ def message_key(message: Message) -> tuple[object, ...]:
     if isinstance(message, RequestVoteResponse):
         return (1, message.source, message.dest, message.term, message.vote_granted)
     return (3, message.source, message.dest, message.term, message.success,
-            message.match_index, message.last_log_index)
+            message.match_index, message.last_log_index, message.conflict_term)
 
 
 # --------------------------------------------------------------------------------------------

@@ -94,10 +94,15 @@ def encode_message(message: Message) -> tuple[Any, ...]:
     else:
         encoded = (3, message.source, message.dest, message.term, int(message.success),
                    message.match_index, message.last_log_index)
+        if message.conflict_term:  # only cores that use it pay for it (impl/refactors)
+            encoded += (message.conflict_term,)
     if len(_message_memo) >= _MEMO_LIMIT:
         _message_memo.clear()
     _message_memo[id(message)] = (message, encoded)
     return encoded
+
+
+RESPONSES_SHIFT = 16  # node ids (< 10) take the low bits of the votes field
 
 
 def encode_node(node: Node | None) -> tuple[Any, ...]:
@@ -109,7 +114,7 @@ def encode_node(node: Node | None) -> tuple[Any, ...]:
     candidate, leader = node.candidate, node.leader
     votes = -1
     if candidate is not None:
-        votes = 0
+        votes = candidate.responses << RESPONSES_SHIFT  # a bitmask of voters below it
         for voter in candidate.votes_granted:
             votes |= 1 << voter
     return (
@@ -235,8 +240,9 @@ def decode_message(encoded: tuple[Any, ...]) -> Message:
         message = AppendEntries(source, dest, term, prev, prev_term, _decode_log(entries),
                                 commit)
     else:
-        source, dest, term, success, match, last = encoded[1:]
-        message = AppendEntriesResponse(source, dest, term, bool(success), match, last)
+        source, dest, term, success, match, last, *conflict = encoded[1:]
+        message = AppendEntriesResponse(source, dest, term, bool(success), match, last,
+                                        *conflict)
     _remember(_decoded_messages, encoded, message)
     return message
 
@@ -261,7 +267,8 @@ def decode_node(encoded: tuple[Any, ...], node_id: int, cluster_size: int) -> No
      match_index) = encoded
     candidate = None
     if votes >= 0:
-        candidate = CandidateState(frozenset(i for i in range(cluster_size) if votes >> i & 1))
+        candidate = CandidateState(frozenset(i for i in range(cluster_size) if votes >> i & 1),
+                                   votes >> RESPONSES_SHIFT)
     leader = LeaderState(next_index, match_index) if next_index else None
     node = Node(
         id=node_id,

@@ -35,6 +35,7 @@ from typing import Any
 from impl.types import Message, Node, Persistent
 from model.fingerprint import (
     MARSHAL_VERSION,
+    RESPONSES_SHIFT,
     decode,
     digest_bytes,
     encode,
@@ -133,7 +134,7 @@ def _relabel_node(node: tuple[Any, ...], new: list[int], order: tuple[int, ...]
     (role, term, voted_for, log, commit, applied, state_machine, hint, votes, next_index,
      match_index) = node
     if votes > 0:
-        mask = 0
+        mask = votes >> RESPONSES_SHIFT << RESPONSES_SHIFT  # the response count is id-free
         for old, new_id in enumerate(new):
             if votes >> old & 1:
                 mask |= 1 << new_id

@@ -1,0 +1,284 @@
+"""`raftcheck break`: every engine against every bug in the zoo, as one table.
+
+A checker is only as good as the bugs it is shown to catch. For each broken core in the zoo
+(`impl/broken.py`, catalogued with its bounds in `model/zoo.py`) this runs
+
+* the exhaustive engine (BFS, symmetry) within the bug's bounds: found or not, the property,
+  time, distinct states, and the length of the shortest counterexample;
+* the Hypothesis engine on the fuzzing bounds for a time budget: found or not, the property,
+  the time to the first failing run, and the length after shrinking;
+* the seed's three experiments (split brain, log inconsistency, network partition), which the
+  correct core passes: which of them the bug breaks, if any.
+
+Exit 0 when every engine caught every bug it was run against ("no mutant survived"), 1 when
+some bug escaped an engine within its budget, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+from rich.console import Console
+from rich.table import Table
+
+from impl.raft import CORE
+from model.explore import explore
+from model.fuzz import fuzz
+from model.stateful import FUZZ_BOUNDS
+from model.trace import render_trace, replayable
+from model.world import Action, Config, Core, Model
+from model.zoo import BUGS, Bug
+from properties import Violation
+
+EXIT_ALL_CAUGHT, EXIT_ESCAPED, EXIT_USAGE = 0, 1, 2
+DEFAULT_EXPLORE_SECONDS = 300.0
+DEFAULT_FUZZ_SECONDS = 60.0
+
+
+@frozen
+class Hunt:
+    """One engine against one bug."""
+
+    engine: str  # exhaustive | hypothesis
+    found: bool
+    property: str | None
+    seconds: float  # to the violation (hypothesis: before shrinking), or the budget spent
+    states: int  # distinct states (exhaustive) / examples run (hypothesis)
+    length: int | None  # trace length: shortest (exhaustive) / shrunk (hypothesis)
+    raw_length: int | None = None  # hypothesis: before shrinking
+    actions: tuple[Action, ...] = ()
+    violation: Violation | None = None
+
+
+@frozen
+class Report:
+    bug: Bug
+    exhaustive: Hunt | None
+    hypothesis: Hunt | None
+    scenarios: dict[str, bool]  # scenario -> passed on this bug's core
+
+    @property
+    def caught(self) -> bool:
+        return all(hunt.found for hunt in (self.exhaustive, self.hypothesis) if hunt is not None)
+
+
+def hunt_exhaustive(bug: Bug, max_seconds: float | None = DEFAULT_EXPLORE_SECONDS) -> Hunt:
+    """BFS within the bug's bounds: the first violation is a shortest one."""
+    model = Model(bug.core, Config(bug.nodes), bug.bounds)
+    result = explore(model, strategy="bfs", symmetry=True, max_seconds=max_seconds)
+    if not result.violations:
+        return Hunt("exhaustive", False, None, result.seconds, result.distinct, None)
+    first = result.violations[0]
+    return Hunt("exhaustive", True, first.violation.property, result.seconds, result.distinct,
+                len(first.actions), actions=tuple(first.actions), violation=first.violation)
+
+
+def hunt_hypothesis(bug: Bug, seed: int, seconds: float = DEFAULT_FUZZ_SECONDS) -> Hunt:
+    """The Hypothesis engine on the generous fuzzing bounds (not the bug's: it is not told
+    where the bug is), for `seconds`, then shrinking."""
+    model = Model(bug.core, Config(bug.nodes), FUZZ_BOUNDS)
+    result = fuzz(model, seed=seed, seconds=seconds)
+    if result.violation is None:
+        return Hunt("hypothesis", False, None, result.seconds, result.examples, None)
+    return Hunt("hypothesis", True, result.violation.property, result.found_after,
+                result.examples, len(result.actions), raw_length=result.found_length,
+                actions=result.actions, violation=result.violation)
+
+
+def scenario_outcomes(core: Core) -> dict[str, bool]:
+    from model.scenarios import SCENARIOS, run_scenario
+
+    return {name: run_scenario(name, core).passed for name in SCENARIOS}
+
+
+def hunt(bug: Bug, *, seed: int, engines: Sequence[str], explore_seconds: float | None,
+         fuzz_seconds: float) -> Report:
+    exhaustive = hunt_exhaustive(bug, explore_seconds) if "exhaustive" in engines else None
+    hypothesis = hunt_hypothesis(bug, seed, fuzz_seconds) if "hypothesis" in engines else None
+    return Report(bug, exhaustive, hypothesis, scenario_outcomes(bug.core))
+
+
+# ------------------------------------------------------------------------------ command line
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bugs", nargs="*", metavar="NAME",
+                        help="zoo bugs to run (default: all; see --list)")
+    parser.add_argument("--list", action="store_true", help="list the zoo and exit")
+    parser.add_argument("--show", metavar="NAME",
+                        help="print the shortest counterexample for one bug in full")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the Hypothesis engine (default: random, printed)")
+    parser.add_argument("--engines", default="exhaustive,hypothesis",
+                        help="comma-separated: exhaustive, hypothesis (default: both)")
+    parser.add_argument("--explore-seconds", type=float, default=DEFAULT_EXPLORE_SECONDS,
+                        help="time budget per bug for the exhaustive engine "
+                             "(default: %(default)s)")
+    parser.add_argument("--fuzz-seconds", type=float, default=DEFAULT_FUZZ_SECONDS,
+                        help="time budget per bug for the Hypothesis engine "
+                             "(default: %(default)s)")
+    parser.add_argument("--save", metavar="DIR", default=None,
+                        help="save every counterexample found as a trace file in DIR "
+                             "(<engine>-<bug>.json; replay with `raftcheck replay`)")
+    parser.add_argument("--json", action="store_true", help="print a JSON report only")
+
+
+def run(args: argparse.Namespace) -> int:
+    from model import cli
+
+    unknown = [name for name in [*args.bugs, *([args.show] if args.show else [])]
+               if name not in BUGS]
+    if unknown:
+        raise cli.UsageError(f"unknown bug {unknown[0]!r}; `raftcheck break --list` names "
+                             "them")
+    engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
+    if not engines or any(engine not in ("exhaustive", "hypothesis") for engine in engines):
+        raise cli.UsageError("--engines takes exhaustive, hypothesis or both")
+    for option in ("explore_seconds", "fuzz_seconds"):
+        if getattr(args, option) <= 0:
+            raise cli.UsageError(f"--{option.replace('_', '-')} must be positive")
+    if args.list:
+        for bug in BUGS.values():
+            print(f"{bug.name:34s} {bug.summary}")
+        return EXIT_ALL_CAUGHT
+    if args.show:
+        return show(BUGS[args.show], args.explore_seconds)
+    seed = cli.resolve_seed(args.seed)
+    chosen = [BUGS[name] for name in args.bugs] or list(BUGS.values())
+    say: Callable[[str], None] = (lambda text: None) if args.json else print
+    say(f"raftcheck break: {len(chosen)} bugs, engines={','.join(engines)}, seed={seed}, "
+        f"budgets: exhaustive {args.explore_seconds:g} s, hypothesis {args.fuzz_seconds:g} s "
+        "per bug")
+    correct = scenario_outcomes(CORE)
+    console = Console(stderr=True)
+    reports: list[Report] = []
+    for bug in chosen:
+        with console.status(f"hunting {bug.name}…") if console.is_terminal and not args.json \
+                else _Null():
+            reports.append(hunt(bug, seed=seed, engines=engines,
+                                explore_seconds=args.explore_seconds,
+                                fuzz_seconds=args.fuzz_seconds))
+    escaped = [report for report in reports if not report.caught]
+    saved = save_all(reports, args.save, seed) if args.save else {}
+    if args.json:
+        print(json.dumps({"engine": "break", "seed": seed, "engines": engines,
+                          "correct_core_scenarios": correct,
+                          "all_caught": not escaped, "saved": saved,
+                          "bugs": [_json(report) for report in reports]}, indent=2))
+    else:
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=200)
+        out.print(table(reports, correct))
+        for path in saved.values():
+            print(f"saved {path}")
+        if escaped:
+            print("ESCAPED: " + ", ".join(report.bug.name for report in escaped)
+                  + " (not caught within the budget by every engine)")
+        else:
+            print(f"every bug caught by every engine ({len(reports)} bugs)")
+    return EXIT_ESCAPED if escaped else EXIT_ALL_CAUGHT
+
+
+def save_all(reports: Sequence[Report], directory: str, seed: int) -> dict[str, str]:
+    """Every counterexample as a trace file in `directory`; {"engine/bug": path}. A file
+    that cannot be written is reported on stderr and skipped: the table still prints."""
+    from model.tracefile import TraceFileError, record, save_counterexample
+
+    saved: dict[str, str] = {}
+    for report in reports:
+        bug = report.bug
+        for hunt_ in (report.exhaustive, report.hypothesis):
+            if hunt_ is None or not hunt_.found:
+                continue
+            exhaustive = hunt_.engine == "exhaustive"
+            model = Model(bug.core, Config(bug.nodes), bug.bounds if exhaustive else FUZZ_BOUNDS)
+            trace = record(model, engine=f"break-{hunt_.engine}", core_spec=bug.name,
+                           seed=None if exhaustive else seed, actions=hunt_.actions,
+                           violation=hunt_.violation)
+            try:
+                path = save_counterexample(trace, Path(directory) / f"{hunt_.engine}-"
+                                                                    f"{bug.name}.json")
+            except TraceFileError as error:
+                print(f"raftcheck break: could not save {bug.name}: {error}", file=sys.stderr)
+                continue
+            saved[f"{hunt_.engine}/{bug.name}"] = str(path)
+    return saved
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def show(bug: Bug, max_seconds: float) -> int:
+    """The bug, its bounds, and its shortest counterexample in full."""
+    print(f"{bug.name}: {' '.join((type(bug.core).__doc__ or '').split())}")
+    print(f"needs: {bug.needs}; bounds: {bug.bounds.describe()}")
+    found = hunt_exhaustive(bug, max_seconds)
+    if not found.found or found.violation is None:
+        print(f"not found by BFS within {max_seconds:g} s")
+        return EXIT_ESCAPED
+    model = Model(bug.core, Config(bug.nodes), bug.bounds)
+    print(render_trace(model, list(found.actions), found.violation,
+                       title=f"Shortest counterexample ({found.length} steps, "
+                             f"{found.states:,} states, {found.seconds:.1f} s)"))
+    print("\nReplay with Model(core, config, bounds).run(actions):")
+    print(replayable(list(found.actions)))
+    return EXIT_ALL_CAUGHT
+
+
+def _cell(hunt_: Hunt | None) -> str:
+    if hunt_ is None:
+        return "-"
+    if not hunt_.found:
+        return f"[bold red]missed[/] in {hunt_.seconds:.0f} s"
+    if hunt_.engine == "exhaustive":
+        return f"[green]✓[/] {hunt_.length} steps, {hunt_.states:,} st, {hunt_.seconds:.1f} s"
+    return f"[green]✓[/] {hunt_.seconds:.1f} s, {hunt_.length} steps (from {hunt_.raw_length})"
+
+
+def table(reports: Sequence[Report], correct: dict[str, bool]) -> Table:
+    passing = all(correct.values())
+    caption = ("correct core: passes " if passing else "correct core: [bold red]FAILS[/] ") + \
+        ", ".join(name for name, ok in correct.items() if ok == passing)
+    grid = Table(title="raftcheck break: the bug zoo", caption=caption)
+    for column in ("bug", "needs", "property violated", "exhaustive (BFS)", "Hypothesis",
+                   "seed experiments it breaks"):
+        grid.add_column(column)
+    for report in reports:
+        properties = sorted({hunt_.property for hunt_ in (report.exhaustive, report.hypothesis)
+                             if hunt_ is not None and hunt_.property is not None})
+        broken = [name for name, ok in report.scenarios.items() if not ok]
+        needs = report.bug.needs.replace("no faults (reordering only)", "-")
+        grid.add_row(report.bug.name, needs, " / ".join(properties) or "-",
+                     _cell(report.exhaustive), _cell(report.hypothesis),
+                     ", ".join(broken) or "none")
+    return grid
+
+
+def _json(report: Report) -> dict[str, Any]:
+    def hunt_json(hunt_: Hunt | None) -> dict[str, Any] | None:
+        if hunt_ is None:
+            return None
+        return {"found": hunt_.found, "property": hunt_.property,
+                "seconds": round(hunt_.seconds, 3), "states_or_examples": hunt_.states,
+                "length": hunt_.length, "raw_length": hunt_.raw_length,
+                "actions": [repr(action) for action in hunt_.actions]}
+
+    return {"bug": report.bug.name, "summary": report.bug.summary, "needs": report.bug.needs,
+            "bounds": report.bug.bounds.describe(), "expected_property": report.bug.breaks,
+            "expected_shortest": report.bug.shortest,
+            "exhaustive": hunt_json(report.exhaustive),
+            "hypothesis": hunt_json(report.hypothesis),
+            "scenarios_broken": [name for name, ok in report.scenarios.items() if not ok],
+            "caught": report.caught}
