@@ -19,7 +19,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
 from hypothesis.stateful import run_state_machine_as_test
 
-from model.shrink import shrink
+from model.shrink import polish, shrink
 from model.stateful import PROFILES, PropertyViolated, RunStats, build_machine, profile_settings
 from model.trace import render_trace, replayable
 from model.world import Action, Model
@@ -40,6 +40,8 @@ class FuzzResult:
     violation: Violation | None
     actions: tuple[Action, ...]
     trace: str | None
+    found_after: float = 0.0  # seconds to the first failing run, before shrinking
+    found_length: int = 0  # that run's length, before shrinking
 
     @property
     def missing_goals(self) -> list[str]:
@@ -98,6 +100,7 @@ def fuzz(
     stats = RunStats(on_step=on_progress)
     started = time.monotonic()
     violation: PropertyViolated | None = None
+    found_after = 0.0
     batch = 0
     while violation is None:
         done = stats.examples
@@ -119,6 +122,7 @@ def fuzz(
                     machine, settings=profile_settings(profile, **overrides))
         except PropertyViolated as error:
             violation = error
+            found_after = time.monotonic() - started
         except HypothesisException as error:  # pragma: no cover - a bug in the machine
             raise RuntimeError(f"the Hypothesis engine failed: {error}") from error
         batch += 1
@@ -127,6 +131,7 @@ def fuzz(
     trace: str | None = None
     if violation is not None:
         actions, found = shrink(model, violation.actions)
+        actions, found = polish(model, actions, found)
         trace = (render_trace(model, actions, found, title="Counterexample")
                  + f"\n\n(shrunk from {len(violation.actions)} to {len(actions)} steps)"
                  + "\n\nReplay with Model(core, config, bounds).run(actions):\n"
@@ -142,4 +147,6 @@ def fuzz(
         violation=found,
         actions=tuple(actions),
         trace=trace,
+        found_after=found_after,
+        found_length=0 if violation is None else len(violation.actions),
     )

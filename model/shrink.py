@@ -10,13 +10,29 @@ action space, so the result is a real, replayable run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from impl.types import Message
-from model.world import Action, Deliver, Drop, Duplicate, Model, ModelError
+from model.world import (
+    CORE_FAULT,
+    Action,
+    Bounds,
+    CoreFault,
+    Crash,
+    Deliver,
+    Drop,
+    Duplicate,
+    Model,
+    ModelError,
+    Partition,
+    Submit,
+)
 from properties import Violation, check_state, check_transition
+
+T = TypeVar("T")
 
 
 @frozen
@@ -33,21 +49,29 @@ def first_violation(model: Model, actions: Sequence[Action]) -> Outcome | None:
     Lenient, because deleting an earlier action changes what is in flight later: a message
     action whose exact message is gone is re-aimed at the in-flight message of the same kind
     between the same nodes (the newest), and an action that is still not enabled is skipped.
-    The returned actions are the ones really taken, so they replay strictly."""
-    state = model.initial_state()
+    The returned actions are the ones really taken, so they replay strictly. A core that
+    fails (CoreFault) is a finding on the action it failed on, named `CORE_FAULT`."""
+    try:
+        state = model.initial_state()
+    except CoreFault as fault:
+        return Outcome((), fault.violation())
     violation = check_state(state)
     if violation is not None:
         return Outcome((), violation)
     taken: list[Action] = []
     for action in actions:
-        after = model.successor(state, action)
-        if after is None:
-            reaimed = _reaim(action, state.network)
-            if reaimed is None:
-                continue
-            action, after = reaimed, model.successor(state, reaimed)
+        try:
+            after = model.successor(state, action)
             if after is None:
-                continue
+                reaimed = _reaim(action, state.network)
+                if reaimed is None:
+                    continue
+                action = reaimed
+                after = model.successor(state, action)
+                if after is None:
+                    continue
+        except CoreFault as fault:
+            return Outcome((*taken, action), fault.violation())
         taken.append(action)
         violation = check_transition(state, after)
         if violation is not None:
@@ -67,6 +91,32 @@ def _reaim(action: Action, network: tuple[Message, ...]) -> Action | None:
     return type(action)(similar[-1])
 
 
+def delete_chunks(items: Sequence[T], attempt: Callable[[list[T]], list[T] | None],
+                  budget: int) -> list[T]:
+    """Delta debugging by deletion: try `items` without a chunk (halving the chunk size down
+    to one item, from the end) and keep the shorter list `attempt` returns whenever it still
+    fails (`attempt` gives the items actually kept, or None when the failure is gone). At most
+    `budget` attempts. Shared by every shrinker that edits a list of steps."""
+    current = list(items)
+    attempts = 0
+    improved = True
+    while improved and attempts < budget:
+        improved = False
+        size = max(1, len(current) // 2)
+        while size >= 1 and attempts < budget:
+            start = len(current) - size
+            while start >= 0 and attempts < budget:
+                attempts += 1
+                kept = attempt(current[:start] + current[start + size:])
+                if kept is not None and len(kept) < len(current):
+                    current, improved = kept, True
+                    start = min(start, len(current)) - size
+                else:
+                    start -= 1 if size == 1 else size
+            size //= 2
+    return current
+
+
 def shrink(model: Model, actions: Sequence[Action], budget: int = 20_000) -> tuple[
         list[Action], Violation]:
     """The shortest run found by deleting actions from `actions` that violates the same
@@ -76,23 +126,72 @@ def shrink(model: Model, actions: Sequence[Action], budget: int = 20_000) -> tup
     if outcome is None:
         raise ModelError("the run to shrink violates no property")
     prop = outcome.violation.property
-    current, violation = list(outcome.actions), outcome.violation
-    replays = 0
-    improved = True
-    while improved and replays < budget:
-        improved = False
-        size = max(1, len(current) // 2)
-        while size >= 1 and replays < budget:
-            start = len(current) - size
-            while start >= 0 and replays < budget:
-                candidate = current[:start] + current[start + size:]
-                replays += 1
-                found = first_violation(model, candidate)
-                if found is not None and found.violation.property == prop:
-                    current, violation = list(found.actions), found.violation
-                    improved = True
-                    start = min(start, len(current)) - size
-                else:
-                    start -= 1 if size == 1 else size
-            size //= 2
-    return current, violation
+    found: dict[int, Violation] = {len(outcome.actions): outcome.violation}
+
+    def attempt(candidate: list[Action]) -> list[Action] | None:
+        replayed = first_violation(model, candidate)
+        if replayed is None or replayed.violation.property != prop:
+            return None
+        found[len(replayed.actions)] = replayed.violation
+        return list(replayed.actions)
+
+    current = delete_chunks(list(outcome.actions), attempt, budget)
+    return current, found[len(current)]
+
+
+def trace_bounds(model: Model, actions: Sequence[Action]) -> Bounds:
+    """The smallest bounds `actions` fits in: the terms, log lengths, values, messages in
+    flight and faults it actually uses (never more than the model's own)."""
+    states = model.run(list(actions))
+    used = model.bounds
+    return Bounds(
+        max_term=max(s.persistent_of(i).current_term for s in states
+                     for i in range(len(s.nodes))),
+        max_log=max(len(s.persistent_of(i).log) for s in states for i in range(len(s.nodes))),
+        values=max([a.value for a in actions if isinstance(a, Submit)], default=1),
+        max_messages=max(len(s.network) for s in states),
+        max_crashes=sum(isinstance(a, Crash) for a in actions) if used.max_crashes else 0,
+        max_partitions=(sum(isinstance(a, Partition) for a in actions)
+                        if used.max_partitions else 0),
+        drop=any(isinstance(a, Drop) for a in actions),
+        duplicate=any(isinstance(a, Duplicate) for a in actions),
+    )
+
+
+# Small worlds polish searches first, cheapest first: (max_term, max_log, max_messages), each
+# capped by what the run itself uses. Most bugs have a short counterexample in a small world
+# even when the run that found them wandered through a big one.
+LADDER = ((2, 1, 3), (3, 1, 3), (2, 1, 5), (3, 2, 5))
+
+
+def polish(model: Model, actions: Sequence[Action], violation: Violation,
+           max_states: int = 20_000) -> tuple[list[Action], Violation]:
+    """After deletion: search breadth-first for a *shorter* violating run, first in small
+    worlds (`LADDER`), then within the bounds the run itself uses (`trace_bounds`); every
+    world searched is inside the run's own bounds, faults included. Deletion stops at a run
+    no single deletion improves; a shorter run often needs different actions (another node
+    timing out, another message delivered) that only a search finds. A search stops at the
+    first violation it meets, which may be of another property reached sooner (a double vote
+    before the double leader it leads to): the shortest trace that breaks the core is what a
+    person wants to read. Each search is capped at `max_states` distinct states (a count,
+    not a time, so the result does not depend on how busy the machine is) and at one step
+    less than the best run so far; when none finds anything shorter, `actions` is returned
+    unchanged."""
+    from model.explore import explore  # explore builds on this module's neighbours
+
+    if len(actions) <= 1 or violation.property == CORE_FAULT:  # a fault's run ends mid-step
+        return list(actions), violation
+    used = trace_bounds(model, actions)
+    worlds = [evolve(used, max_term=min(term, used.max_term), max_log=min(log, used.max_log),
+                     max_messages=min(messages, used.max_messages))
+              for term, log, messages in LADDER]
+    best, best_violation = list(actions), violation
+    for bounds in dict.fromkeys([*worlds, used]):  # in order, without repeats
+        if len(best) <= 1:
+            break
+        result = explore(Model(model.core, model.config, bounds), strategy="bfs",
+                         symmetry=True, max_depth=len(best) - 1, max_states=max_states)
+        if result.violations and len(result.violations[0].actions) < len(best):
+            best = list(result.violations[0].actions)
+            best_violation = result.violations[0].violation
+    return best, best_violation

@@ -1,29 +1,44 @@
-"""The Hypothesis engine: a thin `RuleBasedStateMachine` over the world's one action space.
+"""The Hypothesis engine: a `RuleBasedStateMachine` over the world's one action space.
 
-One `@rule` per action kind, guarded by a `@precondition` (no `assume`, so no run is thrown
-away), choosing among the enabled actions of that kind by an integer that shrinks toward the
-first one. Transition properties are checked inside the rule that made the transition; state
-properties are `@invariant`s, so the initial state is checked too. On a violation the machine
-raises `PropertyViolated`, whose message is the numbered trace of the *shrunk* run (Hypothesis
-re-runs the minimal example last) and the replayable action list.
+Each run first draws a swarm (`choose_swarm`: which optional action kinds, mostly faults, it
+leaves out), then takes steps. A step (`step`) is one weighted draw of an action kind among
+those the world offers (deliveries by message kind, whole elections and replication rounds as
+cascades, single timers, client requests, faults), then a draw of an action of that kind. No
+`assume` and no preconditions that fail, so no run is thrown away. Every world action is
+checked against every transition and state property the moment it is taken (a cascading step
+takes several); on a violation the machine raises `PropertyViolated` with the numbered trace
+and the replayable action list. `model.fuzz` runs the machine and shrinks what it finds.
+
+Why one weighted rule rather than one rule per kind: with a rule per kind, Hypothesis picks
+uniformly among the valid rules, so faults (six kinds) and timeouts crowd out the message
+deliveries that make progress, and evaluating every rule's precondition at every step costs
+more than the step. Weights say what a run should mostly do; the swarm gives the variety
+Hypothesis' per-rule feature flags would.
 """
-
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from attrs import define, field
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from impl.types import AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse
+from impl.types import (
+    AppendEntries,
+    AppendEntriesResponse,
+    Message,
+    RequestVote,
+    RequestVoteResponse,
+)
 from model.trace import render_trace, replayable
 from model.world import (
     Action,
     Bounds,
+    CoreFault,
     Crash,
     Deliver,
     Drop,
@@ -49,7 +64,7 @@ FUZZ_BOUNDS = Bounds(max_term=6, max_log=4, values=2, max_messages=12, max_crash
 # long runs. Chosen with RAFTCHECK_PROFILE (tests) or --profile (raftcheck fuzz).
 PROFILES: dict[str, dict[str, Any]] = {
     "dev": {"max_examples": 200, "stateful_step_count": 50},
-    "ci": {"max_examples": 1000, "stateful_step_count": 50},
+    "ci": {"max_examples": 400, "stateful_step_count": 50},
     "deep": {"max_examples": 20000, "stateful_step_count": 80},
 }
 COMMON: dict[str, Any] = {
@@ -65,8 +80,8 @@ def profile_settings(name: str, **overrides: Any) -> settings:
     return settings(**{**COMMON, **PROFILES[name], **overrides})
 
 
-for _name in PROFILES:
-    settings.register_profile(f"raftcheck-{_name}", profile_settings(_name))
+for _profile in PROFILES:
+    settings.register_profile(f"raftcheck-{_profile}", profile_settings(_profile))
 
 
 class PropertyViolated(AssertionError):
@@ -100,7 +115,19 @@ class RunStats:
 # other action by its own kind.
 ALL_KINDS = (RequestVote, RequestVoteResponse, AppendEntries, AppendEntriesResponse, Timeout,
              Heartbeat, Tick, Submit, Drop, Duplicate, Crash, Restart, Partition, Heal)
-CHOICE = st.integers(min_value=0, max_value=255)
+DATA = st.data()
+ELECTION, REPLICATION = "election", "replication round"  # the cascading kinds (`cascade`)
+# How often each kind is chosen when offered: progress (deliveries, whole elections and
+# replication rounds, client requests) outweighs single timers and faults, which are the spice.
+WEIGHTS: tuple[tuple[Any, int], ...] = (
+    (RequestVote, 2), (RequestVoteResponse, 2), (AppendEntries, 3), (AppendEntriesResponse, 3),
+    (ELECTION, 2), (REPLICATION, 3), (Submit, 2), (Tick, 2),
+    (Timeout, 1), (Heartbeat, 1), (Drop, 1), (Duplicate, 1), (Crash, 1), (Restart, 1),
+    (Partition, 1), (Heal, 1),
+)
+OPTIONAL = frozenset((Timeout, Heartbeat, Drop, Duplicate, Crash, Restart, Partition, Heal))
+CASCADE = 12  # deliveries one cascading rule may make
+DELIVER = st.sampled_from((True, True, True, False))  # a sent message is delivered 3 times in 4
 
 
 def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBasedStateMachine]:
@@ -110,8 +137,11 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
     class RaftMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.world = model.initial_state()
             self.actions: list[Action] = []
+            try:
+                self.world = model.initial_state()
+            except CoreFault as fault:  # the core failed: a finding, reported like a violation
+                self.fail_if(fault.violation())
             self._candidates: dict[type, list[Action]] | None = None
             self._successors: dict[Action, World | None] = {}
             run_stats.examples += 1
@@ -134,25 +164,49 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
         def successor(self, action: Action) -> World | None:
             """The next state, or None if it falls outside the bounds (cached per state)."""
             if action not in self._successors:
-                after = model.next_state(self.world, action)
+                try:
+                    after = model.next_state(self.world, action)
+                except CoreFault as fault:  # reported on the action the core failed on
+                    self.actions.append(action)
+                    self.fail_if(fault.violation())
                 fits = len(after.network) <= model.bounds.max_messages
                 self._successors[action] = after if fits else None
             return self._successors[action]
 
-        def options(self, kind: type) -> list[tuple[Action, World]]:
-            pairs = ((action, self.successor(action)) for action in self.candidates(kind))
-            return [(action, after) for action, after in pairs if after is not None]
+        def deliverable(self, message: Message) -> World | None:
+            """The state after delivering `message`, if that is enabled and within bounds."""
+            state = self.world
+            if (state.nodes[message.dest] is None or message not in state.network
+                    or not state.connected(message.source, message.dest)):
+                return None
+            return self.successor(Deliver(message))
 
         def enabled(self, *kinds: type) -> bool:
-            """Preconditions stop at the first enabled action instead of computing them all:
-            Hypothesis evaluates them for every rule at every step, shrinking included."""
-            return any(self.successor(action) is not None
-                       for kind in kinds for action in self.candidates(kind))
+            """Whether the world offers an action of one of `kinds` at all. Cheap on purpose:
+            Hypothesis evaluates every precondition at every step, so the guard and bounds of
+            each action are only checked when one is drawn (`draw_action`)."""
+            return any(self.candidates(kind) for kind in kinds)
 
-        def take(self, kinds: type | tuple[type, ...], choice: int) -> None:
-            kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-            options = [option for kind in kinds for option in self.options(kind)]
-            action, after = options[choice % len(options)]
+        def draw_action(self, kind: type, data: st.DataObject | None
+                        ) -> tuple[Action, World] | None:
+            """An enabled action of `kind` within the bounds: the drawn candidate, or the next
+            one after it that is enabled; None when none is (the rule then does nothing)."""
+            candidates = self.candidates(kind)
+            start = 0 if data is None else data.draw(st.integers(0, len(candidates) - 1),
+                                                      label=kind.__name__)
+            for offset in range(len(candidates)):
+                action = candidates[(start + offset) % len(candidates)]
+                after = self.successor(action)
+                if after is not None:
+                    return action, after
+            return None
+
+        def take(self, kind: type, data: st.DataObject | None) -> tuple[Message, ...]:
+            chosen = self.draw_action(kind, data)
+            return () if chosen is None else self.apply(*chosen)
+
+        def apply(self, action: Action, after: World) -> tuple[Message, ...]:
+            """Take one world action; return the messages it put in flight."""
             before = self.world
             self.actions.append(action)
             self.world, self._candidates, self._successors = after, None, {}
@@ -160,6 +214,28 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             run_stats.goals |= goals_reached(after)
             for prop in TRANSITION_PROPERTIES.values():
                 self.fail_if(prop(before, after))
+            for state_prop in STATE_PROPERTIES.values():
+                self.fail_if(state_prop(after))
+            return _sent(before.network, after.network)
+
+        def cascade(self, kind: type, data: st.DataObject) -> None:
+            """Take an action of `kind`, then follow the messages it causes: each message sent
+            is delivered or left in flight by a draw, and what its delivery sends is followed in
+            turn (at most CASCADE deliveries). One rule thus runs a whole election or
+            replication round (timeout, requests, answers, retries) with some messages held
+            back, which random single steps rarely manage before the next timeout disrupts
+            it. The trace is still the individual world actions, and shrinks as such."""
+            queue = list(self.take(kind, data))
+            delivered = 0
+            while queue and delivered < CASCADE:
+                message = queue.pop(0)
+                if not data.draw(DELIVER, label="deliver"):
+                    continue
+                after = self.deliverable(message)
+                if after is None:  # already gone, across a partition, or outside the bounds
+                    continue
+                delivered += 1
+                queue.extend(self.apply(Deliver(message), after))
 
         def fail_if(self, violation: Violation | None) -> None:
             if violation is None:
@@ -169,82 +245,70 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
                     + replayable(self.actions))
             raise PropertyViolated(violation, list(self.actions), text)
 
-        # ---------------------------------------------------------- one rule per action kind
+        # ---------------------------------------------------------- the rules
 
-        # Delivery is split by message kind so that progress (elections, replication,
-        # commits) is not drowned out by the many fault rules when Hypothesis picks a rule.
+        @initialize(data=DATA)
+        def choose_swarm(self, data: st.DataObject) -> None:
+            """Swarm testing (Groce et al.): each run leaves out a random subset of the
+            optional action kinds, so some runs never crash, some drop and duplicate a lot,
+            some only ever time out in whole elections. Runs that leave a fault out get
+            deeper into the protocol; runs that keep it exercise it more."""
+            self.kinds = [(kind, weight) for kind, weight in WEIGHTS
+                          if kind not in OPTIONAL
+                          or data.draw(st.booleans(), label=f"swarm {_name(kind)}")]
 
-        @precondition(lambda self: self.enabled(RequestVote))
-        @rule(choice=CHOICE)
-        def deliver_request_vote(self, choice: int) -> None:
-            self.take(RequestVote, choice)
-
-        @precondition(lambda self: self.enabled(RequestVoteResponse))
-        @rule(choice=CHOICE)
-        def deliver_request_vote_response(self, choice: int) -> None:
-            self.take(RequestVoteResponse, choice)
-
-        @precondition(lambda self: self.enabled(AppendEntries))
-        @rule(choice=CHOICE)
-        def deliver_append_entries(self, choice: int) -> None:
-            self.take(AppendEntries, choice)
-
-        @precondition(lambda self: self.enabled(AppendEntriesResponse))
-        @rule(choice=CHOICE)
-        def deliver_append_entries_response(self, choice: int) -> None:
-            self.take(AppendEntriesResponse, choice)
-
-        @precondition(lambda self: self.enabled(Timeout))
-        @rule(choice=CHOICE)
-        def election_timeout(self, choice: int) -> None:
-            self.take(Timeout, choice)
-
-        @precondition(lambda self: self.enabled(Heartbeat))
-        @rule(choice=CHOICE)
-        def heartbeat_timeout(self, choice: int) -> None:
-            self.take(Heartbeat, choice)
-
-        @precondition(lambda self: self.enabled(Tick))
-        @rule()
-        def tick(self) -> None:
-            self.take(Tick, 0)
-
-        @precondition(lambda self: self.enabled(Submit))
-        @rule(choice=CHOICE)
-        def client_request(self, choice: int) -> None:
-            self.take(Submit, choice)
-
-        # Faults come in three rules rather than six, each choosing among its kinds, so that
-        # a run spends most of its steps making progress and faults stay the spice.
-
-        @precondition(lambda self: self.enabled(Drop, Duplicate))
-        @rule(choice=CHOICE)
-        def network_fault(self, choice: int) -> None:
-            """Drop or duplicate an in-flight message."""
-            self.take((Drop, Duplicate), choice)
-
-        @precondition(lambda self: self.enabled(Crash, Restart))
-        @rule(choice=CHOICE)
-        def crash_or_restart(self, choice: int) -> None:
-            self.take((Restart, Crash), choice)
-
-        @precondition(lambda self: self.enabled(Partition, Heal))
-        @rule(choice=CHOICE)
-        def partition_or_heal(self, choice: int) -> None:
-            self.take((Heal, Partition), choice)
-
-        @precondition(lambda self: not self.enabled(*ALL_KINDS))
-        @rule()
-        def nothing_enabled(self) -> None:
-            """A stuttering step for a world that has reached the edge of its bounds (every
-            term used up, no message in flight, no fault budget left): nothing can happen."""
+        @rule(data=DATA)
+        def step(self, data: st.DataObject) -> None:
+            """One weighted choice of an action kind among those the world offers (deliveries
+            by message kind, whole elections and replication rounds, single timers, client
+            requests, faults), then an action of that kind drawn from the enabled ones, in
+            order, so shrinking moves toward the first."""
+            offered = [(kind, weight) for kind, weight in self.kinds if self.enabled(
+                Timeout if kind is ELECTION else Heartbeat if kind is REPLICATION else kind)]
+            if not offered:
+                return  # the edge of the bounds: every term used, nothing in flight
+            pick = data.draw(st.integers(0, sum(weight for _, weight in offered) - 1),
+                             label="kind")
+            kind = next(kind for kind, bound in _cumulative(offered) if pick < bound)
+            if kind is ELECTION:
+                self.cascade(Timeout, data)
+            elif kind is REPLICATION:
+                self.cascade(Heartbeat, data)
+            else:
+                self.take(kind, data)
 
         # ---------------------------------------------------------- every state property
 
         @invariant()
         def figure_3_and_auxiliary_properties(self) -> None:
-            for prop in STATE_PROPERTIES.values():
-                self.fail_if(prop(self.world))
+            """Every state property, on the initial state; `apply` checks each later state
+            itself, since one cascading rule passes through several."""
+            if not self.actions:
+                for prop in STATE_PROPERTIES.values():
+                    self.fail_if(prop(self.world))
 
     RaftMachine.__name__ = RaftMachine.__qualname__ = f"RaftMachine_{model.core.name}"
     return RaftMachine
+
+
+def _cumulative(weighted: list[tuple[Any, int]]) -> Iterator[tuple[Any, int]]:
+    total = 0
+    for kind, weight in weighted:
+        total += weight
+        yield kind, total
+
+
+def _name(kind: Any) -> str:
+    return kind if isinstance(kind, str) else kind.__name__
+
+
+def _sent(before: tuple[Message, ...], after: tuple[Message, ...]) -> tuple[Message, ...]:
+    """The messages in `after` beyond those in `before` (both sorted bags)."""
+    remaining = Counter(before)
+    sent = []
+    for message in after:
+        if remaining[message]:
+            remaining[message] -= 1
+        else:
+            sent.append(message)
+    return tuple(sent)
