@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Iterable, Iterator
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from attrs import evolve, field, frozen
 
 from impl.types import (
+    MESSAGE_TYPES,
     ClientRequest,
     Effects,
     ElectionTimeout,
@@ -42,6 +43,9 @@ from impl.types import (
     Role,
     message_key,
 )
+
+if TYPE_CHECKING:  # properties imports this module: the Violation import is lazy at run time
+    from properties.violation import Violation
 
 # ------------------------------------------------------------------------------ the core seam
 
@@ -57,6 +61,93 @@ class Core(Protocol):
     def restart(self, node_id: int, cluster_size: int, persistent: Persistent) -> Node: ...
 
     def step(self, node: Node, event: Event) -> tuple[Node, Effects]: ...
+
+
+CORE_FAULT = "Core Fault"  # the "property" a CoreFault is reported under, beside Figure 3's
+
+
+class CoreFault(Exception):
+    """The core under test broke the protocol: it raised, returned something that is not a
+    `(Node, Effects)` pair of the right shape, or mutated the node or event it was given.
+
+    Raised by the world (`Model`), never by a core. Engines report it as a *finding with its
+    trace* (the actions up to and including the one whose step broke), exactly like a property
+    violation, because a crash in a user's core is a bug found, not a crash of the suite.
+    `str(fault)` is one line naming the core, the call, the node and the reason."""
+
+    def __init__(self, core: str, call: str, reason: str, node: int | None = None,
+                 event: str | None = None) -> None:
+        super().__init__(core, call, reason, node, event)  # all args: picklable for workers
+        self.core = core
+        self.call = call  # "initial_node", "restart" or "step"
+        self.reason = reason
+        self.node = node
+        self.event = event  # short description of the event, for step
+
+    def __str__(self) -> str:
+        where = f"n{self.node}" if self.node is not None else "?"
+        args = f"{where}, {self.event}" if self.event is not None else where
+        return f"core {self.core!r}: {self.call}({args}) {self.reason}"
+
+    def violation(self) -> Violation:
+        """The fault as a `properties.Violation` named CORE_FAULT, so every engine can carry it
+        where it carries violations."""
+        from properties.violation import Violation
+
+        return Violation(CORE_FAULT, str(self),
+                         "a core that crashes or breaks the protocol takes its server down in "
+                         "a real cluster; nothing after this step can be trusted",
+                         () if self.node is None else (self.node,))
+
+
+def describe_event(event: object) -> str:
+    """`AppendEntries n0→n1 term=2`, `ElectionTimeout`: short enough for a one-line error."""
+    if type(event) in MESSAGE_TYPES:
+        message: Message = event  # type: ignore[assignment]  # checked just above
+        return (f"{type(event).__name__} n{message.source}→n{message.dest} "
+                f"term={message.term}")
+    return type(event).__name__
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _node_problem(node: object, node_id: int, cluster_size: int) -> str | None:
+    """Why `node` is not a valid Node for server `node_id`, or None. Checks what the world and
+    the properties read (id, size, role, the Figure 2 fields), cheaply."""
+    if not isinstance(node, Node):
+        return f"returned {type(node).__name__} {_short(node)} instead of an impl.types.Node"
+    if node.id != node_id or node.cluster_size != cluster_size:
+        return (f"returned a Node with id={node.id} cluster_size={node.cluster_size}, "
+                f"expected id={node_id} cluster_size={cluster_size}")
+    if not isinstance(node.role, Role):
+        return f"returned a Node whose role is {_short(node.role)}, not an impl.types.Role"
+    persistent = node.persistent
+    if not isinstance(persistent, Persistent) or not isinstance(persistent.log, tuple) \
+            or not isinstance(persistent.current_term, int):
+        return f"returned a Node whose persistent state is malformed: {_short(persistent)}"
+    if not isinstance(node.volatile.commit_index, int):
+        return f"returned a Node whose volatile state is malformed: {_short(node.volatile)}"
+    return None
+
+
+def _effects_problem(effects: object, node_id: int, cluster_size: int) -> str | None:
+    if not isinstance(effects, Effects):
+        return f"returned {type(effects).__name__} {_short(effects)} instead of impl.types.Effects"
+    if effects.persist is not None and not isinstance(effects.persist, Persistent):
+        return f"returned Effects.persist={_short(effects.persist)}, not a Persistent or None"
+    if not isinstance(effects.messages, tuple):
+        return f"returned Effects.messages as {type(effects.messages).__name__}, not a tuple"
+    for message in effects.messages:
+        if type(message) not in MESSAGE_TYPES:
+            return f"sent {_short(message)}, which is not one of the four Raft messages"
+        if message.source != node_id or not 0 <= message.dest < cluster_size \
+                or message.dest == node_id:
+            return (f"sent {type(message).__name__} from n{message.source} to n{message.dest}; "
+                    f"a message from n{node_id} must go to another node of the cluster")
+    return None
 
 
 # ------------------------------------------------------------------------------ configuration
@@ -272,12 +363,24 @@ class Model:
     core: Core
     config: Config = Config()
     bounds: Bounds = Bounds()
+    # Checked mode validates every call into the core (types and shapes of what it returns, and
+    # that it left its input untouched: a hash of the node and event before and after; +16%
+    # per transition, benchmarks/checked_bench.py). None means: on for cores from outside
+    # this suite's `impl` package, off for the bundled ones. Exceptions from the core are
+    # reported as CoreFault either way.
+    checked: bool | None = field(default=None, eq=False)
+
+    @property
+    def checking(self) -> bool:
+        if self.checked is not None:
+            return self.checked
+        return type(self.core).__module__.split(".")[0] != "impl"
 
     # -------------------------------------------------------------- initial state
 
     def initial_state(self) -> World:
         n = self.config.cluster_size
-        nodes = tuple(self.core.initial_node(i, n) for i in range(n))
+        nodes = tuple(self._initial_node(i, n) for i in range(n))
         world = World(nodes=nodes, disk=tuple(node.persistent for node in nodes), network=())
         if self.config.timing == "timed":
             rng = self.config.seed & 0xFFFFFFFFFFFFFFFF
@@ -287,6 +390,16 @@ class Model:
                 deadlines.append(timeout)
             world = evolve(world, clock=Clock(0, tuple(deadlines), rng))
         return world
+
+    def _initial_node(self, node_id: int, cluster_size: int) -> Node:
+        try:
+            node = self.core.initial_node(node_id, cluster_size)
+        except Exception as error:  # any failure of the core is a finding, not a crash
+            raise CoreFault(self.core.name, "initial_node", _raised(error), node_id) from error
+        problem = _node_problem(node, node_id, cluster_size)
+        if problem is not None:
+            raise CoreFault(self.core.name, "initial_node", problem, node_id)
+        return node
 
     def _draw(self, rng: int) -> tuple[int, int]:
         low, high = self.config.election_timeout_ms
@@ -425,7 +538,14 @@ class Model:
     def _step(self, state: World, node: Node, event: Event) -> World:
         """Run the core on one event and carry out its effects: persist, then send (etcd's
         Ready order), then the timer; then record the ghost history of what happened."""
-        after, effects = self.core.step(node, event)
+        if self.checking:
+            after, effects = self._checked_step(node, event)
+        else:
+            try:
+                after, effects = self.core.step(node, event)
+            except Exception as error:  # any failure of the core is a finding, not a crash
+                raise CoreFault(self.core.name, "step", _raised(error), node.id,
+                                describe_event(event)) from error
         i = node.id
         disk = state.disk
         if effects.persist is not None:
@@ -437,6 +557,35 @@ class Model:
             clock = self._retime(clock, node, after, effects.reset_election_timer)
         return World(nodes, disk, network, state.isolated, state.crashes, state.partitions,
                      record_history(state.history, after), clock)
+
+    def _checked_step(self, node: Node, event: Event) -> tuple[Node, Effects]:
+        """`core.step` with its contract checked: it returns a (Node, Effects) pair of the
+        right shape and leaves its input as it found it."""
+        def fault(reason: str) -> CoreFault:
+            return CoreFault(self.core.name, "step", reason, node.id, describe_event(event))
+
+        before = hash((node, event))
+        try:
+            result = self.core.step(node, event)
+        except Exception as error:
+            raise fault(_raised(error)) from error
+        try:
+            mutated = hash((node, event)) != before
+        except Exception:  # mutated into something unhashable
+            mutated = True
+        if mutated:
+            raise fault("mutated its input (the node or event it was given changed during "
+                        "the call; a core must return a new Node)")
+        if not isinstance(result, tuple) or len(result) != 2:
+            shown = "a Node alone" if isinstance(result, Node) else \
+                f"{type(result).__name__} {_short(result)}"
+            raise fault(f"returned {shown}, not a (Node, Effects) pair")
+        after, effects = result
+        problem = (_node_problem(after, node.id, node.cluster_size)
+                   or _effects_problem(effects, node.id, node.cluster_size))
+        if problem is not None:
+            raise fault(problem)
+        return after, effects
 
     def _retime(self, clock: Clock, before: Node, after: Node, reset: bool) -> Clock:
         """Timed world: a node that became leader beats every heartbeat_ms; a node that asked
@@ -480,7 +629,7 @@ class Model:
     def _restart(self, state: World, node_id: int) -> World:
         if not 0 <= node_id < len(state.nodes) or state.nodes[node_id] is not None:
             raise ModelError(f"n{node_id} is not down")
-        node = self.core.restart(node_id, self.config.cluster_size, state.disk[node_id])
+        node = self._restart_node(node_id, state.disk[node_id])
         nodes = (*state.nodes[:node_id], node, *state.nodes[node_id + 1:])
         clock = state.clock
         if clock is not None:
@@ -488,6 +637,22 @@ class Model:
             clock = Clock(clock.now, (*clock.deadlines[:node_id], clock.now + timeout,
                                       *clock.deadlines[node_id + 1:]), rng)
         return evolve(state, nodes=nodes, clock=clock)
+
+    def _restart_node(self, node_id: int, disk: Persistent) -> Node:
+        n = self.config.cluster_size
+        checking = self.checking
+        before = hash(disk) if checking else 0
+        try:
+            node = self.core.restart(node_id, n, disk)
+        except Exception as error:
+            raise CoreFault(self.core.name, "restart", _raised(error), node_id) from error
+        if checking:
+            problem = _node_problem(node, node_id, n)
+            if problem is None and hash(disk) != before:
+                problem = "mutated its input (the persistent state read from disk)"
+            if problem is not None:
+                raise CoreFault(self.core.name, "restart", problem, node_id)
+        return node
 
     # -------------------------------------------------------------- running a trace
 
@@ -501,6 +666,20 @@ class Model:
                 raise ModelError(f"step {number}: {action!r} is not enabled")
             states.append(after)
         return states
+
+
+def _raised(error: BaseException) -> str:
+    """`raised ZeroDivisionError: division by zero (my_core.py:12)`: the innermost frame is
+    where the user looks first."""
+    text = str(error).splitlines()[0] if str(error) else ""
+    where = ""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        code = tb.tb_frame.f_code
+        where = f" at {code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name}"
+    return f"raised {type(error).__name__}{': ' + text if text else ''}{where}"
 
 
 def record_history(history: History, node: Node) -> History:

@@ -1,0 +1,148 @@
+"""raftcheck as a pytest plugin: check your own core from your own test suite in a few lines.
+
+Installed with raftcheck (the `pytest11` entry point in pyproject.toml), so any test can ask
+for the `raftcheck` fixture:
+
+    def test_my_core(raftcheck):
+        raftcheck.fuzz("mymod:CORE", examples=200)
+        raftcheck.explore("mymod:CORE", max_term=2)
+
+Each helper runs one engine and *fails the test* with the rendered, numbered counterexample
+(or the core's one-line fault, or the reason the run proves nothing) when the core breaks a
+property, crashes, or the run is inconclusive; otherwise it returns the engine's result for
+further assertions. A core is given as anything `raftcheck --core` takes (a name,
+`module:object`, `path/to/file.py:object`) or as the core object itself.
+
+The `raftcheck_core` fixture is the core named by the RAFTCHECK_CORE environment variable (the
+bundled core when unset), so one test file can be pointed at any core from the command line:
+`RAFTCHECK_CORE=mymod:CORE pytest`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from attrs import evolve
+
+from model.cores import ENV_VAR, CoreLoadError, load_core
+from model.world import Action, Bounds, Config, Core, Model, World
+
+if TYPE_CHECKING:
+    from model.diff import DiffResult
+    from model.explore import ExploreResult
+    from model.fuzz import FuzzResult
+
+CoreLike = Core | str
+
+
+def core_from_env(default: str = "raft") -> Core:
+    """The core RAFTCHECK_CORE names, or `default`. Raises CoreLoadError (one line, naming
+    the variable) when it cannot be loaded."""
+    spec = os.environ.get(ENV_VAR) or default
+    try:
+        return load_core(spec)
+    except CoreLoadError as error:
+        raise CoreLoadError(f"{ENV_VAR}={spec}: {error}") from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A RAFTCHECK_CORE that cannot be loaded stops the run before any test, in one line
+    (pytest's usage error, exit code 4), instead of failing every test that uses it."""
+    if os.environ.get(ENV_VAR):
+        try:
+            core_from_env()
+        except CoreLoadError as error:
+            raise pytest.UsageError(str(error)) from None
+
+
+class Raftcheck:
+    """The engines, as assertions. Every method fails the calling test (pytest.fail, no
+    Python traceback into raftcheck) with a readable report when the check does not pass."""
+
+    def core(self, core: CoreLike) -> Core:
+        if isinstance(core, str):
+            try:
+                return load_core(core)
+            except CoreLoadError as error:
+                pytest.fail(str(error), pytrace=False)
+        return core
+
+    def fuzz(self, core: CoreLike, *, examples: int = 200, seed: int = 0, nodes: int = 3,
+             bounds: Bounds | None = None, steps: int | None = None,
+             require_goals: bool = True, **bound_overrides: Any) -> FuzzResult:
+        """The Hypothesis engine for `examples` runs (`seed` makes it reproducible). Fails on a
+        violation or core fault, and, with `require_goals`, when a reachability goal was never
+        reached (a run that never commits anything checks little)."""
+        from model.fuzz import fuzz
+        from model.stateful import FUZZ_BOUNDS
+
+        model = Model(self.core(core), Config(cluster_size=nodes),
+                      evolve(bounds or FUZZ_BOUNDS, **bound_overrides))
+        result = fuzz(model, seed=seed, examples=examples, steps=steps)
+        if result.violation is not None:
+            pytest.fail(f"{result.violation.property} found by raftcheck fuzz "
+                        f"(seed {seed}):\n{result.trace}", pytrace=False)
+        if require_goals and result.missing_goals:
+            pytest.fail(f"raftcheck fuzz never reached: {', '.join(result.missing_goals)} "
+                        f"in {result.examples} runs (seed {seed}); raise `examples` or pass "
+                        "require_goals=False", pytrace=False)
+        return result
+
+    def explore(self, core: CoreLike, *, nodes: int = 3, strategy: str = "bfs",
+                max_states: int | None = None, max_seconds: float | None = None,
+                bounds: Bounds | None = None, **bound_overrides: Any) -> ExploreResult:
+        """Bounded exhaustive search (default bounds: `raftcheck explore`'s, overridden by
+        keyword, e.g. `max_term=2`). Fails on a violation or core fault, on an incomplete
+        search, and on a complete one that reached no goal."""
+        from model.explore import DEFAULT_BOUNDS, explore, format_result
+
+        model = Model(self.core(core), Config(cluster_size=nodes),
+                      evolve(bounds or DEFAULT_BOUNDS, **bound_overrides))
+        result = explore(model, strategy=strategy, max_states=max_states,
+                         max_seconds=max_seconds)
+        if result.verdict != "PASS":
+            pytest.fail(format_result(result, model), pytrace=False)
+        return result
+
+    def diff(self, old: CoreLike, new: CoreLike, *, compare: str = "state", nodes: int = 3,
+             bounds: Bounds | None = None, engine: str = "both", seed: int = 0,
+             examples: int = 100, **bound_overrides: Any) -> DiffResult:
+        """`raftcheck diff`: fails with the first divergence (or when the exhaustive search
+        stopped on a limit)."""
+        from model.diff import DIFF_BOUNDS, diff, render
+
+        old_core, new_core = self.core(old), self.core(new)
+        result = diff(old_core, new_core, level=compare, config=Config(cluster_size=nodes),
+                      bounds=evolve(bounds or DIFF_BOUNDS, **bound_overrides), engine=engine,
+                      seed=seed, examples=examples)
+        if result.verdict != "EQUIVALENT":
+            pytest.fail(render(result, old_core, new_core), pytrace=False)
+        return result
+
+    def run(self, core: CoreLike, actions: Sequence[Action], *, nodes: int = 3,
+            bounds: Bounds | None = None) -> list[World]:
+        """Every state along `actions` (a scripted scenario), for assertions of your own."""
+        return Model(self.core(core), Config(cluster_size=nodes),
+                     bounds or Bounds(max_term=10, max_log=10, values=3, max_messages=50,
+                                      max_crashes=None, max_partitions=None)).run(
+                                          list(actions))
+
+
+@pytest.fixture
+def raftcheck() -> Raftcheck:
+    """raftcheck's engines as test helpers: `raftcheck.fuzz(core)`, `.explore(core)`,
+    `.diff(old, new)`, `.run(core, actions)`."""
+    return Raftcheck()
+
+
+@pytest.fixture
+def raftcheck_core() -> Core:
+    """The core under test: RAFTCHECK_CORE (`module:object`, a path, or a bundled name), or
+    the bundled core."""
+    try:
+        return core_from_env()
+    except CoreLoadError as error:
+        pytest.fail(str(error), pytrace=False)
