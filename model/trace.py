@@ -24,6 +24,7 @@ from impl.types import (
     message_key,
 )
 from model.world import (
+    CORE_FAULT,
     Action,
     Crash,
     Deliver,
@@ -58,6 +59,8 @@ def show_message(message: Message) -> str:
     assert isinstance(message, AppendEntriesResponse)
     outcome = (f"ok match={message.match_index}" if message.success
                else f"rejected hint={message.last_log_index}")
+    if message.conflict_term:
+        outcome += f" conflict_term={message.conflict_term}"
     return f"AppendEntriesResponse {route} {outcome}"
 
 
@@ -138,12 +141,23 @@ def render_trace(
     violation: Violation | None = None,
     title: str | None = None,
 ) -> str:
-    """The numbered, readable trace of `actions` from the initial state."""
-    states = model.run(list(actions))
+    """The numbered, readable trace of `actions` from the initial state.
+
+    A `CORE_FAULT` violation (the core raised or broke the protocol) is a finding on the last
+    action itself: that action is printed, but there is no state after it to show."""
+    faulted = violation is not None and violation.property == CORE_FAULT
     lines = []
     header = title or "Trace"
     lines.append(f"{header}: core={model.core.name} nodes={model.config.cluster_size} "
                  f"timing={model.config.timing} bounds: {model.bounds.describe()}")
+    if faulted and not actions:
+        assert violation is not None
+        lines.append(f"  ✗ {violation.property} building the initial state: {violation.detail}")
+        lines.append(f"    why it matters: {violation.why}")
+        return "\n".join(lines)
+    failing = actions[-1] if faulted else None
+    actions = actions[:-1] if faulted else actions
+    states = model.run(list(actions))
     lines.append(f"  0. initial: {model.config.cluster_size} followers at term 0, empty logs")
     for number, action in enumerate(actions, 1):
         before, after = states[number - 1], states[number]
@@ -157,11 +171,17 @@ def render_trace(
         if after.clock is not None and before.clock is not None and \
                 after.clock.now != before.clock.now:
             lines.append(f"       clock {before.clock.now}→{after.clock.now} ms")
+    if failing is not None:
+        lines.append(f"{len(actions) + 1:3d}. {show_action(failing)}")
+        lines.append("       ✗ the core failed on this step: no state after it")
     final = states[-1]
-    lines.append("  final state:")
+    lines.append("  final state:" if failing is None else "  state before the failing step:")
     for i, node in enumerate(final.nodes):
         lines.append(f"       n{i}: {show_node(node, final.disk[i])}")
-    if violation is not None:
+    if failing is not None and violation is not None:
+        lines.append(f"  ✗ {violation.property} at step {len(actions) + 1}: {violation.detail}")
+        lines.append(f"    why it matters: {violation.why}")
+    elif violation is not None:
         lines.append(f"  ✗ {violation.property} violated after step {len(actions)}: "
                      f"{violation.detail}")
         lines.append(f"    why it matters: {violation.why}")
