@@ -1,0 +1,829 @@
+"""PySyncObj, driven by the suite: N library nodes in one process, with the suite in control of
+every message, every clock tick and every crash.
+
+PySyncObj (https://github.com/bakwc/PySyncObj, on PyPI as `pysyncobj`) is a released Raft
+library. It is not a step function: a `SyncObj` owns a transport, reads a monotonic clock,
+draws its election timeouts from the `random` module and writes a journal. This adapter
+replaces each of those, and nothing else:
+
+* **Transport.** `_SimTransport` is a `pysyncobj.transport.Transport` whose `send` captures
+  the message (pickled, as the TCP transport would serialize it) as a `Packet` in the
+  cluster's network. Nothing reaches a node unless the suite delivers it (`Deliver`), so the
+  suite decides loss (`Drop`), duplication (`Duplicate`), reordering (any in-flight packet may
+  be delivered, or with `ordering="fifo"` only the oldest of each link, as over TCP) and
+  partitions. A message to an unknown node is an `AdapterFault`, not a Raft finding.
+* **Time.** Inside every call into the library the module globals `monotonicTime`, `random`
+  and `time` of `pysyncobj.syncobj` are swapped for the cluster's simulated clock, the node's
+  seeded `random.Random` and a guard that raises `AdapterFault` on any use of real time
+  (`time.sleep`). The library is driven with `autoTick=False`, and its poller is replaced by
+  one that refuses to wait. So election timeouts, heartbeats, the leader's fallback timer and
+  the journal's one-second flush fire only when the suite advances the clock (`NextTimer`,
+  `Wait`), and a run is a function of (seed, actions).
+* **Journal.** `_SimJournal` keeps each node's durable state in a `_Disk` that survives a
+  `Crash`, with the durability of the library's own `FileJournal` (0.3.17): log entries and
+  (term, voted-for) are durable when written; the commit index is durable only at the next
+  one-second timer or term change. `Restart` builds a new `SyncObj` from the disk, so the
+  library's own recovery code runs.
+* **Clients.** `Submit` calls the replicated method `put(key, value)` (a `@replicated` method
+  of `_KeyValue`) on a node, so the library's own path runs: the leader appends, a follower
+  forwards an `apply_command` message to the leader it knows.
+
+`Cluster.world()` maps the nodes to the properties' view (`model.world.World` of
+`impl.types.Node`) and keeps the ghost `History`; see `Cluster.node_view` for what the library
+does not show. Log compaction (snapshots) is disabled: with it on, the log the view reads is
+no longer the whole log. Dynamic membership change and leadership transfer are not exercised.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import pickle
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+import pysyncobj
+import pysyncobj.syncobj as _syncobj
+from attrs import field, frozen
+from pysyncobj import SyncObj, SyncObjConf, replicated
+from pysyncobj.journal import Journal
+from pysyncobj.node import Node as LibraryNode
+from pysyncobj.transport import Transport
+
+from impl.types import CandidateState, Entry, LeaderState, Node, Persistent, Put, Role, Volatile
+from model.world import Crash as Crash
+from model.world import Heal as Heal
+from model.world import History, World, record_history
+from model.world import Partition as Partition
+from model.world import Restart as Restart
+
+LIBRARY_VERSION: str = str(getattr(pysyncobj.syncobj, "VERSION", "unknown"))
+Ordering = Literal["fifo", "any"]
+
+# The library's command types (pysyncobj.syncobj._COMMAND_TYPE) and role numbers
+# (_RAFT_STATE, 0/1/2 = follower/candidate/leader, the same numbering as impl.types.Role).
+_REGULAR, _NO_OP = 0, 1
+NOOP = Put("noop", 0)  # how a leader's no-op entry (appended on election) shows in the view
+
+
+# ------------------------------------------------------------------------------ faults
+
+
+class AdapterFault(Exception):
+    """The adapter failed, not the library's Raft: a message it cannot route, the library
+    reaching for real time, a library exception, or a state it cannot map. Reported apart from
+    property violations (its own exit code), never as a Raft finding."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(kind, detail)
+        self.kind = kind
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"adapter fault ({self.kind}): {self.detail}"
+
+
+class ActionNotEnabled(Exception):
+    """An action that does not apply in the current state (replaying a stale record, or a
+    shrinking candidate that removed what it needed)."""
+
+
+# ------------------------------------------------------------------------------ actions
+
+
+@frozen(order=True)
+class Deliver:
+    """Hand the in-flight packet `seq` of link source→dest to its destination."""
+
+    source: int
+    dest: int
+    seq: int
+
+
+@frozen(order=True)
+class Drop:
+    source: int
+    dest: int
+    seq: int
+
+
+@frozen(order=True)
+class Duplicate:
+    """Put a second copy of a packet in flight (it gets the next sequence number of its link)."""
+
+    source: int
+    dest: int
+    seq: int
+
+
+@frozen(order=True)
+class NextTimer:
+    """Advance the clock just past the earliest pending timer of any up node, then tick every
+    up node (in id order)."""
+
+
+@frozen(order=True)
+class Wait:
+    """Advance the clock by `ms` milliseconds, then tick every up node (in id order)."""
+
+    ms: int
+
+
+@frozen(order=True)
+class Submit:
+    """A client calls the replicated `put` on `node` (the value is the cluster's next
+    request number, so every command is distinct)."""
+
+    node: int
+
+
+# Crash, Restart, Partition and Heal are the world's own (model.world); delivery, timers and
+# client requests differ here: packets are named by link and sequence number, time by clock.
+Action = Deliver | Drop | Duplicate | NextTimer | Wait | Submit | Crash | Restart | Partition | Heal
+ACTION_TYPES: tuple[type, ...] = (Deliver, Drop, Duplicate, NextTimer, Wait, Submit, Crash,
+                                  Restart, Partition, Heal)
+
+
+@frozen(order=True)
+class Packet:
+    """One message in flight. `seq` numbers the messages of one link (source→dest) in sending
+    order, which is deterministic even though the library iterates a hash-ordered set of
+    peers: each iteration of such a loop sends on a different link."""
+
+    source: int
+    dest: int
+    seq: int
+    kind: str
+    payload: bytes = field(repr=False)
+
+    def message(self) -> dict[str, Any]:
+        value: dict[str, Any] = pickle.loads(self.payload)
+        return value
+
+
+# ------------------------------------------------------------------------------ config
+
+
+@frozen
+class ClusterConfig:
+    """The cluster: its size, the seed of the library's random timeouts, message ordering,
+    and the library's timing settings (its defaults, in seconds)."""
+
+    nodes: int = 3
+    seed: int = 0
+    ordering: Ordering = "any"
+    raft_min_timeout: float = 0.4
+    raft_max_timeout: float = 1.4
+    append_entries_period: float = 0.1
+    leader_fallback_timeout: float = 30.0
+
+    def __attrs_post_init__(self) -> None:
+        if not 1 <= self.nodes <= 9:
+            raise ValueError(f"nodes must be between 1 and 9, got {self.nodes}")
+        if self.ordering not in ("fifo", "any"):
+            raise ValueError(f"ordering must be fifo or any, got {self.ordering!r}")
+
+
+# ------------------------------------------------------------------------------ library glue
+
+
+class _Disk:
+    """What survives a crash of one node: the journal's records and its saved metadata."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[bytes, int, int]] = []
+        self.meta: dict[str, Any] = {}
+
+
+class _SimJournal(Journal):  # type: ignore[misc]  # pysyncobj is untyped
+    """`pysyncobj.journal.Journal` over a `_Disk`, with `FileJournal`'s durability: `add` and
+    `deleteEntriesFrom` write the record file at once (FileJournal writes an mmap), term and
+    vote are stored synchronously, the commit index only on the one-second timer (FileJournal
+    marks its metadata unsaved and stores it in `onOneSecondTimer`) or with the next term."""
+
+    def __init__(self, disk: _Disk) -> None:
+        self._disk = disk
+        self._meta = dict(disk.meta)
+        self._saved = True
+
+    def add(self, command: bytes, idx: int, term: int) -> None:
+        self._disk.entries.append((command, idx, term))
+
+    def clear(self) -> None:
+        self._disk.entries.clear()
+
+    def deleteEntriesFrom(self, entryFrom: int) -> None:
+        del self._disk.entries[entryFrom:]
+
+    def deleteEntriesTo(self, entryTo: int) -> None:
+        del self._disk.entries[:entryTo]
+
+    def __getitem__(self, item: Any) -> Any:
+        return self._disk.entries[item]
+
+    def __len__(self) -> int:
+        return len(self._disk.entries)
+
+    def _destroy(self) -> None:
+        pass
+
+    def setRaftCommitIndex(self, raftCommitIndex: int) -> None:
+        self._meta["raftCommitIndex"] = raftCommitIndex
+        self._saved = False
+
+    def getRaftCommitIndex(self) -> int:
+        return int(self._meta.get("raftCommitIndex", 1))
+
+    def setCurrentTerm(self, term: int, votedForNodeId: Any) -> None:
+        self._meta["currentTerm"] = term
+        self._meta["votedForNodeId"] = votedForNodeId
+        self._store()
+
+    def getCurrentTerm(self) -> int:
+        return int(self._meta.get("currentTerm", 0))
+
+    def getVotedForNodeId(self) -> Any:
+        return self._meta.get("votedForNodeId")
+
+    def onOneSecondTimer(self) -> None:
+        if not self._saved:
+            self._store()
+
+    def _store(self) -> None:
+        self._disk.meta = dict(self._meta)
+        self._saved = True
+
+
+class _SimTransport(Transport):  # type: ignore[misc]  # pysyncobj is untyped
+    """Captures every message a node sends into the cluster's network; never delivers."""
+
+    def __init__(self, cluster: Cluster, node_id: int) -> None:
+        super().__init__(None, None, None)
+        self._cluster = cluster
+        self._node_id = node_id
+
+    def send(self, node: Any, message: Any) -> bool:
+        self._cluster._capture(self._node_id, node, message)
+        return True
+
+    def deliver(self, source: LibraryNode, message: dict[str, Any]) -> None:
+        self._onMessageReceived(source, message)
+
+    def connect(self, node: LibraryNode) -> None:
+        self._onNodeConnected(node)
+
+    def destroy(self) -> None:
+        pass
+
+
+class _NoWaitPoller:
+    """Stands in for the library's socket poller: a node never waits for I/O in simulated
+    time, and a wait is a timer outside the suite's control."""
+
+    def __init__(self, node_id: int) -> None:
+        self._node_id = node_id
+
+    def poll(self, timeout: float) -> None:
+        if timeout and timeout > 0:
+            raise AdapterFault("real time", f"n{self._node_id} tried to wait {timeout} s for I/O")
+
+    def subscribe(self, *args: Any) -> None:
+        raise AdapterFault("unroutable", f"n{self._node_id} tried to subscribe a socket")
+
+    def unsubscribe(self, *args: Any) -> None:
+        pass
+
+
+class _NoRealTime:
+    """Replaces the `time` module inside the library while the suite drives it."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AdapterFault("real time", f"the library called time.{name} during a step; only "
+                           "the simulated clock may pass time")
+
+
+class _KeyValue(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
+    """The replicated state machine: a key-value map written by the replicated `put`."""
+
+    def __init__(self, self_node: LibraryNode, others: list[LibraryNode], conf: SyncObjConf,
+                 transport: _SimTransport) -> None:
+        super().__init__(self_node, others, conf, transport=transport)
+        self.kv: dict[str, int] = {}
+
+    @replicated  # type: ignore[untyped-decorator, misc, unused-ignore]
+    def put(self, key: str, value: int) -> int:
+        self.kv[key] = value
+        return value
+
+
+_LIBRARY_LOGGER = logging.getLogger("pysyncobj")
+
+
+class _Capture(logging.Handler):
+    """Keeps the library's warnings (e.g. its own "truncating already-applied log entries"
+    alarm) with the run, tagged with the node and the number of actions applied so far."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        super().__init__(logging.WARNING)
+        self._cluster = cluster
+        self.node_id = 0  # set by Cluster._inside before each call into the library
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._cluster.library_log.append(
+            LibraryLog(self._cluster.actions_applied + 1, self.node_id, record.levelname,
+                       record.getMessage()))
+
+
+@frozen
+class LibraryLog:
+    """A message the library logged during action number `step` (from 1), on node `node`."""
+
+    step: int
+    node: int
+    level: str
+    message: str
+
+
+def _private(obj: Any, name: str) -> Any:
+    """A name-mangled private attribute of `SyncObj` (`self.__raftCurrentTerm`, ...)."""
+    return getattr(obj, "_SyncObj__" + name)
+
+
+def _raised(error: BaseException) -> str:
+    text = (str(error).splitlines() or [""])[0]
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = ""
+    if tb is not None:
+        code = tb.tb_frame.f_code
+        where = f" at {code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name}"
+    return f"{type(error).__name__}{': ' + text if text else ''}{where}"
+
+
+# ------------------------------------------------------------------------------ the cluster
+
+
+@frozen
+class ClientReply:
+    """What a client was told: the library's callback result and FAIL_REASON code."""
+
+    node: int
+    value: int
+    result: Any
+    error: int
+
+
+class Cluster:
+    """N PySyncObj nodes, a network of captured packets, a simulated clock and durable disks.
+
+    `apply(action)` performs one action and then ticks the node(s) it concerns, exactly as
+    the library's own loop would run `_onTick` right after receiving a message; `world()` is
+    the properties' view of the result. Deterministic: the same config and actions give the
+    same packets, states and replies. Call `close()` when done."""
+
+    def __init__(self, config: ClusterConfig) -> None:
+        self.config = config
+        n = config.nodes
+        self.now_us = 1_000_000
+        self.disks = [_Disk() for _ in range(n)]
+        self.objects: list[_KeyValue | None] = [None] * n
+        self.transports: list[_SimTransport] = [_SimTransport(self, i) for i in range(n)]
+        self.incarnation = [0] * n
+        self.network: list[Packet] = []
+        self.link_seq: dict[tuple[int, int], int] = {}
+        self.isolated: frozenset[int] = frozenset()
+        self.crashes = 0
+        self.partitions = 0
+        self.submitted = 0
+        self.replies: list[ClientReply] = []
+        self.library_log: list[LibraryLog] = []
+        self.actions_applied = 0
+        self._log_handler = _Capture(self)
+        self.history = History()
+        self._rngs: list[random.Random] = [random.Random() for _ in range(n)]
+        self._world: World | None = None
+        self._commands: dict[bytes, Put] = {}
+        for i in range(n):
+            self._start(i)
+
+    # -------------------------------------------------------------- library context
+
+    def _now(self) -> float:
+        return self.now_us / 1_000_000
+
+    @contextmanager
+    def _inside(self, node_id: int, what: str) -> Iterator[None]:
+        """Run library code for node `node_id` under simulated time and its own random
+        source; a library exception becomes an AdapterFault naming the call, and what the
+        library logs (warnings and worse) is kept in `library_log` instead of printed."""
+        saved = (_syncobj.monotonicTime, _syncobj.random, _syncobj.time)
+        _syncobj.monotonicTime = self._now
+        _syncobj.random = self._rngs[node_id]
+        _syncobj.time = _NoRealTime()
+        handler = self._log_handler
+        handler.node_id = node_id
+        propagate = _LIBRARY_LOGGER.propagate
+        _LIBRARY_LOGGER.addHandler(handler)
+        _LIBRARY_LOGGER.propagate = False
+        try:
+            yield
+        except (AdapterFault, ActionNotEnabled):
+            raise
+        except Exception as error:
+            raise AdapterFault("library exception",
+                               f"n{node_id} {what} raised {_raised(error)}") from error
+        finally:
+            _syncobj.monotonicTime, _syncobj.random, _syncobj.time = saved
+            _LIBRARY_LOGGER.removeHandler(handler)
+            _LIBRARY_LOGGER.propagate = propagate
+
+    def _conf(self) -> SyncObjConf:
+        c = self.config
+        return SyncObjConf(
+            autoTick=False, appendEntriesUseBatch=True, pollerType="select", useFork=False,
+            raftMinTimeout=c.raft_min_timeout, raftMaxTimeout=c.raft_max_timeout,
+            appendEntriesPeriod=c.append_entries_period,
+            leaderFallbackTimeout=c.leader_fallback_timeout,
+            # Snapshots off: the view reads the whole log (see the module docstring).
+            logCompactionMinEntries=10**12, logCompactionMinTime=10**12,
+            dynamicMembershipChange=False, commandsWaitLeader=True)
+
+    def _start(self, i: int) -> None:
+        """Build node i's SyncObj from its disk (a fresh disk at first start)."""
+        n = self.config.nodes
+        self._rngs[i] = random.Random(f"pysyncobj:{self.config.seed}:{i}:{self.incarnation[i]}")
+        names = [LibraryNode(f"n{j}") for j in range(n)]
+        transport = self.transports[i] = _SimTransport(self, i)
+        journal = _SimJournal(self.disks[i])
+        saved_create = _syncobj.createJournal
+        _syncobj.createJournal = lambda _path: journal
+        try:
+            with self._inside(i, "start"):
+                obj = _KeyValue(names[i], [names[j] for j in range(n) if j != i],
+                                self._conf(), transport)
+        finally:
+            _syncobj.createJournal = saved_create
+        obj._poller = _NoWaitPoller(i)
+        with self._inside(i, "connect"):
+            for j in range(n):  # every peer is connected: the network model decides delivery
+                if j != i:
+                    transport.connect(names[j])
+        self.objects[i] = obj
+
+    def _up(self, i: int) -> _KeyValue:
+        if not 0 <= i < self.config.nodes:
+            raise ActionNotEnabled(f"no node n{i} in a cluster of {self.config.nodes}")
+        obj = self.objects[i]
+        if obj is None:
+            raise ActionNotEnabled(f"n{i} is down")
+        return obj
+
+    def _tick(self, i: int) -> None:
+        obj = self._up(i)
+        with self._inside(i, "tick"):
+            obj.doTick(0.0)
+
+    def _capture(self, source: int, node: Any, message: Any) -> None:
+        dest_id = getattr(node, "id", None)
+        dest = _node_number(dest_id, self.config.nodes)
+        if dest is None or dest == source:
+            raise AdapterFault("unroutable", f"n{source} sent {_kind(message)} to {node!r}, "
+                               "which is not another node of the cluster")
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise AdapterFault("unroutable", f"n{source} sent a non-message {message!r:.60}")
+        try:
+            payload = pickle.dumps(message)
+        except Exception as error:
+            raise AdapterFault("unroutable", f"n{source} sent an unpicklable message: "
+                               f"{_raised(error)}") from error
+        self._enqueue(source, dest, message["type"], payload)
+
+    def _enqueue(self, source: int, dest: int, kind: str, payload: bytes) -> None:
+        seq = self.link_seq.get((source, dest), 0)
+        self.link_seq[(source, dest)] = seq + 1
+        bisect.insort(self.network, Packet(source, dest, seq, kind, payload))
+
+    # -------------------------------------------------------------- actions
+
+    def packet(self, source: int, dest: int, seq: int) -> Packet:
+        for packet in self.network:
+            if (packet.source, packet.dest, packet.seq) == (source, dest, seq):
+                return packet
+        raise ActionNotEnabled(f"no packet n{source}→n{dest} #{seq} in flight")
+
+    def deliverable(self) -> list[Packet]:
+        """Packets that may be delivered now: destination up, same side of any partition,
+        and (with fifo ordering) the oldest in flight on its link."""
+        heads: set[tuple[int, int]] = set()
+        found = []
+        for packet in self.network:  # sorted by (source, dest, seq)
+            link = (packet.source, packet.dest)
+            first = link not in heads
+            heads.add(link)
+            if self.config.ordering == "fifo" and not first:
+                continue
+            if self.objects[packet.dest] is not None and self.connected(*link):
+                found.append(packet)
+        return found
+
+    def connected(self, a: int, b: int) -> bool:
+        return (a in self.isolated) == (b in self.isolated)
+
+    def up(self) -> list[int]:
+        return [i for i, obj in enumerate(self.objects) if obj is not None]
+
+    def down(self) -> list[int]:
+        return [i for i, obj in enumerate(self.objects) if obj is None]
+
+    def apply(self, action: Action) -> None:
+        """Perform `action`; raises ActionNotEnabled if it does not apply, AdapterFault if the
+        adapter fails."""
+        self._world = None
+        if isinstance(action, Deliver):
+            packet = self.packet(action.source, action.dest, action.seq)
+            if packet not in self.deliverable():
+                raise ActionNotEnabled(f"packet n{packet.source}→n{packet.dest} #{packet.seq} "
+                                       "is not deliverable now")
+            self.network.remove(packet)
+            obj = self._up(packet.dest)
+            with self._inside(packet.dest, f"receiving {packet.kind}"):
+                self.transports[packet.dest].deliver(LibraryNode(f"n{packet.source}"),
+                                                     packet.message())
+            self._tick(packet.dest)
+        elif isinstance(action, Drop):
+            self.network.remove(self.packet(action.source, action.dest, action.seq))
+        elif isinstance(action, Duplicate):
+            packet = self.packet(action.source, action.dest, action.seq)
+            self._enqueue(packet.source, packet.dest, packet.kind, packet.payload)
+        elif isinstance(action, (NextTimer, Wait)):
+            if not self.up():
+                raise ActionNotEnabled("every node is down: no timer runs")
+            if isinstance(action, Wait):
+                if action.ms <= 0:
+                    raise ActionNotEnabled("Wait needs a positive number of ms")
+                self.now_us += action.ms * 1000
+            else:
+                self.now_us = self._past(self.next_deadline())
+            for i in self.up():
+                self._tick(i)
+        elif isinstance(action, Submit):
+            obj = self._up(action.node)
+            self.submitted += 1
+            value = self.submitted
+            node = action.node
+
+            def reply(result: Any, error: int) -> None:
+                self.replies.append(ClientReply(node, value, result, int(error)))
+
+            with self._inside(node, "put"):
+                obj.put("x", value, callback=reply)
+            self._tick(node)
+        elif isinstance(action, Crash):
+            self._up(action.node)
+            self.objects[action.node] = None  # no destroy(): a crash runs no library code
+            self.crashes += 1
+            if self.config.ordering == "fifo":  # TCP: the crashed node's connections reset
+                self.network = [p for p in self.network if action.node not in (p.source, p.dest)]
+        elif isinstance(action, Restart):
+            if not 0 <= action.node < self.config.nodes or self.objects[action.node] is not None:
+                raise ActionNotEnabled(f"n{action.node} is not down")
+            self.incarnation[action.node] += 1
+            self._start(action.node)
+            self._tick(action.node)
+        elif isinstance(action, Partition):
+            n = self.config.nodes
+            if self.isolated:
+                raise ActionNotEnabled("already partitioned: heal first")
+            if not action.isolated or len(action.isolated) >= n or \
+                    not action.isolated <= set(range(n)):
+                raise ActionNotEnabled(f"not a partition: {sorted(action.isolated)}")
+            self.isolated = action.isolated
+            self.partitions += 1
+        elif isinstance(action, Heal):
+            if not self.isolated:
+                raise ActionNotEnabled("no partition to heal")
+            self.isolated = frozenset()
+        else:
+            raise ActionNotEnabled(f"unknown action {action!r}")
+        self.history = self._record(self.history)
+        self.actions_applied += 1
+
+    def _past(self, deadline: float) -> int:
+        """The first microsecond strictly after `deadline` (the library tests `deadline < now`),
+        never earlier than now."""
+        now = max(self.now_us, int(deadline * 1_000_000))
+        while now / 1_000_000 <= deadline:
+            now += 1
+        return now
+
+    def next_deadline(self) -> float:
+        """The earliest time at which some up node's timer is due: a follower's or
+        candidate's election deadline, a leader's next AppendEntries round or its fallback
+        deadline (no majority heard from in leaderFallbackTimeout), and every node's
+        one-second journal flush."""
+        due: list[float] = []
+        for i in self.up():
+            obj = self.objects[i]
+            if _private(obj, "raftState") == int(Role.LEADER):
+                due.append(_private(obj, "newAppendEntriesTime"))
+                heard = sorted(_private(obj, "lastResponseTime").values(), reverse=True)
+                majority_others = self.config.nodes // 2  # others needed besides itself
+                if majority_others and len(heard) >= majority_others:
+                    due.append(heard[majority_others - 1] + self.config.leader_fallback_timeout)
+            else:
+                due.append(_private(obj, "raftElectionDeadline"))
+            due.append(_private(obj, "startTime") + _private(obj, "numOneSecondDumps"))
+        if not due:
+            raise ActionNotEnabled("every node is down: no timer runs")
+        return min(due)
+
+    # -------------------------------------------------------------- the properties' view
+
+    def world(self) -> World:
+        """The properties' view of the cluster now (cached until the next action)."""
+        if self._world is None:
+            n = self.config.nodes
+            nodes = tuple(None if self.objects[i] is None else self.node_view(i)
+                          for i in range(n))
+            self._world = World(nodes=nodes, disk=tuple(self.disk_view(i) for i in range(n)),
+                                network=(), isolated=self.isolated, crashes=self.crashes,
+                                partitions=self.partitions, history=self.history)
+        return self._world
+
+    def _record(self, history: History) -> History:
+        for node in self.world().up_nodes():
+            history = record_history(history, node)
+        if history is not self.history:
+            self._world = None
+        return history
+
+    def node_view(self, i: int) -> Node:
+        """Node i as `impl.types.Node`. What maps directly: current_term, voted_for (the
+        library keeps it and stores it with the term), role, the log (entry terms; a command
+        decoded from its pickled `put` call, a leader's no-op as `noop=0`), commit_index,
+        last_applied, the state machine (the `put` map), and a leader's next/match index.
+
+        Indices: the library's journal starts with a term-0 no-op at index 1 that every node
+        creates for itself (it is not a replicated entry), so view index = library index - 1.
+
+        Not visible: which peers granted a candidate its votes (the library keeps a count),
+        so `candidate.votes_granted` is empty; no property reads it."""
+        obj = self.objects[i]
+        assert obj is not None
+        n = self.config.nodes
+        role = Role(_private(obj, "raftState"))
+        log = self._log_view(i, self.disks[i].entries)
+        voted = _private(obj, "votedForNodeId")
+        voted_for = None if voted is None else _node_number(voted, n)
+        if voted is not None and voted_for is None:
+            raise AdapterFault("view", f"n{i} voted for {voted!r}, not a node of the cluster")
+        commit = _private(obj, "raftCommitIndex") - 1
+        applied = _private(obj, "raftLastApplied") - 1
+        leader = _private(obj, "raftLeader")
+        volatile = Volatile(commit_index=commit, last_applied=applied,
+                            state_machine=tuple(sorted(obj.kv.items())),
+                            leader_hint=_node_number(getattr(leader, "id", None), n))
+        candidate = CandidateState(frozenset()) if role is Role.CANDIDATE else None
+        leader_state = None
+        if role is Role.LEADER:
+            next_by = {_node_number(k.id, n): v for k, v in _private(obj, "raftNextIndex").items()}
+            match_by = {_node_number(k.id, n): v
+                        for k, v in _private(obj, "raftMatchIndex").items()}
+            leader_state = LeaderState(
+                next_index=tuple(len(log) + 1 if j == i else max(next_by.get(j, 1) - 1, 0)
+                                 for j in range(n)),
+                match_index=tuple(len(log) if j == i else max(match_by.get(j, 0) - 1, 0)
+                                  for j in range(n)))
+        persistent = Persistent(current_term=_private(obj, "raftCurrentTerm"),
+                                voted_for=voted_for, log=log)
+        return Node(id=i, cluster_size=n, role=role, persistent=persistent, volatile=volatile,
+                    candidate=candidate, leader=leader_state)
+
+    def disk_view(self, i: int) -> Persistent:
+        """What node i would restart with: the library takes max(stored term, last log term)
+        and the stored vote."""
+        disk = self.disks[i]
+        log = self._log_view(i, disk.entries)
+        last_term = disk.entries[-1][2] if disk.entries else 0
+        term = max(int(disk.meta.get("currentTerm", 0)), last_term)
+        voted = disk.meta.get("votedForNodeId")
+        return Persistent(current_term=term, voted_for=_node_number(voted, self.config.nodes),
+                          log=log)
+
+    def _log_view(self, i: int, entries: list[tuple[bytes, int, int]]) -> tuple[Entry, ...]:
+        if not entries or entries[0][1] != 1 or entries[0][2] != 0 or \
+                entries[0][0][:1] != bytes([_NO_OP]):
+            first = entries[0] if entries else None
+            raise AdapterFault("view", f"n{i}'s journal does not start with the library's "
+                               f"term-0 no-op at index 1: {first!r:.80}")
+        view = []
+        for position, (command, idx, term) in enumerate(entries[1:], 2):
+            if idx != position:
+                raise AdapterFault("view", f"n{i}'s journal holds index {idx} at position "
+                                   f"{position} (compaction is off, so there must be no gap)")
+            view.append(Entry(term, self._command(command)))
+        return tuple(view)
+
+    def _command(self, command: bytes) -> Put:
+        put = self._commands.get(command)
+        if put is None:
+            kind = command[0]
+            if kind == _NO_OP:
+                put = NOOP
+            elif kind == _REGULAR:
+                call = pickle.loads(command[1:])
+                args: Any = call[1] if isinstance(call, tuple) and len(call) >= 2 else ()
+                if len(args) != 2:
+                    raise AdapterFault("view", f"cannot decode command {call!r:.60}")
+                put = Put(str(args[0]), int(args[1]))
+            else:
+                put = Put(f"command-type-{kind}", 0)
+            self._commands[command] = put
+        return put
+
+    def close(self) -> None:
+        """Drop every node (nothing to release: no sockets, threads or files were opened)."""
+        self.objects = [None] * self.config.nodes
+
+
+def _node_number(node_id: object, n: int) -> int | None:
+    if isinstance(node_id, str) and node_id.startswith("n") and node_id[1:].isdigit():
+        number = int(node_id[1:])
+        if 0 <= number < n:
+            return number
+    return None
+
+
+def _kind(message: object) -> str:
+    return str(message.get("type")) if isinstance(message, dict) else type(message).__name__
+
+
+# ------------------------------------------------------------------------------ describing
+
+
+def describe_packet(packet: Packet) -> str:
+    """One line, in the view's indexing (library index - 1)."""
+    m = packet.message()
+    route = f"n{packet.source}→n{packet.dest} #{packet.seq}"
+    kind = packet.kind
+    if kind == "request_vote":
+        return (f"request_vote {route} term={m['term']} "
+                f"last={m['last_log_term']}/{m['last_log_index'] - 1}")
+    if kind == "response_vote":
+        return f"response_vote {route} term={m['term']} (granted)"
+    if kind == "append_entries":
+        if "prevLogIdx" not in m:
+            return f"append_entries {route} term={m['term']} (snapshot)"
+        entries = " ".join(f"{e[1] - 1}:{e[2]}" for e in m.get("entries", []))
+        return (f"append_entries {route} term={m['term']} prev={m['prevLogTerm']}/"
+                f"{m['prevLogIdx'] - 1} entries=[{entries}] commit={m['commit_index'] - 1}")
+    if kind == "next_node_idx":
+        return (f"next_node_idx {route} next={m['next_node_idx'] - 1} "
+                f"{'success' if m['success'] else 'failure'}{' reset' if m['reset'] else ''} "
+                "(carries no term)")
+    if kind == "apply_command":
+        return f"apply_command {route} (forwarded client request)"
+    if kind == "apply_command_response":
+        outcome = f"error={m['error']}" if "error" in m else f"index={m.get('log_idx', 0) - 1}"
+        return f"apply_command_response {route} {outcome}"
+    return f"{kind} {route}"
+
+
+def describe_action(action: Action, cluster: Cluster | None = None) -> str:
+    """`deliver append_entries n0→n1 #3 term=2 ...` when the packet is still in `cluster`."""
+    if isinstance(action, (Deliver, Drop, Duplicate)):
+        verb = type(action).__name__.lower()
+        if cluster is not None:
+            try:
+                packet = cluster.packet(action.source, action.dest, action.seq)
+                return f"{verb} {describe_packet(packet)}"
+            except ActionNotEnabled:
+                pass
+        return f"{verb} n{action.source}→n{action.dest} #{action.seq}"
+    if isinstance(action, NextTimer):
+        return "advance the clock to the next timer"
+    if isinstance(action, Wait):
+        return f"advance the clock by {action.ms} ms"
+    if isinstance(action, Submit):
+        value = "" if cluster is None else f" x={cluster.submitted + 1}"
+        return f"client → n{action.node}: put{value}"
+    if isinstance(action, Crash):
+        return f"n{action.node} crashes"
+    if isinstance(action, Restart):
+        return f"n{action.node} restarts from its journal"
+    if isinstance(action, Partition):
+        return f"partition {{{', '.join(f'n{i}' for i in sorted(action.isolated))}}} | rest"
+    return "heal the partition"
+
+
+def describe_node(node: Node | None, node_id: int) -> str:
+    if node is None:
+        return f"n{node_id} down"
+    vote = "-" if node.voted_for is None else f"n{node.voted_for}"
+    log = " ".join(f"{k}:{e.term}:{e.command}" for k, e in enumerate(node.log, 1))
+    return (f"n{node.id} {node.role} term={node.current_term} vote={vote} log=[{log}] "
+            f"commit={node.commit_index} applied={node.last_applied}")
+

@@ -1,0 +1,849 @@
+"""The Hypothesis engine against PySyncObj: `raftcheck fuzz --core pysyncobj`.
+
+A `RuleBasedStateMachine` over `model.adapters.pysyncobj_adapter.Cluster`, one `@rule` per
+kind of action (deliver a packet chosen among those in flight, drop, duplicate, advance the
+clock to the next timer or by a drawn delay, crash, restart, partition, heal, client submit),
+`@precondition`s instead of `assume`. After every step the properties run on the adapter's
+view: `check_step(before, after)`, the five properties of Figure 3 first (Election Safety,
+Leader Append-Only, Log Matching, Leader Completeness, State Machine Safety), then the
+auxiliaries (Commit Within Log and the transition properties), after every step.
+
+The budget is spent like `model.fuzz` (batches of 50 examples, batch k seeded from (seed, k)),
+so a run is a function of its seed and example budget. A failing run is shrunk by deleting
+chunks of actions (replayed against a fresh cluster each time) and saved as a replayable
+record: the cluster config (which includes the seed of the library's random timeouts) and the
+action list, as JSON (`save_record`, `load_record`, `replay`; `raftcheck fuzz --core pysyncobj
+--replay FILE`). Exhaustive enumeration does not support PySyncObj: the library's state is
+neither a value nor cheap to copy, so only this engine runs it (docs/pysyncobj.md).
+
+An `AdapterFault` (the adapter could not route a message, the library reached for real time,
+the library raised) stops the run and is reported apart: exit code 4, never as a violation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+from attrs import define, evolve, field, frozen
+from hypothesis import Phase
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from model.adapters.pysyncobj_adapter import (
+    ACTION_TYPES,
+    LIBRARY_VERSION,
+    NOOP,
+    Action,
+    ActionNotEnabled,
+    AdapterFault,
+    Cluster,
+    ClusterConfig,
+    Crash,
+    Deliver,
+    Drop,
+    Duplicate,
+    Heal,
+    NextTimer,
+    Ordering,
+    Packet,
+    Partition,
+    Restart,
+    Submit,
+    Wait,
+    describe_action,
+    describe_node,
+)
+from model.fuzz import batch_seed, without_local_constants
+from model.stateful import PROFILES, profile_settings
+from model.world import World
+from properties import (
+    FIGURE_3,
+    GOALS,
+    STATE_PROPERTIES,
+    TRANSITION_PROPERTIES,
+    Violation,
+    check_state,
+)
+
+EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_ADAPTER_FAULT = 0, 1, 2, 3, 4
+BATCH = 50
+DEFAULT_STEPS = 100  # a PySyncObj run needs ~20 actions to elect and commit: give faults room
+MAX_IN_FLIGHT_FOR_DUPLICATE = 24  # duplication stops growing the network past this
+
+
+# ------------------------------------------------------------------------------ goals
+
+
+def client_command_committed(world: World) -> bool:
+    """A client's `put` (not only a leader's no-op) was committed."""
+    return any(known.entry.command != NOOP for known in world.history.committed)
+
+
+def client_command_applied_everywhere(world: World) -> bool:
+    """Every node is up and has applied at least one client `put`."""
+    return all(node is not None and any(entry.command != NOOP
+                                        for entry in node.log[:node.last_applied])
+               for node in world.nodes)
+
+
+# The suite's goals (a leader's no-op counts as an entry), plus two that need client commands.
+ADAPTER_GOALS: dict[str, Callable[[World], bool]] = {
+    **GOALS,
+    "client command committed": client_command_committed,
+    "client command applied on every node": client_command_applied_everywhere,
+}
+
+
+# ------------------------------------------------------------------------------ setup
+
+
+@frozen
+class Faults:
+    """Which faults the machine may inject (the network's ordering is the cluster's)."""
+
+    drop: bool = True
+    duplicate: bool = True
+    max_crashes: int | None = 2
+    max_partitions: int | None = 2
+    max_submits: int = 4
+
+    def describe(self) -> str:
+        def show(value: int | None) -> str:
+            return "∞" if value is None else str(value)
+        return (f"drop={'on' if self.drop else 'off'} duplicate="
+                f"{'on' if self.duplicate else 'off'} crashes≤{show(self.max_crashes)} "
+                f"partitions≤{show(self.max_partitions)} submits≤{self.max_submits}")
+
+
+# Fault profiles for the deep run, as (nodes, ordering, faults): TCP-like links, the paper's
+# reordering network, reordering with duplication, and the same with five nodes (where a
+# candidate needs more than one vote besides its own).
+FAULT_PROFILES: dict[str, tuple[int, Ordering, Faults]] = {
+    "fifo": (3, "fifo", Faults(drop=True, duplicate=False)),
+    "reorder": (3, "any", Faults(drop=True, duplicate=False)),
+    "chaos": (3, "any", Faults(drop=True, duplicate=True)),
+    "chaos5": (5, "any", Faults(drop=True, duplicate=True)),
+    "fifo5": (5, "fifo", Faults(drop=True, duplicate=False)),
+}
+
+
+class PropertyViolated(AssertionError):
+    def __init__(self, violation: Violation, config: ClusterConfig,
+                 actions: list[Action]) -> None:
+        super().__init__(str(violation))
+        self.violation = violation
+        self.config = config
+        self.actions = actions
+
+
+class AdapterFailed(Exception):
+    def __init__(self, fault: AdapterFault, config: ClusterConfig,
+                 actions: list[Action]) -> None:
+        super().__init__(str(fault))
+        self.fault = fault
+        self.config = config
+        self.actions = actions
+
+
+@define
+class Stats:
+    steps: int = 0
+    examples: int = 0
+    distinct: set[int] = field(factory=set)
+    goals: set[str] = field(factory=set)
+    leaders: int = 0  # most (term, node) leaderships seen in one run
+    max_term: int = 0
+
+    def record(self, cluster: Cluster, world: World) -> None:
+        self.steps += 1
+        self.distinct.add(hash((world, tuple((p.source, p.dest, p.payload)
+                                             for p in cluster.network))))
+        self.goals |= {name for name, reached in ADAPTER_GOALS.items()
+                       if name not in self.goals and reached(world)}
+        self.leaders = max(self.leaders, len(world.history.leaders))
+        self.max_term = max([self.max_term, *(term for term, _ in world.history.leaders)])
+
+
+def partition_sides(n: int) -> list[frozenset[int]]:
+    """Each way to split n nodes in two, named by the smaller side."""
+    sides = []
+    for mask in range(1, 2**n - 1):
+        side = frozenset(i for i in range(n) if mask >> i & 1)
+        if len(side) * 2 < n or (len(side) * 2 == n and n - 1 not in side):
+            sides.append(side)
+    return sorted(sides, key=lambda s: (len(s), sorted(s)))
+
+
+def check_step(before: World, after: World) -> Violation | None:
+    """The properties after one action, strongest first: Figure 3's state properties and
+    Leader Append-Only in the paper's order, then the auxiliaries (Commit Within Log and the
+    transition properties). `properties.check_transition` checks the same set with the
+    transition properties first; one PySyncObj action can break several at once (a stale
+    AppendEntries that truncates applied entries breaks State Machine Safety and Commit Index
+    Monotonicity together), and the report should name the Figure 3 one."""
+    for name in FIGURE_3:
+        if name in STATE_PROPERTIES:
+            violation = STATE_PROPERTIES[name](after)
+        else:
+            violation = TRANSITION_PROPERTIES[name](before, after)
+        if violation is not None:
+            return violation
+    for name, state_property in STATE_PROPERTIES.items():
+        if name not in FIGURE_3 and (violation := state_property(after)) is not None:
+            return violation
+    for name, transition_property in TRANSITION_PROPERTIES.items():
+        if name not in FIGURE_3 and (violation := transition_property(before, after)):
+            return violation
+    return None
+
+
+DATA = st.data()
+VOTE_KINDS = frozenset({"request_vote", "response_vote"})
+REPLICATION_KINDS = frozenset({"append_entries", "next_node_idx"})
+CLIENT_KINDS = frozenset({"apply_command", "apply_command_response"})
+ALL_KINDS = VOTE_KINDS | REPLICATION_KINDS | CLIENT_KINDS
+MAX_WAIT_MS = 250  # a drawn delay; longer silences come from repeated waits or NextTimer
+
+
+def build_machine(nodes: int, ordering: Ordering, faults: Faults,
+                  stats: Stats) -> type[RuleBasedStateMachine]:
+    sides = partition_sides(nodes)
+
+    class PySyncObjMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.cluster: Cluster | None = None
+            self.config = ClusterConfig(nodes=nodes, ordering=ordering)
+            self.actions: list[Action] = []
+            self.submits = 0
+
+        @initialize(seed=st.integers(0, 2**32 - 1))
+        def start(self, seed: int) -> None:
+            """The seed of the library's random election timeouts, drawn per run."""
+            self.config = evolve(self.config, seed=seed)
+            try:
+                self.cluster = Cluster(self.config)
+            except AdapterFault as fault:
+                raise AdapterFailed(fault, self.config, []) from fault
+            stats.examples += 1
+            stats.record(self.cluster, self.cluster.world())
+
+        def teardown(self) -> None:
+            if self.cluster is not None:
+                self.cluster.close()
+
+        @property
+        def c(self) -> Cluster:
+            assert self.cluster is not None
+            return self.cluster
+
+        def do(self, action: Action) -> None:
+            before = self.c.world()
+            self.actions.append(action)
+            try:
+                self.c.apply(action)
+            except AdapterFault as fault:
+                raise AdapterFailed(fault, self.config, list(self.actions)) from fault
+            after = self.c.world()
+            stats.record(self.c, after)
+            violation = check_step(before, after)
+            if violation is not None:
+                raise PropertyViolated(violation, self.config, list(self.actions))
+
+        def pick(self, data: st.DataObject, options: Sequence[Any], label: str) -> Any:
+            return options[data.draw(st.integers(0, len(options) - 1), label=label)]
+
+        @invariant()
+        def state_properties(self) -> None:
+            # Also checked inside `do`; this covers the initial state.
+            if self.cluster is not None:
+                violation = check_state(self.cluster.world())
+                if violation is not None:
+                    raise PropertyViolated(violation, self.config, list(self.actions))
+
+        def deliverable(self, kinds: frozenset[str]) -> list[Packet]:
+            if self.cluster is None:
+                return []
+            return [p for p in self.cluster.deliverable() if p.kind in kinds]
+
+        # Deliveries are split by message family, as model.stateful splits them by kind:
+        # three rules instead of one make delivery the most frequent action, as it is on a
+        # real network (a message takes about a millisecond, a timeout hundreds).
+
+        @precondition(lambda self: bool(self.deliverable(VOTE_KINDS)))
+        @rule(data=DATA)
+        def deliver_vote(self, data: st.DataObject) -> None:
+            self.deliver(data, VOTE_KINDS)
+
+        @precondition(lambda self: bool(self.deliverable(REPLICATION_KINDS)))
+        @rule(data=DATA)
+        def deliver_replication(self, data: st.DataObject) -> None:
+            self.deliver(data, REPLICATION_KINDS)
+
+        @precondition(lambda self: bool(self.deliverable(CLIENT_KINDS)))
+        @rule(data=DATA)
+        def deliver_client(self, data: st.DataObject) -> None:
+            self.deliver(data, CLIENT_KINDS)
+
+        def deliver(self, data: st.DataObject, kinds: frozenset[str]) -> None:
+            packet = self.pick(data, self.deliverable(kinds), "packet")
+            self.do(Deliver(packet.source, packet.dest, packet.seq))
+
+        # Hypothesis draws small indices more often, i.e. old packets of low-numbered links:
+        # little reordering. This rule delivers the *newest* packet of a link instead (the
+        # opposite bias, as in PCT-style schedulers), so that a late old packet, the shape of
+        # reordering bugs, is common. Same fault model; only the odds change.
+
+        @precondition(lambda self: ordering == "any" and bool(self.deliverable(ALL_KINDS)))
+        @rule(data=DATA)
+        def deliver_newest(self, data: st.DataObject) -> None:
+            newest: dict[tuple[int, int], Packet] = {}
+            for packet in self.deliverable(ALL_KINDS):  # sorted: the last of a link wins
+                newest[(packet.source, packet.dest)] = packet
+            packet = self.pick(data, sorted(newest.values()), "link")
+            self.do(Deliver(packet.source, packet.dest, packet.seq))
+
+        @precondition(lambda self: faults.drop and self.cluster is not None
+                      and bool(self.c.network))
+        @rule(data=DATA)
+        def drop(self, data: st.DataObject) -> None:
+            packet = self.pick(data, self.c.network, "packet")
+            self.do(Drop(packet.source, packet.dest, packet.seq))
+
+        @precondition(lambda self: faults.duplicate and self.cluster is not None
+                      and 0 < len(self.c.network) < MAX_IN_FLIGHT_FOR_DUPLICATE)
+        @rule(data=DATA)
+        def duplicate(self, data: st.DataObject) -> None:
+            packet = self.pick(data, self.c.network, "packet")
+            self.do(Duplicate(packet.source, packet.dest, packet.seq))
+
+        @precondition(lambda self: self.cluster is not None and bool(self.c.up()))
+        @rule()
+        def next_timer(self) -> None:
+            self.do(NextTimer())
+
+        @precondition(lambda self: self.cluster is not None and bool(self.c.up()))
+        @rule(ms=st.integers(1, MAX_WAIT_MS))
+        def wait(self, ms: int) -> None:
+            self.do(Wait(ms))
+
+        @precondition(lambda self: self.cluster is not None and bool(self.c.up())
+                      and self.submits < faults.max_submits)
+        @rule(data=DATA)
+        def client_submit(self, data: st.DataObject) -> None:
+            self.submits += 1
+            self.do(Submit(self.pick(data, self.c.up(), "node")))
+
+        @precondition(lambda self: self.cluster is not None and bool(self.c.up())
+                      and (faults.max_crashes is None
+                           or self.c.crashes < faults.max_crashes))
+        @rule(data=DATA)
+        def crash(self, data: st.DataObject) -> None:
+            self.do(Crash(self.pick(data, self.c.up(), "node")))
+
+        @precondition(lambda self: self.cluster is not None and bool(self.c.down()))
+        @rule(data=DATA)
+        def restart(self, data: st.DataObject) -> None:
+            self.do(Restart(self.pick(data, self.c.down(), "node")))
+
+        @precondition(lambda self: self.cluster is not None and not self.c.isolated
+                      and bool(sides) and (faults.max_partitions is None
+                                           or self.c.partitions < faults.max_partitions))
+        @rule(data=DATA)
+        def partition(self, data: st.DataObject) -> None:
+            self.do(Partition(self.pick(data, sides, "side")))
+
+        @precondition(lambda self: self.cluster is not None and bool(self.c.isolated))
+        @rule()
+        def heal(self) -> None:
+            self.do(Heal())
+
+    return PySyncObjMachine
+
+
+# ------------------------------------------------------------------------------ replay, shrink
+
+
+@frozen
+class Outcome:
+    """How a run ended: a property violation, an adapter fault, or neither."""
+
+    violation: Violation | None = None
+    fault: str | None = None  # AdapterFault kind
+    fault_detail: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.violation is not None:
+            return self.violation.property
+        if self.fault is not None:
+            return f"adapter fault ({self.fault})"
+        return "clean"
+
+
+def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = True,
+           observe: Callable[[Action, Cluster], None] | None = None,
+           ) -> tuple[Outcome, list[Action], list[World]]:
+    """Run `actions` on a fresh cluster, checking the properties after every step; stops at
+    the first violation or adapter fault. Strict: an action that does not apply raises
+    ActionNotEnabled. Lenient (shrinking): it is skipped. Returns the outcome, the actions
+    applied and the views after each (the initial view first)."""
+    cluster = Cluster(config)
+    applied: list[Action] = []
+    states = [cluster.world()]
+    try:
+        violation = check_state(states[0])
+        if violation is not None:
+            return Outcome(violation), applied, states
+        for action in actions:
+            before = states[-1]
+            try:
+                cluster.apply(action)
+            except ActionNotEnabled:
+                if strict:
+                    raise
+                continue
+            except AdapterFault as fault:
+                applied.append(action)
+                return Outcome(fault=fault.kind, fault_detail=fault.detail), applied, states
+            applied.append(action)
+            if observe is not None:
+                observe(action, cluster)
+            states.append(cluster.world())
+            violation = check_step(before, states[-1])
+            if violation is not None:
+                return Outcome(violation), applied, states
+        return Outcome(), applied, states
+    finally:
+        cluster.close()
+
+
+def _same(found: Outcome, wanted: Outcome) -> bool:
+    return found.label == wanted.label
+
+
+def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
+           max_seconds: float = 120.0) -> list[Action]:
+    """Delete chunks of actions (halves, then quarters, ... then single actions) while the
+    run still ends in the same property's violation (or the same kind of adapter fault). A
+    candidate is replayed leniently and what it actually applied is kept, so the result
+    replays strictly."""
+    started = time.monotonic()
+    current = list(actions)
+    chunk = max(len(current) // 2, 1)
+    while chunk >= 1:
+        i = 0
+        while i < len(current):
+            if time.monotonic() - started > max_seconds:
+                return current
+            candidate = current[:i] + current[i + chunk:]
+            outcome, applied, _ = replay(config, candidate, strict=False)
+            if _same(outcome, wanted) and len(applied) < len(current):
+                current = applied
+            else:
+                i += chunk
+        chunk //= 2
+    return current
+
+
+# ------------------------------------------------------------------------------ records
+
+
+FORMAT = "raftcheck-pysyncobj-trace"
+SCHEMA = 1
+
+
+@frozen
+class Record:
+    """A replayable counterexample: the cluster (its seed drives the library's random
+    timeouts), the actions, and what the run ended in. Replays against the installed
+    PySyncObj; `library` says which version found it."""
+
+    config: ClusterConfig
+    actions: tuple[Action, ...]
+    outcome: Outcome
+    library: str = f"pysyncobj {LIBRARY_VERSION}"
+    format: str = FORMAT
+    schema: int = SCHEMA
+
+
+class RecordError(Exception):
+    """A record file that cannot be used; one line."""
+
+
+def _converter() -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True)
+    by_name = {cls.__name__: cls for cls in ACTION_TYPES}
+
+    def unstructure_action(action: Action) -> dict[str, Any]:
+        data: dict[str, Any] = {"kind": type(action).__name__}
+        for attribute in attrs.fields(type(action)):
+            value = getattr(action, attribute.name)
+            data[attribute.name] = sorted(value) if isinstance(value, frozenset) else value
+        return data
+
+    def structure_action(data: Any, _: Any) -> Action:
+        if not isinstance(data, dict) or data.get("kind") not in by_name:
+            raise RecordError(f"not an action: {data!r:.80}")
+        fields = {k: v for k, v in data.items() if k != "kind"}
+        result: Action = converter.structure(fields, by_name[data["kind"]])
+        return result
+
+    converter.register_unstructure_hook_func(lambda t: t is Action, unstructure_action)
+    converter.register_structure_hook_func(lambda t: t is Action, structure_action)
+    for cls in ACTION_TYPES:
+        converter.register_unstructure_hook(cls, unstructure_action)
+    return converter
+
+
+CONVERTER = _converter()
+
+
+def dump_record(record: Record) -> str:
+    return json.dumps(CONVERTER.unstructure(record), indent=1, sort_keys=True)
+
+
+def load_record(path: str | os.PathLike[str]) -> Record:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise RecordError(f"cannot read {os.fspath(path)}: {error}") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise RecordError(f"{os.fspath(path)} is not a {FORMAT} file")
+    if data.get("schema") != SCHEMA:
+        raise RecordError(f"{os.fspath(path)}: schema {data.get('schema')!r}, expected {SCHEMA}")
+    try:
+        record: Record = CONVERTER.structure(data, Record)
+    except (RecordError, cattrs.BaseValidationError, ValueError, TypeError) as error:
+        text = (str(error).splitlines() or [""])[0]
+        raise RecordError(f"{os.fspath(path)}: malformed record ({text})") from None
+    return record
+
+
+def save_record(record: Record, seed: int) -> Path:
+    """Save under the suite's trace directory (`model.tracefile.default_trace_path`), never
+    overwriting: `fuzz-pysyncobj-<seed>.json`, then `-2`, `-3`, ..."""
+    from model.tracefile import default_trace_path
+
+    target = default_trace_path("fuzz", "pysyncobj", seed)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = dump_record(record)
+    for number in range(1, 10_000):
+        candidate = target if number == 1 else target.with_name(
+            f"{target.stem}-{number}{target.suffix}")
+        try:
+            with candidate.open("x", encoding="utf-8") as out:
+                out.write(text)
+            return candidate
+        except FileExistsError:
+            continue
+    raise RecordError(f"no free file name beside {target}")
+
+
+def render(config: ClusterConfig, actions: Sequence[Action], title: str) -> str:
+    """The numbered trace: each action, the nodes that changed under it, the outcome last."""
+    lines = [f"{title}: pysyncobj {LIBRARY_VERSION}, {config.nodes} nodes, seed "
+             f"{config.seed}, ordering {config.ordering} (indices as in the view: library "
+             "index - 1)"]
+    shown: list[str] = []
+
+    def observe(action: Action, cluster: Cluster) -> None:
+        world = cluster.world()
+        now = [describe_node(node, i) for i, node in enumerate(world.nodes)]
+        changed = [text for i, text in enumerate(now) if not shown or shown[i] != text]
+        shown[:] = now
+        texts_done.append(action)
+        lines.append(f"{len(texts_done):3d}. t={cluster.now_us / 1e6:.3f}s {texts.pop(0)}")
+        lines.extend(f"       {text}" for text in changed)
+        lines.extend(f"       library {log.level} on n{log.node}: {log.message}"
+                     for log in cluster.library_log if log.step == len(texts_done))
+
+    texts: list[str] = []
+    texts_done: list[Action] = []
+    probe = Cluster(config)
+    try:
+        for action in actions:  # describe each action in the state it applies to
+            texts.append(describe_action(action, probe))
+            try:
+                probe.apply(action)
+            except (ActionNotEnabled, AdapterFault):
+                break
+    finally:
+        probe.close()
+    shown[:] = [describe_node(node, i) for i, node in enumerate(Cluster(config).world().nodes)]
+    lines.append("  0. " + " | ".join(shown))
+    outcome, _, _ = replay(config, actions, strict=False, observe=observe)
+    if outcome.violation is not None:
+        v = outcome.violation
+        lines.append(f"VIOLATED {v.property}: {v.detail}")
+        lines.append(f"  why it matters: {v.why}")
+    elif outcome.fault is not None:
+        lines.append(f"ADAPTER FAULT ({outcome.fault}): {outcome.fault_detail}")
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ the run
+
+
+@frozen
+class FuzzResult:
+    seed: int
+    nodes: int
+    ordering: Ordering
+    faults: Faults
+    examples: int
+    steps: int
+    distinct_states: int
+    seconds: float
+    goals: frozenset[str]
+    max_term: int
+    outcome: Outcome
+    config: ClusterConfig | None  # of the failing run
+    actions: tuple[Action, ...]
+    found_after: int  # actions in the failing run before shrinking
+
+    @property
+    def missing_goals(self) -> list[str]:
+        return [goal for goal in ADAPTER_GOALS if goal not in self.goals]
+
+    @property
+    def verdict(self) -> str:
+        if self.outcome.fault is not None:
+            return "adapter fault"
+        if self.outcome.violation is not None:
+            return "violation"
+        return "clean" if not self.missing_goals else "inconclusive"
+
+
+def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(),
+         seed: int = 0, profile: str = "ci", examples: int | None = None,
+         seconds: float | None = None, steps: int | None = None,
+         shrink_seconds: float = 120.0) -> FuzzResult:
+    """Explore PySyncObj until `examples` runs (default: the profile's) or `seconds`, or a
+    violation or adapter fault; the failing run is shrunk."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    budget = examples if examples is not None else (
+        None if seconds is not None else PROFILES[profile]["max_examples"])
+    stats = Stats()
+    started = time.monotonic()
+    failure: PropertyViolated | AdapterFailed | None = None
+    batch = 0
+    while failure is None:
+        if budget is not None and stats.examples >= budget:
+            break
+        if seconds is not None and time.monotonic() - started >= seconds:
+            break
+        size = BATCH if budget is None else min(BATCH, budget - stats.examples)
+        settings = profile_settings(profile, max_examples=size,
+                                    phases=(Phase.explicit, Phase.generate),
+                                    stateful_step_count=steps or DEFAULT_STEPS)
+        machine = hypothesis_seed(batch_seed(seed, batch))(
+            build_machine(nodes, ordering, faults, stats))
+        try:
+            with without_local_constants():
+                run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
+                    machine, settings=settings)
+        except (PropertyViolated, AdapterFailed) as error:
+            failure = error
+        batch += 1
+    outcome = Outcome()
+    actions: list[Action] = []
+    config: ClusterConfig | None = None
+    found_after = 0
+    if failure is not None:
+        config = failure.config
+        found_after = len(failure.actions)
+        outcome = (Outcome(failure.violation) if isinstance(failure, PropertyViolated)
+                   else Outcome(fault=failure.fault.kind, fault_detail=failure.fault.detail))
+        actions = shrink(config, failure.actions, outcome, shrink_seconds)
+        outcome, actions, _ = replay(config, actions)  # strict: the record must replay
+    return FuzzResult(seed, nodes, ordering, faults, stats.examples, stats.steps,
+                      len(stats.distinct), time.monotonic() - started, frozenset(stats.goals),
+                      stats.max_term, outcome, config, tuple(actions), found_after)
+
+
+def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
+    outcome = result.outcome
+    return {
+        "engine": "fuzz",
+        "core": "pysyncobj",
+        "library": f"pysyncobj {LIBRARY_VERSION}",
+        "nodes": result.nodes,
+        "ordering": result.ordering,
+        "faults": result.faults.describe(),
+        "seed": result.seed,
+        "examples": result.examples,
+        "steps": result.steps,
+        "distinct_states": result.distinct_states,
+        "max_term": result.max_term,
+        "seconds": round(result.seconds, 3),
+        "goals_reached": sorted(result.goals),
+        "goals_missing": result.missing_goals,
+        "verdict": result.verdict,
+        "violation": None if outcome.violation is None else {
+            "property": outcome.violation.property,
+            "figure_3": outcome.violation.property in FIGURE_3,
+            "detail": outcome.violation.detail,
+            "why": outcome.violation.why,
+            "nodes": list(outcome.violation.nodes),
+            "index": outcome.violation.index,
+            "term": outcome.violation.term,
+        },
+        "adapter_fault": None if outcome.fault is None else {
+            "kind": outcome.fault, "detail": outcome.fault_detail},
+        "trace_length": len(result.actions),
+        "found_after": result.found_after,
+        "cluster_seed": None if result.config is None else result.config.seed,
+        "record": None if saved is None else str(saved),
+    }
+
+
+def exit_code(verdict: str) -> int:
+    return {"clean": EXIT_CLEAN, "violation": EXIT_VIOLATION,
+            "adapter fault": EXIT_ADAPTER_FAULT}.get(verdict, EXIT_INCONCLUSIVE)
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+
+def run_cli(args: argparse.Namespace, seed: int) -> int:
+    """`raftcheck fuzz --core pysyncobj` (dispatched from model.cli.run_fuzz). Uses --nodes,
+    --drop/--duplicate, --max-crashes, --max-partitions, --seed, --profile, --examples,
+    --seconds, --steps, --json, plus --network and --replay."""
+    replay_path = getattr(args, "replay", None)
+    if replay_path is not None:
+        return run_replay(replay_path, args.json)
+    ordering: Ordering = "fifo" if getattr(args, "network", "any") == "fifo" else "any"
+    if not 1 <= args.nodes <= 9:
+        raise ValueError(f"--nodes must be between 1 and 9, got {args.nodes}")
+    faults = Faults(drop=args.drop, duplicate=args.duplicate, max_crashes=args.max_crashes,
+                    max_partitions=args.max_partitions)
+    if not args.json:
+        print(f"raftcheck fuzz: core=pysyncobj ({LIBRARY_VERSION}) nodes={args.nodes} "
+              f"network={ordering} seed={seed} profile={args.profile}")
+        print(f"faults: {faults.describe()}")
+    result = fuzz(nodes=args.nodes, ordering=ordering, faults=faults, seed=seed,
+                  profile=args.profile, examples=args.examples, seconds=args.seconds,
+                  steps=args.steps)
+    saved = None
+    if result.config is not None:
+        saved = save_record(Record(result.config, result.actions, result.outcome), seed)
+    if args.json:
+        print(json.dumps(summary(result, saved), indent=2))
+        return exit_code(result.verdict)
+    print(f"seed {seed}: {result.examples} runs, {result.steps} steps, "
+          f"{result.distinct_states} distinct states in {result.seconds:.1f} s "
+          f"(highest term {result.max_term})")
+    for goal in ADAPTER_GOALS:
+        print(f"  goal {'✓' if goal in result.goals else '✗ NOT reached:'} {goal}")
+    if result.config is not None:
+        print()
+        print(render(result.config, result.actions, "Counterexample"))
+        print(f"\n(shrunk from {result.found_after} to {len(result.actions)} steps)")
+        print(f"saved: {saved}  (replay: raftcheck fuzz --core pysyncobj --replay {saved})")
+        if result.outcome.fault is not None:
+            print(f"\nADAPTER FAULT ({result.outcome.fault}), not a Raft finding: "
+                  f"{result.outcome.fault_detail}")
+        else:
+            assert result.outcome.violation is not None
+            print(f"\nVIOLATION of {result.outcome.violation.property} (seed {seed})")
+    elif result.missing_goals:
+        print("INCONCLUSIVE: no violation, but some goals were never reached")
+    else:
+        print("CLEAN: no property violated, every goal reached")
+    return exit_code(result.verdict)
+
+
+def run_replay(path: str, as_json: bool) -> int:
+    """Re-run a saved record against the installed library; exit as the record ends now."""
+    try:
+        record = load_record(path)
+    except RecordError as error:
+        raise ValueError(str(error)) from None
+    try:
+        outcome, actions, _ = replay(record.config, record.actions)
+    except ActionNotEnabled as error:
+        raise ValueError(f"{path} does not replay on pysyncobj {LIBRARY_VERSION}: "
+                         f"{error}") from None
+    same = outcome == record.outcome
+    if as_json:
+        print(json.dumps({"record": path, "library": f"pysyncobj {LIBRARY_VERSION}",
+                          "recorded_with": record.library, "steps": len(actions),
+                          "outcome": outcome.label, "recorded_outcome": record.outcome.label,
+                          "reproduced": same}, indent=2))
+    else:
+        print(render(record.config, record.actions, f"Replay of {path}"))
+        print(f"\nrecorded: {record.outcome.label} ({record.library}); now: {outcome.label} "
+              f"→ {'reproduced' if same else 'NOT reproduced'}")
+    if outcome.fault is not None:
+        return EXIT_ADAPTER_FAULT
+    return EXIT_VIOLATION if outcome.violation is not None else EXIT_CLEAN
+
+
+# ------------------------------------------------------------------------------ deep run
+
+
+def deep(minutes: float, seed: int, out: str | None, steps: int = 150,
+         profiles: Sequence[str] = tuple(FAULT_PROFILES)) -> list[dict[str, Any]]:
+    """The long run: an equal share of `minutes` for each fault profile. Within a share,
+    runs go on with the next seed after each finding until the share is spent, so one
+    finding does not end the search. Prints one JSON summary per run and returns them; with
+    `out`, also writes them there after each run."""
+    share = minutes * 60 / len(profiles)
+    results: list[dict[str, Any]] = []
+    for name in profiles:
+        nodes, ordering, faults = FAULT_PROFILES[name]
+        started = time.monotonic()
+        current = seed
+        while (left := share - (time.monotonic() - started)) > 5:
+            result = fuzz(nodes=nodes, ordering=ordering, faults=faults, seed=current,
+                          profile="deep", seconds=left, steps=steps)
+            saved = None
+            if result.config is not None:
+                saved = save_record(Record(result.config, result.actions, result.outcome),
+                                    current)
+            entry = {"profile": name, **summary(result, saved)}
+            if result.config is not None:
+                entry["trace"] = render(result.config, result.actions, "Counterexample")
+            results.append(entry)
+            print(json.dumps(entry, indent=1), flush=True)
+            if out is not None:
+                Path(out).write_text(json.dumps(results, indent=1), encoding="utf-8")
+            current += 1
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model.adapters.pysyncobj_fuzz",
+                                     description="the deep run against PySyncObj")
+    parser.add_argument("--minutes", type=float, default=12.0)
+    parser.add_argument("--seed", type=int, default=1, help="first seed of each profile")
+    parser.add_argument("--steps", type=int, default=150, help="actions per run")
+    parser.add_argument("--profiles", nargs="+", choices=sorted(FAULT_PROFILES),
+                        default=list(FAULT_PROFILES))
+    parser.add_argument("--out", default=None, help="write the JSON summaries here")
+    args = parser.parse_args(argv)
+    deep(args.minutes, args.seed, args.out, args.steps, args.profiles)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
