@@ -22,7 +22,7 @@ from model.cores import CoreLoadError, load_core
 from model.fuzz import fuzz
 from model.stateful import FUZZ_BOUNDS
 from model.trace import render_trace
-from model.world import Config, Core, Model
+from model.world import Config, Core, CoreFault, Model
 from properties import GOALS
 
 
@@ -91,7 +91,12 @@ def overall(parts: list[Part]) -> str:
 def run_scenarios(core: Core, say: Any, show_all: bool = False) -> Part:
     from model.scenarios import SCENARIOS, render_scenario, run_scenario
 
-    results = [run_scenario(name, core) for name in SCENARIOS]
+    try:
+        results = [run_scenario(name, core) for name in SCENARIOS]
+    except CoreFault as fault:  # a scripted scenario hit a failing core: a finding
+        say(f"scenarios: CORE FAULT: {fault}\n")
+        return Part("scenarios", "violation", f"the core failed: {fault}",
+                    {"core_fault": str(fault)})
     failed = [result for result in results if not result.passed]
     for result in results if show_all else failed:
         say(render_scenario(result) + "\n")

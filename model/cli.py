@@ -5,6 +5,7 @@ Exit codes, the same for every subcommand:
   1  a property was violated (the counterexample is printed)
   2  bad usage or input (one-line message on stderr)
   3  inconclusive: the search stopped on a bound/limit, or reached none of the goals
+  4  the PySyncObj adapter failed (fuzz --core pysyncobj): not a finding about Raft
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from rich.console import Console
@@ -23,7 +25,8 @@ from model.cores import BUNDLED
 from model.fuzz import FuzzResult, fuzz
 from model.options import add_world_arguments, model_from_args
 from model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
-from model.world import Model
+from model.tracefile import add_save_arguments, record, save_from_args
+from model.world import CORE_FAULT, Model
 from properties import GOALS
 
 EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
@@ -63,6 +66,13 @@ def add_fuzz_arguments(parser: argparse.ArgumentParser) -> None:
                         help="actions per run (default: the profile's)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
+    add_save_arguments(parser)
+    library = parser.add_argument_group("PySyncObj (--core pysyncobj; docs/pysyncobj.md)")
+    library.add_argument("--network", choices=("any", "fifo"), default="any",
+                         help="message order: any in-flight message may be delivered, or only "
+                              "the oldest on each link, as over TCP (default: %(default)s)")
+    library.add_argument("--replay", metavar="FILE", default=None,
+                         help="re-run a saved PySyncObj counterexample record")
 
 
 def run_fuzz(args: argparse.Namespace) -> int:
@@ -73,6 +83,10 @@ def run_fuzz(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise UsageError("--steps must be at least 1")
     seed = resolve_seed(args.seed)
+    if args.core == "pysyncobj":  # a real library, not a step function: its own engine
+        return _run_pysyncobj(args, seed)
+    if args.replay is not None or args.network != "any":
+        raise UsageError("--replay and --network apply to --core pysyncobj only")
     try:
         model = model_from_args(args, seed)
     except ValueError as error:
@@ -86,7 +100,30 @@ def run_fuzz(args: argparse.Namespace) -> int:
     result = _with_progress(console, show_progress, lambda progress: fuzz(
         model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
         steps=args.steps, on_progress=progress))
-    return report_fuzz(result, model, args.json)
+    saved = save_error = None
+    if result.violation is not None:
+        saved, save_error = save_from_args(args, record(
+            model, engine="fuzz", core_spec=args.core, seed=seed, actions=result.actions,
+            violation=result.violation, metadata={
+                "profile": result.profile, "examples": result.examples, "steps": result.steps,
+                "seconds": round(result.seconds, 3)}))
+        if save_error is not None:
+            print(f"raftcheck fuzz: warning: counterexample not saved: {save_error}",
+                  file=sys.stderr)
+    return report_fuzz(result, model, args.json, saved=saved)
+
+
+def _run_pysyncobj(args: argparse.Namespace, seed: int) -> int:
+    """Exit codes as above, plus 4: the adapter failed (docs/pysyncobj.md)."""
+    try:
+        from model.adapters import pysyncobj_fuzz
+    except ImportError as error:
+        raise UsageError(f"--core pysyncobj needs the pysyncobj extra "
+                         f"(pip install 'raftcheck[pysyncobj]'): {error}") from None
+    try:
+        return pysyncobj_fuzz.run_cli(args, seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def _with_progress(console: Console, enabled: bool,
@@ -142,10 +179,14 @@ def fuzz_verdict(result: FuzzResult) -> str:
     return "clean" if not result.missing_goals else "inconclusive"
 
 
-def report_fuzz(result: FuzzResult, model: Model, as_json: bool) -> int:
+def report_fuzz(result: FuzzResult, model: Model, as_json: bool,
+                saved: Path | None = None) -> int:
+    """Print the result; `saved` is the trace file the counterexample went to, if any."""
     verdict = fuzz_verdict(result)
     if as_json:
-        print(json.dumps(fuzz_summary(result, model), indent=2))
+        summary = fuzz_summary(result, model)
+        summary["trace_file"] = None if saved is None else str(saved)
+        print(json.dumps(summary, indent=2))
     else:
         print(f"seed {result.seed}: {result.examples} runs, {result.steps} steps, "
               f"{result.distinct_states} distinct states in {result.seconds:.1f} s "
@@ -155,8 +196,13 @@ def report_fuzz(result: FuzzResult, model: Model, as_json: bool) -> int:
         if result.violation is not None:
             print()
             print(result.trace)
-            print(f"\nVIOLATION of {result.violation.property} "
-                  f"(shrunk to {len(result.actions)} steps; seed {result.seed})")
+            if result.violation.property == CORE_FAULT:  # the one-line diagnosis, last
+                print(f"\nCORE FAULT at step {len(result.actions)}: {result.violation.detail}")
+            else:
+                print(f"\nVIOLATION of {result.violation.property} "
+                      f"(shrunk to {len(result.actions)} steps; seed {result.seed})")
+            if saved is not None:
+                print(f"trace saved: {saved} (raftcheck replay {saved})")
         elif result.missing_goals:
             print("INCONCLUSIVE: no violation, but some goals were never reached; "
                   "a run that never gets there checks little")
@@ -185,13 +231,31 @@ def commands() -> list[Command]:
         pass
     else:
         found.append(("explore", explore.add_arguments, explore.run))
+    from model import breaking
+
+    found.append(("break", breaking.add_arguments, breaking.run))
+    from model import replay
+
+    found.append(("replay", replay.add_arguments, replay.run))
+    from model import diff
+
+    found.append(("diff", diff.add_arguments, diff.run))
+    from model.prove import cli as prove_cli
+
+    found.append(("prove", prove_cli.add_arguments, prove_cli.run))
     return found
 
 
 HELP = {
+    "prove": "z3: the safety invariant is inductive for bounded sizes, or a minimal CTI",
+    "break": "every engine against every bug in the zoo of broken cores: which catches what, "
+             "how fast, how short",
+    "diff": "verify a refactor: drive two cores with the same schedules and show where they "
+            "first disagree (--compare state/messages/properties)",
     "check": "the full default suite against a core: scenarios, fuzzing, exhaustive search",
     "fuzz": "Hypothesis stateful exploration for a budget of runs or seconds",
     "explore": "bounded exhaustive search (BFS/DFS/simulation) with shortest counterexamples",
+    "replay": "re-run a saved trace file against a core; --shrink, --format mermaid|html",
 }
 
 

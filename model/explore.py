@@ -46,6 +46,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
+from model.faults import shortest_fault
 from model.fingerprint import decode, digest_bytes, encode
 from model.options import add_world_arguments, count, model_from_args, optional_count
 from model.symmetry import (
@@ -55,10 +56,12 @@ from model.symmetry import (
     symmetric_model,
 )
 from model.trace import render_trace, replayable
+from model.tracefile import add_save_arguments, record, save_from_args
 from model.world import (
     Action,
     Bounds,
     Config,
+    CoreFault,
     Crash,
     Deliver,
     Drop,
@@ -458,7 +461,10 @@ def _worker_main(conn: Connection, model: Model, symmetry: bool) -> None:
                                 goals |= goals_reached(after)
                             after = encode(after)
                         results.append((start + offset, index, fp, after, violation))
-            except Exception:  # a core that raises: show its traceback in the parent
+            except CoreFault as fault:  # a finding: the parent searches for its trace
+                conn.send((chunk, -2, fault, goals))
+                continue
+            except Exception:  # a bug in the search itself: show its traceback in the parent
                 conn.send((chunk, -1, traceback.format_exc(), goals))
                 continue
             conn.send((chunk, generated, results, goals))
@@ -514,6 +520,8 @@ class _Workers:
             for ready in wait(list(busy)):
                 assert isinstance(ready, Connection)
                 number, generated, results, goals = ready.recv()
+                if generated == -2:
+                    raise results  # a CoreFault, re-raised here
                 if generated < 0:
                     raise RuntimeError(f"a worker failed while expanding states:\n{results}")
                 del busy[ready]
@@ -1173,6 +1181,43 @@ def explore(
     if resume is not None and not (Path(resume) / CHECKPOINT_FILE).exists():
         raise UsageError(f"no checkpoint to resume in {resume}")
     limits = _Limits(max_states, max_seconds)
+    try:
+        return _explore(model, strategy=strategy, symmetry=symmetry, limits=limits,
+                        max_depth=max_depth, workers=workers, all_violations=all_violations,
+                        checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                        resume=resume, seed=seed, walks=walks, walk_depth=walk_depth,
+                        bias=bias, exact=exact, progress=progress)
+    except CoreFault:
+        return _fault_result(model, strategy, symmetry, workers, limits)
+
+
+def _fault_result(model: Model, strategy: str, symmetry: bool, workers: int,
+                  limits: _Limits) -> ExploreResult:
+    """The core failed somewhere in the search: report the shortest run to a failure as a
+    counterexample named CORE_FAULT (model.faults searches for it again, breadth-first)."""
+    found = shortest_fault(model, max_states=limits.max_states,
+                           max_seconds=limits.max_seconds)
+    notes = ("the core failed (CoreFault); the trace is the shortest run to a failure, found "
+             "by a breadth-first search without symmetry reduction",)
+    if found is None:  # pragma: no cover - only when that search hits the user's limits
+        notes = ("the core failed (CoreFault), but no trace to it was found within the "
+                 "limits",)
+    violations = () if found is None else (
+        Counterexample(found.fault.violation(), found.actions, True),)
+    return ExploreResult(
+        complete=False, stop_reason="core fault", violations=violations,
+        distinct=0 if found is None else found.distinct,
+        generated=0 if found is None else found.generated,
+        depth=0 if found is None else len(found.actions), seconds=limits.elapsed, goals=frozenset(),
+        bounds=model.bounds, config=model.config, core=model.core.name, strategy=strategy,
+        symmetry=False, workers=workers, peak_rss=_peak_rss(), notes=notes)
+
+
+def _explore(model: Model, *, strategy: str, symmetry: bool, limits: _Limits,
+             max_depth: int | None, workers: int, all_violations: bool,
+             checkpoint: str | os.PathLike[str] | None, checkpoint_every: float,
+             resume: str | os.PathLike[str] | None, seed: int, walks: int | None,
+             walk_depth: int, bias: str, exact: bool, progress: bool) -> ExploreResult:
     title = f"explore {model.core.name} ({strategy})"
     with _Interrupt() as interrupt, _Progress(progress, title) as bar:
         if strategy == "bfs":
@@ -1238,6 +1283,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="save the first counterexample as a replayable Python file")
     output.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="live progress on stderr (default: when stderr is a terminal)")
+    add_save_arguments(parser)
 
 
 def build_model(args: argparse.Namespace) -> Model:
@@ -1275,14 +1321,39 @@ def run(args: argparse.Namespace) -> int:
         except OSError as error:
             print(f"raftcheck explore: error: cannot write {args.trace_out}: {error}",
                   file=sys.stderr)
+    saved = _save_counterexamples(args, model, result)
     if args.json:
         summary = result.to_json()
         summary["traces"] = [render_trace(model, found.actions, found.violation)
                              for found in result.violations]
+        summary["trace_files"] = [None if path is None else str(path) for path in saved]
         print(json.dumps(summary, indent=2))
     else:
         print(format_result(result, model))
+        for path in saved:
+            if path is not None:
+                print(f"trace saved: {path} (raftcheck replay {path})")
     return result.exit_code
+
+
+def _save_counterexamples(args: argparse.Namespace, model: Model,
+                          result: ExploreResult) -> list[Path | None]:
+    """Each counterexample as a trace file (`--save`/`--no-save`, model.tracefile); a file
+    that cannot be written is a warning, never a lost result."""
+    seed = args.seed if args.strategy == "simulate" else None
+    saved: list[Path | None] = []
+    for found in result.violations:
+        path, error = save_from_args(args, record(
+            model, engine="explore", core_spec=args.core, seed=seed, actions=found.actions,
+            violation=found.violation, metadata={
+                "strategy": result.strategy, "shortest": found.shortest,
+                "distinct": result.distinct, "generated": result.generated,
+                "seconds": round(result.seconds, 3)}))
+        if error is not None:
+            print(f"raftcheck explore: warning: counterexample not saved: {error}",
+                  file=sys.stderr)
+        saved.append(path)
+    return saved
 
 
 def main(argv: list[str] | None = None) -> int:
