@@ -154,7 +154,7 @@ def prove(sizes: Sizes | None = None, rules: Rules = CORRECT, drop: tuple[str, .
             verdict = solver.check()
             cti = None
             if verdict == z3.sat:
-                cti = extract_cti(solver, encoding, ctx, inv, pre, mine, lemma, minimise)
+                cti = extract_cti(solver, ctx, pre, mine, lemma, minimise, t0)
             solver.pop()
             ok = verdict == z3.unsat
             record(Check("consecution", action, lemma.name, ok, time.monotonic() - t0,

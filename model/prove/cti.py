@@ -1,9 +1,10 @@
 """Counterexamples to induction: a state satisfying the invariant, an action, and a
 post-state breaking one lemma — minimised and printed in `model.trace`'s notation.
 
-Minimisation is z3's Optimize over a size measure (terms, log lengths, messages in flight,
-commit indices, roles, down nodes, the ghost history), with a time cap; when the cap is hit the
-unminimised model is reported and marked as such. A CTI is not necessarily a reachable state:
+Minimisation is a descent over a size measure (terms, log lengths, messages in flight,
+commit indices, roles, down nodes, the ghost history) in the solver that found the CTI, with
+a time cap; when the cap is hit the smallest model found is reported and marked as not
+minimised. A CTI is not necessarily a reachable state:
 it says the lemmas are too weak, or (with a broken rule) that the rule breaks one.
 """
 
@@ -14,9 +15,10 @@ from typing import Any
 
 import z3
 from attrs import frozen
+from z3 import z3printer
 
 from impl.types import Message
-from model.prove.encoding import Encoding, Expr, State, Step
+from model.prove.encoding import Expr, State, Step
 from model.prove.invariant import Context, Lemma
 from model.prove.worlds import (
     MsgTuple,
@@ -107,21 +109,44 @@ def _cost(s: State) -> Expr:
     return z3.Sum(parts)
 
 
-def extract_cti(solver: z3.Solver, encoding: Encoding, ctx: Context, inv: Expr, pre: State,
-                steps: list[Step], lemma: Lemma, minimise: bool) -> Cti:
-    """The CTI in `solver`'s current (sat) model, minimised if asked."""
-    started = time.monotonic()
+def _descend(solver: z3.Solver, cost: Expr, model: z3.ModelRef, deadline: float
+             ) -> tuple[z3.ModelRef, bool]:
+    """Minimise `cost` over the solver's models by descent: ask for a model cheaper than
+    the last one until there is none (then the last is a minimum: `minimised`) or the
+    deadline passes (then the cheapest found, not proven minimal).
+
+    Why not z3's Optimize: it starts from scratch (a new context re-internalising the
+    invariant and the goal, ~0.3-1.5 s at 3/2/2 before it searches), while the solver that
+    found the CTI already holds both, with what it learnt; each `cost < c` is a cheap
+    incremental query inside push/pop, and the solver's models jump several units at a
+    time, so a handful of queries reach the minimum."""
+    solver.push()
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return model, False
+            solver.set("timeout", max(1, int(left * 1000)))
+            solver.add(cost < model.eval(cost, model_completion=True))
+            verdict = solver.check()
+            if verdict == z3.unsat:
+                return model, True
+            if verdict != z3.sat:  # the deadline hit inside the query
+                return model, False
+            model = solver.model()
+    finally:
+        solver.set("timeout", 4294967295)  # z3's "no timeout"
+        solver.pop()
+
+
+def extract_cti(solver: z3.Solver, ctx: Context, pre: State, steps: list[Step], lemma: Lemma,
+                minimise: bool, started: float) -> Cti:
+    """The CTI in `solver`'s current (sat) model, minimised if asked. `started` is when the
+    query that found it began: the CTI's `seconds` are finding plus minimising."""
     model = solver.model()
     minimised = False
     if minimise:
-        opt = z3.Optimize()
-        opt.set("timeout", MINIMISE_MS)
-        opt.add(inv)
-        opt.add(z3.Or([z3.And(s.guard, z3.Not(lemma.formula(ctx, pre, s.post)))
-                       for s in steps]))
-        opt.minimize(_cost(pre))
-        if opt.check() == z3.sat:
-            model, minimised = opt.model(), True
+        model, minimised = _descend(solver, _cost(pre), model, started + MINIMISE_MS / 1000)
     step = next(s for s in steps if z3.is_true(model.eval(
         z3.And(s.guard, z3.Not(lemma.formula(ctx, pre, s.post))), model_completion=True)))
     pre_p = read(model, pre)
@@ -134,12 +159,24 @@ def extract_cti(solver: z3.Solver, encoding: Encoding, ctx: Context, inv: Expr, 
                   if int(model.eval(v, model_completion=True).as_long()) >= 0)
     formula = lemma.formula(ctx, pre, step.post)
     parts = formula.children() if z3.is_and(formula) else [formula]
-    witness = next((" ".join(str(part).split()) for part in parts
+    witness = next((_short(part) for part in parts
                     if z3.is_false(model.eval(part, model_completion=True))), "")
-    if len(witness) > 300:
-        witness = witness[:297] + "..."
     return Cti(lemma.name, lemma.statement, step.kind, action, pre_w, post_w, votes, minimised,
                time.monotonic() - started, witness)
+
+
+def _short(expr: Expr, limit: int = 300) -> str:
+    """The start of `expr` as z3 prints it, on one line. z3's printer would lay out the
+    whole term first (a conjunct over a log's if-then-else chains takes it ~0.5 s) only for
+    all but 300 characters to be cut: its node budget is lowered while it prints."""
+    formatter = z3printer._Formatter
+    saved = formatter.max_visited
+    formatter.max_visited = limit // 3
+    try:
+        text = " ".join(str(expr).split())
+    finally:
+        formatter.max_visited = saved
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _action(model: Any, step: Step, pre: State) -> Action:
