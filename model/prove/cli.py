@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from model.prove.checks import Check, ProofResult, prove
-from model.prove.encoding import ACTION_KINDS, RULES, Sizes
+from model.prove.encoding import ACTION_KINDS, NOT_ENCODED, RULES, Sizes
 from model.prove.helpers_equiv import PAIRS, Bound, EquivResult, brute_force, prove_pair
 from model.prove.invariant import LEMMAS, by_name
 
@@ -38,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-messages", type=int, default=4,
                         help="message slots: messages in flight ≤ this (default: 4)")
     parser.add_argument("--core", default="raft",
-                        help="the rule set: raft or a broken core's name (see --list-cores)")
+                        help="the rule set: raft or a zoo bug's name (see --list-cores; every "
+                             "zoo bug but count-duplicate-votes is encoded)")
     parser.add_argument("--drop", action="append", default=[], metavar="LEMMA",
                         help="leave an auxiliary lemma out, to see which CTI needs it "
                              "(repeatable; see --lemmas)")
@@ -75,6 +76,8 @@ def _run(args: argparse.Namespace) -> int:
         raise ProveUsageError(str(error).replace("--slots", "--max-messages")) from None
     if args.helpers:
         return _helpers(sizes, args.json)
+    if args.core in NOT_ENCODED:
+        raise ProveUsageError(f"core {args.core!r} cannot be encoded: {NOT_ENCODED[args.core]}")
     if args.core not in RULES:
         raise ProveUsageError(f"no z3 rule set for core {args.core!r}: use one of "
                               f"{', '.join(sorted(RULES))}")

@@ -32,7 +32,7 @@ from itertools import chain
 from typing import Any
 
 import z3
-from attrs import evolve, frozen
+from attrs import evolve, field, frozen
 
 Expr = Any  # a z3 expression; z3 ships no type information
 
@@ -70,8 +70,11 @@ class Sizes:
 
 @frozen
 class Rules:
-    """The small decisions of `impl.raft.RaftCore` a bug changes, over z3 terms, under the
-    same names. `name` is the core's name."""
+    """The decisions of `impl.raft.RaftCore` a zoo bug changes, over z3 terms, under the
+    same names as the core's methods (`impl.broken` overrides exactly these). `name` is the
+    core's name. Each field is the method's body on the encoded variables; a broken rule set
+    replaces one field with the broken core's body, and `tests/prove/test_faithful.py`
+    checks each against its core."""
 
     name: str
     quorum: Callable[[int], int]
@@ -81,6 +84,45 @@ class Rules:
     # (holder's log terms, holder's log length, prev_log_index, prev_log_term)
     log_matches: Callable[[Sequence[Expr], Expr, Expr, Expr], Expr]
     may_commit: Callable[[Expr, Expr], Expr]  # (term of the entry, leader's current_term)
+    # (message kind, message term, receiver's current_term): a stale message, which a
+    # request rejects and a response ignores
+    is_stale: Callable[[int, Expr, Expr], Expr] = field(
+        default=lambda kind, term, current: term < current)
+    # (node, the higher term, become_follower(node, term)) -> the node after the term rule
+    on_higher_term: Callable[[NodeV, Expr, NodeV], NodeV] = field(
+        default=lambda node, term, follower: follower)
+    # merge_entries in closed form: (an entry conflicts, the request reaches past the log)
+    # -> the log becomes log[:prev_log_index] + entries (otherwise it is left alone)
+    merge_replaces: Callable[[Expr, Expr], Expr] = field(
+        default=lambda conflict, extends: z3.Or(conflict, extends))
+    # (commit_index, leader_commit, index of the last new entry), when leader_commit is
+    # above commit_index
+    follower_commit_index: Callable[[Expr, Expr, Expr], Expr] = field(
+        default=lambda commit, leader_commit, last_new: _max(commit, _min(leader_commit,
+                                                                          last_new)))
+    # (prev_log_index + len(entries), the follower's last_log_index after the merge)
+    acknowledged_index: Callable[[Expr, Expr], Expr] = field(
+        default=lambda last_new, last_index: last_new)
+    # (the leader's match_index for the peer, the response's match_index, the leader's
+    # last_log_index)
+    matched_index: Callable[[Expr, Expr, Expr], Expr] = field(
+        default=lambda old, reported, last_index: _max(old, _min(reported, last_index)))
+    # entries per AppendEntries (`RaftCore.max_entries_per_append`; None: the whole suffix)
+    max_entries_per_append: int | None = None
+    # `to_persist` seen from a restart: (node) -> (current_term, voted_for) on its disk.
+    # The bundled core writes every change, so the disk is the memory; a core that leaves a
+    # field out leaves what a restart reads a function of the memory (see the persistence
+    # bugs below), which is why no separate disk is encoded.
+    on_disk: Callable[[NodeV], tuple[Expr, Expr]] = field(
+        default=lambda node: (node.term, node.voted_for))
+
+
+def _max(a: Expr, b: Expr) -> Expr:
+    return z3.If(a >= b, a, b)
+
+
+def _min(a: Expr, b: Expr) -> Expr:
+    return z3.If(a <= b, a, b)
 
 
 def _up_to_date(last_term: Expr, last_index: Expr, voter_term: Expr, voter_index: Expr) -> Expr:
@@ -100,19 +142,64 @@ CORRECT = Rules(
     may_commit=lambda entry_term, term: entry_term == term,
 )
 
-RULES: dict[str, Rules] = {
-    "raft": CORRECT,
-    "vote-without-up-to-date-check": evolve(
-        CORRECT, name="vote-without-up-to-date-check",
-        log_is_up_to_date=lambda *_: z3.BoolVal(True)),
-    "commit-previous-term-by-counting": evolve(
-        CORRECT, name="commit-previous-term-by-counting", may_commit=lambda *_: z3.BoolVal(True)),
-    "two-votes-per-term": evolve(
-        CORRECT, name="two-votes-per-term", may_vote_for=lambda *_: z3.BoolVal(True)),
-    "quorum-off-by-one": evolve(CORRECT, name="quorum-off-by-one", quorum=lambda n: n // 2),
-    "append-without-consistency-check": evolve(
-        CORRECT, name="append-without-consistency-check", log_matches=lambda *_: z3.BoolVal(True)),
+
+def _keep_role(node: NodeV, term: Expr, follower: NodeV) -> NodeV:
+    """no-step-down-on-higher-term's `on_higher_term`: a follower becomes a follower of the
+    new term; a candidate or leader adopts the term, forgets its vote, keeps everything
+    else (role, votes granted, next/match index)."""
+    return _ite_node(node.role == FOLLOWER, follower,
+                     evolve(node, term=term, voted_for=z3.IntVal(-1)))
+
+
+def _broken(name: str, **changes: Any) -> Rules:
+    return evolve(CORRECT, name=name, **changes)
+
+
+def _always(*_: Expr) -> Expr:
+    """A check a broken core skips: it always passes."""
+    return z3.BoolVal(True)
+
+
+def _never(*_: Expr) -> Expr:
+    return z3.BoolVal(False)
+
+
+RULES: dict[str, Rules] = {rules.name: rules for rules in (
+    CORRECT,
+    _broken("vote-without-up-to-date-check", log_is_up_to_date=_always),
+    _broken("up-to-date-by-length-only",
+            log_is_up_to_date=lambda last_term, last_index, voter_term, voter_index:
+            last_index >= voter_index),
+    _broken("two-votes-per-term", may_vote_for=_always),
+    _broken("voted-for-not-persisted", on_disk=lambda node: (node.term, z3.IntVal(-1))),
+    _broken("current-term-not-persisted",
+            on_disk=lambda node: (last_term(node.log, node.length), node.voted_for)),
+    _broken("commit-previous-term-by-counting", may_commit=_always),
+    _broken("truncate-on-stale-append", merge_replaces=_always),
+    _broken("append-without-consistency-check", log_matches=_always),
+    _broken("commit-to-leader-commit", max_entries_per_append=1,
+            follower_commit_index=lambda commit, leader_commit, last_new:
+            _max(commit, leader_commit)),
+    _broken("match-index-from-leader-log",
+            matched_index=lambda old, reported, last_index: last_index),
+    _broken("ack-beyond-request", acknowledged_index=lambda last_new, last_index: last_index),
+    _broken("accept-stale-term-append",
+            is_stale=lambda kind, term, current: _never() if kind == AE else term < current),
+    _broken("act-on-stale-responses",
+            is_stale=lambda kind, term, current:
+            _never() if kind in (RVR, AER) else term < current),
+    _broken("no-step-down-on-higher-term", on_higher_term=_keep_role),
+    _broken("quorum-off-by-one", quorum=lambda n: n // 2),
+)}
+"""The correct rules and every zoo bug the encoding can express, by core name."""
+
+NOT_ENCODED: dict[str, str] = {
+    "count-duplicate-votes": "it needs a duplicated RequestVoteResponse, and the encoded "
+                             "world has no duplication (duplicate=False): without it each "
+                             "voter answers a RequestVote once, so the bug's counter equals "
+                             "the correct set of voters and there is nothing to find",
 }
+"""Zoo bugs the encoding cannot express, with the reason (`raftcheck prove --core` says it)."""
 
 
 # ------------------------------------------------------------------------------ state
@@ -340,11 +427,16 @@ class Core:
     def append_entries_to(self, node: NodeV, me: int, peer: int) -> Msg:
         """Everything from next_index[peer] on, anchored by the entry before it."""
         prev = node.next_index[peer] - 1
-        entries = tuple(z3.If(prev + o < node.length, ite_index(node.log, prev + o, 0), 0)
+        count = node.length - prev
+        limit = self.rules.max_entries_per_append
+        if limit is not None:
+            count = _min(count, z3.IntVal(limit))
+        entries = tuple(z3.If(prev + o < node.length if limit is None else o < count,
+                              ite_index(node.log, prev + o, 0), 0)
                         for o in range(self.sizes.max_log))
         return message(self.sizes, AE, me, peer, node.term, prev,
                        z3.If(prev > 0, term_at(node.log, prev), 0), False,
-                       node.length - prev, entries, node.commit)
+                       count, entries, node.commit)
 
     def to_all(self, node: NodeV, me: int, guard: Expr) -> Sends:
         return [(guard, self.append_entries_to(node, me, p))
@@ -383,7 +475,8 @@ class Core:
 
     def handle(self, node: NodeV, me: int, m: Msg, kind: int, src: int) -> tuple[NodeV, Sends]:
         """`step` on a message: the term rule first, then the kind's handler."""
-        node = _ite_node(m.term > node.term, self.become_follower(node, m.term), node)
+        higher = self.rules.on_higher_term(node, m.term, self.become_follower(node, m.term))
+        node = _ite_node(m.term > node.term, higher, node)
         if kind == RV:
             return self.handle_request_vote(node, me, m, src)
         if kind == RVR:
@@ -403,7 +496,8 @@ class Core:
 
     def handle_request_vote_response(self, node: NodeV, me: int, m: Msg, src: int
                                      ) -> tuple[NodeV, Sends]:
-        counts = z3.And(m.term >= node.term, node.role == CANDIDATE, m.flag)
+        counts = z3.And(z3.Not(self.rules.is_stale(RVR, m.term, node.term)),
+                        node.role == CANDIDATE, m.flag)
         votes = tuple(z3.Or(v, z3.And(counts, p == src)) if p == src else v
                       for p, v in enumerate(node.votes))
         voted = evolve(node, votes=votes)
@@ -413,7 +507,7 @@ class Core:
 
     def handle_append_entries(self, node: NodeV, me: int, m: Msg, src: int
                               ) -> tuple[NodeV, Sends]:
-        stale = m.term < node.term
+        stale = self.rules.is_stale(AE, m.term, node.term)
         reject_stale = message(self.sizes, AER, me, src, node.term, 0, node.length)
         follower = evolve(node, role=z3.IntVal(FOLLOWER), votes=self._no_votes(),
                           next_index=self._zeros(), match_index=self._zeros())
@@ -430,7 +524,7 @@ class Core:
         conflict = z3.Or([z3.And(o < m.length, prev + o < follower.length,
                                  ite_index(follower.log, prev + o, 0) != m.entries[o])
                           for o in range(self.sizes.max_log)])
-        replace = z3.Or(conflict, base + m.length > follower.length)
+        replace = self.rules.merge_replaces(conflict, base + m.length > follower.length)
         new_log = tuple(z3.If(replace,
                               z3.If(x < base, e,
                                     z3.If(x < base + m.length, ite_index(m.entries, x - base, 0),
@@ -439,22 +533,22 @@ class Core:
         new_len = z3.If(replace, base + m.length, follower.length)
         last_new = prev + m.length
         commit = z3.If(m.leader_commit > follower.commit,
-                       z3.If(follower.commit > z3.If(m.leader_commit < last_new,
-                                                     m.leader_commit, last_new),
-                             follower.commit,
-                             z3.If(m.leader_commit < last_new, m.leader_commit, last_new)),
+                       self.rules.follower_commit_index(follower.commit, m.leader_commit,
+                                                        last_new),
                        follower.commit)
         accepted = evolve(follower, log=new_log, length=new_len, commit=commit)
-        ok = message(self.sizes, AER, me, src, node.term, last_new, new_len, True)
+        ok = message(self.sizes, AER, me, src, node.term,
+                     self.rules.acknowledged_index(last_new, new_len), new_len, True)
         out = _ite_node(stale, node, _ite_node(matches, accepted, follower))
         reply = _ite_msg(stale, reject_stale, _ite_msg(matches, ok, reject))
         return out, [(z3.BoolVal(True), reply)]
 
     def handle_append_entries_response(self, node: NodeV, me: int, m: Msg, src: int
                                        ) -> tuple[NodeV, Sends]:
-        counts = z3.And(m.term >= node.term, node.role == LEADER)
+        counts = z3.And(z3.Not(self.rules.is_stale(AER, m.term, node.term)),
+                        node.role == LEADER)
         old_match, old_next = node.match_index[src], node.next_index[src]
-        match = z3.If(old_match > m.a, old_match, m.a)
+        match = self.rules.matched_index(old_match, m.a, node.length)
         nxt = z3.If(old_next > match + 1, old_next, match + 1)
         success = self.advance_commit_index(evolve(
             node, next_index=_put(node.next_index, src, nxt),
@@ -598,8 +692,9 @@ class Encoding:
 
     def crash(self, pre: State, i: int) -> Step:
         node = pre.nodes[i]
-        down = evolve(self.core.become_follower(node, node.term), up=z3.BoolVal(False),
-                      voted_for=node.voted_for, commit=z3.IntVal(0))
+        term, voted_for = self.rules.on_disk(node)  # what a restart reads
+        down = evolve(self.core.become_follower(node, term), up=z3.BoolVal(False),
+                      voted_for=voted_for, commit=z3.IntVal(0))
         return Step("Crash", (i,), node.up, evolve(pre, nodes=_put_node(pre.nodes, i, down)))
 
     def restart(self, pre: State, i: int) -> Step:

@@ -20,9 +20,10 @@ from typing import Any
 
 import z3
 
+from impl.raft import RaftCore
 from impl.types import AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse
 from model.prove.encoding import DELIVER_KIND, Encoding, Sizes, fresh_state, state_equal
-from model.prove.worlds import Projection, constrain, project
+from model.prove.worlds import Projection, constrain, project, to_world
 from model.world import (
     Action,
     Bounds,
@@ -158,3 +159,52 @@ def walks(model: Model, seed: int, count: int, depth: int) -> Iterator[World]:
                     faults if faults and roll > 0.95 else others or options)
             _, world = pool[rng.randrange(len(pool))]
             yield world
+
+
+def as_written(core: RaftCore, world: World) -> World:
+    """`world` with each live node's disk as `core` would have written it: a state read
+    back from z3 has disk = memory, which is what the bundled core writes but not what a
+    core with a persistence bug does (its restart must read what it really wrote)."""
+    from impl.types import Persistent
+
+    disk = tuple(d if node is None else core.to_persist(Persistent(), node.persistent) or d
+                 for node, d in zip(world.nodes, world.disk, strict=True))
+    return World(nodes=world.nodes, disk=disk, network=world.network, history=world.history)
+
+
+def where_rules_differ(broken: Encoding, correct: Encoding, count: int) -> list[World]:
+    """Up to `count` distinct states satisfying the invariant (at `broken`'s quorum) from
+    which `broken`'s transition relation differs from `correct`'s: some action is enabled
+    under one and not the other, or leads to a different (non-ghost) post-state.
+
+    These are the states on which comparing a broken core with its rule set has teeth: a
+    sample of reachable states can miss a bug's rule altogether (a length-only up-to-date
+    check needs logs whose last terms disagree with their lengths, which a short BFS prefix
+    never builds). Both encodings' cached steps are used (the same pre-state constants), so
+    the comparisons that follow cost no new formulas."""
+    from attrs import evolve
+
+    from model.prove.encoding import state_equal
+    from model.prove.invariant import invariant
+    from model.prove.worlds import read, read_history
+
+    pre, mine = broken.cached_steps()
+    _, theirs = correct.cached_steps()
+    differ = []
+    for a, b in zip(mine, theirs, strict=True):
+        assert (a.kind, a.args) == (b.kind, b.args)
+        same_post = state_equal(a.post, evolve(b.post, ghost=a.post.ghost))
+        differ.append(z3.Or(a.guard != b.guard, z3.And(a.guard, z3.Not(same_post))))
+    solver = z3.Solver()
+    solver.add(invariant((broken.sizes, broken.rules.quorum(broken.sizes.nodes)), pre),
+               z3.Or(differ))
+    out: list[World] = []
+    while len(out) < count and solver.check() == z3.sat:
+        model = solver.model()
+        projection = read(model, pre)
+        out.append(to_world(projection, read_history(model, pre)))
+        # the next one differs in some node's term, role or log length
+        solver.add(z3.Or([z3.Or(v.term != term, v.role != role, v.length != len(log))
+                          for v, (_, role, term, _, log, *_) in zip(pre.nodes, projection[0],
+                                                                    strict=True)]))
+    return out

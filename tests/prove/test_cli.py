@@ -26,6 +26,7 @@ def test_lemmas_are_listed(capsys: pytest.CaptureFixture[str]) -> None:
     ["prove", "--nodes", "0"],
     ["prove", "--max-messages", "1"],
     ["prove", "--core", "nonsense"],
+    ["prove", "--core", "count-duplicate-votes"],  # a zoo bug the encoding cannot express
     ["prove", "--nodes", "x"],
 ])
 def test_bad_usage_is_one_line_and_exit_2(argv: list[str],
@@ -53,3 +54,19 @@ def test_tiny_sizes_prove_and_exit_0(capsys: pytest.CaptureFixture[str]) -> None
     out = capsys.readouterr().out
     assert code == 0, out
     assert "INDUCTIVE for 3/1/1" in out
+
+
+def test_a_zoo_bug_that_cannot_be_encoded_says_why(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["prove", "--core", "count-duplicate-votes"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be encoded" in err and "duplicat" in err
+
+
+def test_a_zoo_name_selects_its_rule_set(capsys: pytest.CaptureFixture[str]) -> None:
+    """Truncation on a heartbeat: the first CTI is at the AppendEntries delivery."""
+    code = main(["prove", "--core", "truncate-on-stale-append", "--nodes", "3", "--max-term",
+                 "1", "--max-log", "1", "--max-messages", "2", "--first-cti", "--json"])
+    assert code == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["core"] == "truncate-on-stale-append"
+    assert [c["action"] for c in summary["ctis"]] == ["Deliver(AppendEntries)"]

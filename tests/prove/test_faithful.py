@@ -25,11 +25,13 @@ from model.prove.encoding import (
 )
 from model.prove.faithful import (
     action_kind,
+    as_written,
     compare_successors,
     python_model,
     reachable,
     transition_in_relation,
     walks,
+    where_rules_differ,
 )
 from model.prove.invariant import invariant
 from model.prove.worlds import project, read, read_history, to_world
@@ -161,10 +163,49 @@ def test_a_slip_in_the_python_core_is_caught(encoding: Encoding) -> None:
     assert any(compare_successors(encoding, slipped, world) for world in states)
 
 
-@pytest.mark.parametrize("name", sorted(set(RULES) - {"raft"}))
-def test_each_broken_rule_set_twins_its_broken_core(name: str) -> None:
-    """Selecting a broken rule in the encoding gives the broken core's world."""
+BROKEN = sorted(set(RULES) - {"raft"})
+DIFFER = Sizes(nodes=3, max_term=2, max_log=2, slots=2)  # two slots: a third less to build
+
+
+@pytest.fixture(scope="module")
+def correct_at_differ() -> Encoding:
+    return Encoding(DIFFER)
+
+
+@pytest.mark.parametrize("name", BROKEN)
+def test_each_broken_rule_set_twins_its_broken_core_where_the_rule_matters(
+        name: str, correct_at_differ: Encoding) -> None:
+    """On states (under the invariant) from which the bug's rule set and the correct one
+    step differently, the broken core's successors are its rule set's — and not the
+    correct rules', so the comparison is about the bug's rule and cannot pass vacuously."""
+    core = BROKEN_CORES[name]
+    encoding = correct_at_differ
+    broken = Encoding(DIFFER, RULES[name])
+    worlds = [as_written(core, w) for w in where_rules_differ(broken, encoding, 2)]
+    assert len(worlds) == 2
+    model = python_model(core, DIFFER)
+    for world in worlds:
+        assert compare_successors(broken, model, world) == [], project(world)
+        assert compare_successors(encoding, model, world) != [], project(world)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BROKEN)
+def test_each_broken_rule_set_twins_its_broken_core_on_reached_states(name: str) -> None:
+    """Selecting a broken rule in the encoding gives the broken core's world, on states
+    the broken core reaches (the slow complement of the test above)."""
     encoding = Encoding(SIZES, RULES[name])
     model = python_model(BROKEN_CORES[name], SIZES)
     for world in _reached(BROKEN_CORES[name], 1000, 4)[::4]:
         assert compare_successors(encoding, model, world) == [], project(world)
+
+
+def test_a_wrong_broken_rule_is_caught(correct_at_differ: Encoding) -> None:
+    """A slip in a broken rule set (a length-only up-to-date check written as `>` instead
+    of `>=`) is caught against its core on the states where the rule matters."""
+    core = BROKEN_CORES["up-to-date-by-length-only"]
+    slipped = Encoding(DIFFER, evolve(RULES["up-to-date-by-length-only"],
+                                      log_is_up_to_date=lambda lt, li, vt, vi: li > vi))
+    model = python_model(core, DIFFER)
+    worlds = [as_written(core, w) for w in where_rules_differ(slipped, correct_at_differ, 3)]
+    assert any(compare_successors(slipped, model, world) for world in worlds)
