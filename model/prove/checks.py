@@ -31,7 +31,7 @@ from model.prove.encoding import (
     initial,
     state_equal,
 )
-from model.prove.invariant import LEMMAS, Context, Lemma, invariant
+from model.prove.invariant import LEMMAS, Context, Lemma
 
 
 @frozen
@@ -121,16 +121,23 @@ def prove(sizes: Sizes | None = None, rules: Rules = CORRECT, drop: tuple[str, .
             on_check(check)
 
     pre = fresh_state(sizes, "")
-    # initiation
-    for lemma in chosen:
+    # each lemma's formula on the pre-state is built once: initiation and the invariant
+    # share it (building formulas, not solving, is most of a small proof's time)
+    formulas = [lemma.formula(ctx, pre) for lemma in chosen]
+    # initiation: one solver holding the initial states, a push/pop per lemma
+    solver = z3.Solver()
+    solver.add(initial(sizes, pre))
+    for lemma, formula in zip(chosen, formulas, strict=True):
         t0 = time.monotonic()
-        solver = z3.Solver()
-        solver.add(initial(sizes, pre), z3.Not(lemma.formula(ctx, pre)))
+        solver.push()
+        solver.add(z3.Not(formula))
         ok = solver.check() == z3.unsat
+        solver.pop()
         record(Check("initiation", "", lemma.name, ok, time.monotonic() - t0,
                      "" if ok else "an initial state breaks it"))
     steps = encoding.steps(pre, symmetric=True)
-    inv = invariant(ctx, pre, chosen)
+    inv = z3.And([f for lemma, f in zip(chosen, formulas, strict=True)
+                  if lemma.holds is not None])
     known = _conjuncts(inv)
     solver = z3.Solver()
     solver.add(inv, packed(pre))
@@ -145,6 +152,11 @@ def prove(sizes: Sizes | None = None, rules: Rules = CORRECT, drop: tuple[str, .
         ok = verdict == z3.sat
         record(Check("enabledness", action, "", ok, time.monotonic() - t0,
                      "" if ok else f"never enabled (or a no-op) under the invariant: {verdict}"))
+        # the action's guard is asserted once for all its lemmas, so z3 propagates it once
+        # rather than per check (about an eighth off the 3/3/3 proof; naming the changed
+        # post-state variables instead made it slower)
+        solver.push()
+        solver.add(z3.Or([s.guard for s in mine]))
         for lemma in chosen:
             t0 = time.monotonic()
             goals = [z3.And(s.guard, z3.Not(_changed(lemma.formula(ctx, pre, s.post), known)))
@@ -162,7 +174,9 @@ def prove(sizes: Sizes | None = None, rules: Rules = CORRECT, drop: tuple[str, .
             if cti is not None:
                 ctis.append(cti)
                 if first_cti_only:
+                    solver.pop()
                     return ProofResult(sizes, rules.name, drop, tuple(checks), tuple(ctis),
                                        time.monotonic() - started)
+        solver.pop()
     return ProofResult(sizes, rules.name, drop, tuple(checks), tuple(ctis),
                        time.monotonic() - started)

@@ -263,7 +263,9 @@ class Ghost:
     """History variables. `vote[i][t]`: whom node i voted for in term t (-1 none);
     `leader[t][i]`: node i was elected in term t; `leader_log[t]`: the log of term t's
     leader (its length in `leader_len[t]`); the committed log (`committed_len`, entry terms,
-    and the current term of the node that first committed each entry)."""
+    and the current term of the node that first committed each entry); `electors[t][i]`:
+    node i's vote for term t's leader had been cast when it was elected (a vote granted
+    later, by a RequestVote delivered late, is not among them)."""
 
     vote: tuple[tuple[Expr, ...], ...]
     leader: tuple[tuple[Expr, ...], ...]
@@ -272,6 +274,7 @@ class Ghost:
     committed_len: Expr
     committed: tuple[Expr, ...]
     committed_by: tuple[Expr, ...]
+    electors: tuple[tuple[Expr, ...], ...]
 
 
 @frozen
@@ -313,6 +316,7 @@ def fresh_state(sizes: Sizes, prefix: str = "") -> State:
         committed_len=i("g_clen"),
         committed=tuple(i(f"g_clog{x}") for x in range(length)),
         committed_by=tuple(i(f"g_cby{x}") for x in range(length)),
+        electors=tuple(tuple(b(f"g_elector{tt}_{p}") for p in range(n)) for tt in range(t + 1)),
     )
     return State(nodes, slots, ghost)
 
@@ -354,6 +358,7 @@ def initial(sizes: Sizes, state: State) -> Expr:
     parts += [x == 0 for x in g.leader_len]
     parts += [x == 0 for row in g.leader_log for x in row]
     parts += [g.committed_len == 0] + [x == 0 for x in chain(g.committed, g.committed_by)]
+    parts += [z3.Not(x) for row in g.electors for x in row]
     return z3.And(parts)
 
 
@@ -382,7 +387,8 @@ def state_equal(x: State, y: State) -> Expr:
 
 def _ghost_vars(g: Ghost) -> list[Expr]:
     return [*chain.from_iterable(g.vote), *chain.from_iterable(g.leader), *g.leader_len,
-            *chain.from_iterable(g.leader_log), g.committed_len, *g.committed, *g.committed_by]
+            *chain.from_iterable(g.leader_log), g.committed_len, *g.committed, *g.committed_by,
+            *chain.from_iterable(g.electors)]
 
 
 # ------------------------------------------------------------------------------ the core
@@ -733,6 +739,10 @@ class Encoding:
         leads = [z3.And(after.role == LEADER, after.term == t) for t in range(t_max + 1)]
         leader = tuple(tuple(z3.Or(x, leads[t]) if p == i else x for p, x in enumerate(row))
                        for t, row in enumerate(g.leader))
+        # elected in this step: the votes recorded for it so far are its electors
+        elected = [z3.And(leads[t], z3.Not(g.leader[t][i])) for t in range(t_max + 1)]
+        electors = tuple(tuple(z3.If(elected[t], vote[p][t] == i, x) for p, x in enumerate(row))
+                         for t, row in enumerate(g.electors))
         leader_len = tuple(z3.If(leads[t], after.length, x) for t, x in enumerate(g.leader_len))
         leader_log = tuple(tuple(z3.If(leads[t], after.log[x], e) for x, e in enumerate(row))
                            for t, row in enumerate(g.leader_log))
@@ -747,7 +757,7 @@ class Encoding:
                              for x, e in enumerate(g.committed_by))
         del length
         return Ghost(vote, leader, leader_len, leader_log, z3.If(grows, upto, g.committed_len),
-                     committed, committed_by)
+                     committed, committed_by, electors)
 
 
 def _put_msg(slots: tuple[Msg, ...], s: int, m: Msg) -> tuple[Msg, ...]:

@@ -134,6 +134,8 @@ def ghost_domain(ctx: Context, s: State) -> Expr:
         parts += [_in(v, -1, n - 1) for v in row]
     parts += [z3.Not(x) for x in g.leader[0]]
     for t in range(t_max + 1):
+        parts += [z3.Implies(z3.Not(_some_leader(s, t)), z3.Not(x)) for x in g.electors[t]]
+    for t in range(t_max + 1):
         parts.append(_in(g.leader_len[t], 0, length))
         parts.append(z3.Implies(z3.Not(_some_leader(s, t)), g.leader_len[t] == 0))
         for x, e in enumerate(g.leader_log[t]):
@@ -253,10 +255,13 @@ def leader_has_quorum(ctx: Context, s: State) -> Expr:
     g = s.ghost
     parts: list[Expr] = []
     for t in range(1, sizes.max_term + 1):
+        electors = z3.Sum([z3.If(x, 1, 0) for x in g.electors[t]])
         for p in range(sizes.nodes):
             votes = z3.Sum([z3.If(g.vote[q][t] == p, 1, 0) for q in range(sizes.nodes)])
-            parts.append(z3.Implies(g.leader[t][p], z3.And(votes >= quorum,
+            parts.append(z3.Implies(g.leader[t][p], z3.And(votes >= quorum, electors >= quorum,
                                                            s.nodes[p].term >= t)))
+            parts += [z3.Implies(z3.And(g.leader[t][p], g.electors[t][q]), g.vote[q][t] == p)
+                      for q in range(sizes.nodes)]
     for p, v in enumerate(s.nodes):
         elected = ite_index([row[p] for row in g.leader], v.term, False)
         parts.append(z3.Implies(_is_leader(v), elected))
@@ -486,6 +491,88 @@ def committable_in_later_leaders(ctx: Context, s: State) -> Expr:
     return _all(parts)
 
 
+def candidate_log_older(ctx: Context, s: State) -> Expr:
+    """A live candidate's entries are all of terms before its own (it has heard from no
+    leader of its term: an AppendEntries of that term would have made it a follower), and
+    so is a RequestVote's last log term."""
+    parts: list[Expr] = []
+    for v in s.nodes:
+        live = z3.And(v.up, v.role == CANDIDATE)
+        parts += [z3.Implies(live, e < v.term) for e in v.log]
+    for m in s.slots:
+        parts.append(z3.Implies(z3.And(m.present, m.kind == RV), m.b < m.term))
+    return _all(parts)
+
+
+def _holds_prefix(length: Expr, log: tuple[Expr, ...], of: tuple[Expr, ...], k: int) -> Expr:
+    """The log (length, log) holds `of`'s first k entries."""
+    return z3.And(length >= k, _prefix_equal(log, of, k - 1)) if k else z3.BoolVal(True)
+
+
+def _leaders_between_hold(ctx: Context, s: State, low: Expr, high: Expr,
+                          log: tuple[Expr, ...], k: int) -> Expr:
+    """Every leader elected in a term t with low < t ≤ high holds `log`'s first k entries:
+    no AppendEntries of theirs removed them from a log that had them."""
+    g = s.ghost
+    return _all([z3.Implies(z3.And(t > low, t <= high, _some_leader(s, t)),
+                            _holds_prefix(g.leader_len[t], g.leader_log[t], log, k))
+                 for t in range(1, ctx[0].max_term + 1)])
+
+
+def acker_holds_prefix(ctx: Context, s: State) -> Expr:
+    """A node that acknowledged a live leader's log up to k (match_index or a success in
+    flight) still holds it, as long as every leader elected since (up to its own term)
+    holds it too: only a leader's AppendEntries changes a log, and one holding the prefix
+    cannot remove it (Match Index Valid with its "no leader since" relaxed)."""
+    sizes = ctx[0]
+    parts: list[Expr] = []
+    for i, v in enumerate(s.nodes):
+        for k in range(1, sizes.max_log + 1):
+            own = z3.And(_is_leader(v), k <= v.length)
+            for j, w in enumerate(s.nodes):
+                if j == i:
+                    continue
+                here = z3.And(own, _acked(s, i, j, k),
+                              _leaders_between_hold(ctx, s, v.term, w.term, v.log, k))
+                parts.append(z3.Implies(here, _holds_prefix(w.length, w.log, v.log, k)))
+    return _all(parts)
+
+
+def acked_in_voted_candidates(ctx: Context, s: State) -> Expr:
+    """An acknowledgement precedes any later vote of the acknowledger. A node j that
+    acknowledged a live leader i's own-term entry k (term t) did so in term t, so before
+    it voted in any term t' > t. When every leader of a term in (t, t'] holds i's log up
+    to k, j still held it when it voted (only those leaders' AppendEntries reached it), and
+    the candidate it voted for had a log at least as up-to-date: a live candidate of t'
+    holds i's log up to k, and so does term t's leader log when j was among its electors
+    (when j voted late, after that leader's election, the leader may already have
+    overwritten j: term t' is in the first condition for that reason)."""
+    sizes = ctx[0]
+    g = s.ghost
+    parts: list[Expr] = []
+    for i, v in enumerate(s.nodes):
+        for k in range(1, sizes.max_log + 1):
+            own = z3.And(_is_leader(v), k <= v.length, v.log[k - 1] == v.term)
+            for j in range(sizes.nodes):
+                if j == i:
+                    continue
+                acked = z3.And(own, _acked(s, i, j, k))
+                for later in range(2, sizes.max_term + 1):
+                    base = z3.And(acked, v.term < later, _leaders_between_hold(
+                        ctx, s, v.term, z3.IntVal(later), v.log, k))
+                    elector = z3.And(acked, v.term < later, g.electors[later][j],
+                                     _leaders_between_hold(ctx, s, v.term,
+                                                           z3.IntVal(later - 1), v.log, k))
+                    parts.append(z3.Implies(elector, _holds_prefix(
+                        g.leader_len[later], g.leader_log[later], v.log, k)))
+                    for c, w in enumerate(s.nodes):
+                        voted = z3.And(base, g.vote[j][later] == c)
+                        candidate = z3.And(voted, w.up, w.role == CANDIDATE, w.term == later)
+                        parts.append(z3.Implies(candidate, z3.And(
+                            w.length >= k, _prefix_equal(w.log, v.log, k - 1))))
+    return _all(parts)
+
+
 def committed_in_later_leaders(ctx: Context, s: State) -> Expr:
     g = s.ghost
     parts: list[Expr] = []
@@ -528,19 +615,50 @@ def committed_log_shape(ctx: Context, s: State) -> Expr:
 
 
 def committed_in_voted_candidates(ctx: Context, s: State) -> Expr:
+    """A live candidate with a quorum of recorded votes in its term (it wins when their
+    responses arrive) holds every entry committed before its term."""
+    sizes, quorum = ctx
     g = s.ghost
     parts: list[Expr] = []
     for c, w in enumerate(s.nodes):
-        live = z3.And(w.up, w.role == CANDIDATE)
-        for j, v in enumerate(s.nodes):
-            if j == c:
-                continue
-            voted = ite_index(g.vote[j], w.term, -1) == c
-            for k in range(ctx[0].max_log):
-                here = z3.And(live, voted, k < g.committed_len, g.committed_by[k] < w.term,
-                              _holds_committed(s, v, k))
-                parts.append(z3.Implies(here, z3.And(k < w.length,
-                                                     w.log[k] == g.committed[k])))
+        votes = z3.Sum([z3.If(ite_index(g.vote[j], w.term, -1) == c, 1, 0)
+                        for j in range(sizes.nodes)])
+        live = z3.And(w.up, w.role == CANDIDATE, votes >= quorum)
+        for k in range(sizes.max_log):
+            here = z3.And(live, k < g.committed_len, g.committed_by[k] < w.term)
+            parts.append(z3.Implies(here, z3.And(k < w.length, w.log[k] == g.committed[k])))
+    return _all(parts)
+
+
+def _safe_for(ctx: Context, s: State, j: int, x: int) -> Expr:
+    """Node j holds the committed log up to index x (0-based), and every vote it cast in a
+    term after that entry's commit term went to a candidate holding it (a live candidate
+    of that term, or that term's leader log)."""
+    sizes = ctx[0]
+    g = s.ghost
+    w = s.nodes[j]
+    parts = [_holds_prefix(w.length, w.log, g.committed, x + 1)]
+    for t in range(1, sizes.max_term + 1):
+        for c, v in enumerate(s.nodes):
+            voted = z3.And(t > g.committed_by[x], g.vote[j][t] == c)
+            parts.append(z3.Implies(z3.And(voted, v.up, v.role == CANDIDATE, v.term == t),
+                                    _holds_prefix(v.length, v.log, g.committed, x + 1)))
+            parts.append(z3.Implies(z3.And(voted, g.leader[t][c]), _holds_prefix(
+                g.leader_len[t], g.leader_log[t], g.committed, x + 1)))
+    return z3.And(parts)
+
+
+def committed_safe_on_quorum(ctx: Context, s: State) -> Expr:
+    """Each committed entry has a quorum of safe holders: nodes that hold it and voted,
+    in every term after its commit term, only for candidates holding it. (The quorum that
+    acknowledged it did so before voting in any later term.) Any two quorums meet, so a
+    candidate lacking the entry never gets a quorum of votes after it was committed."""
+    sizes, quorum = ctx
+    g = s.ghost
+    parts: list[Expr] = []
+    for x in range(sizes.max_log):
+        safe = z3.Sum([z3.If(_safe_for(ctx, s, j, x), 1, 0) for j in range(sizes.nodes)])
+        parts.append(z3.Implies(x < g.committed_len, safe >= quorum))
     return _all(parts)
 
 
@@ -603,8 +721,9 @@ LEMMAS: tuple[Lemma, ...] = (
     Lemma("Granted Votes Match Voted For", "a candidate's granted votes, granted "
           "RequestVoteResponses and RequestVotes in flight agree with the recorded votes; "
           "candidates and leaders voted for themselves", False, granted_votes_match),
-    Lemma("Leader Has Quorum", "an elected leader got a quorum of recorded votes in its term "
-          "(and is at least that term); a live leader is the recorded leader of its term",
+    Lemma("Leader Has Quorum", "an elected leader got a quorum of recorded votes in its term, "
+          "a quorum of them cast before its election (its electors), and is at least that "
+          "term; a live leader is the recorded leader of its term",
           False, leader_has_quorum),
     Lemma("Leader Log Is Ghost", "a node elected in its current term (live or not, leading "
           "or not) holds exactly the recorded log of that term's leader", False,
@@ -637,6 +756,19 @@ LEMMAS: tuple[Lemma, ...] = (
     Lemma("Committable In Later Leaders", "such a committable entry is in every later term's "
           "leader's log, in every later candidate voted for by an acknowledger, and in every "
           "log with an entry of a later term", False, committable_in_later_leaders),
+    Lemma("Candidate Log Older", "a live candidate's entries, and a RequestVote's last log "
+          "term, are of terms before its own", False, candidate_log_older),
+    Lemma("Acked In Voted Candidates", "a node that acknowledged a live leader's own-term "
+          "entry and then voted in a later term, every leader elected since holding that "
+          "entry, voted for a candidate holding the leader's log up to it (a leader log, if "
+          "the node was among its electors)",
+          False, acked_in_voted_candidates),
+    Lemma("Acker Holds Prefix", "a node that acknowledged a live leader's log up to an "
+          "index still holds it while every leader elected since holds it", False,
+          acker_holds_prefix),
+    Lemma("Committed Safe On Quorum", "each committed entry has a quorum of holders whose "
+          "every vote in a later term went to a candidate holding it", False,
+          committed_safe_on_quorum),
     Lemma("Committed In Later Leaders", "every leader of a term after an entry's commit term "
           "holds the committed entry", False, committed_in_later_leaders),
     Lemma("Committed On Quorum", "a quorum of nodes holds the whole committed log", False,
@@ -644,8 +776,8 @@ LEMMAS: tuple[Lemma, ...] = (
     Lemma("Committed Log Shape", "the committed log ends with an entry of its commit term, "
           "commit terms never decrease along it, and no entry is newer than its commit term",
           False, committed_log_shape),
-    Lemma("Committed In Voted Candidates", "a live candidate holds each entry committed "
-          "before its term when any of its voters holds the whole committed log", False,
+    Lemma("Committed In Voted Candidates", "a live candidate with a quorum of recorded "
+          "votes in its term holds each entry committed before its term", False,
           committed_in_voted_candidates),
     Lemma("Newer Entry Holds Committed", "a log with an entry newer than a committed entry's "
           "commit term holds the committed entry (and a RequestVote with a newer last term "
