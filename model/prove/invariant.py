@@ -584,24 +584,6 @@ def committed_in_later_leaders(ctx: Context, s: State) -> Expr:
     return _all(parts)
 
 
-def committed_on_quorum(ctx: Context, s: State) -> Expr:
-    sizes, quorum = ctx
-    g = s.ghost
-    parts: list[Expr] = []
-    for k in range(sizes.max_log):
-        holders = z3.Sum([z3.If(_holds_committed(s, v, k), 1, 0) for v in s.nodes])
-        parts.append(z3.Implies(k < g.committed_len, holders >= quorum))
-    return _all(parts)
-
-
-def _holds_committed(s: State, v: NodeV, k: int) -> Expr:
-    """v holds the whole committed log (k is unused: holding all of it is what is stable)."""
-    g = s.ghost
-    return z3.And(v.length >= g.committed_len, *(
-        z3.Implies(x < g.committed_len, v.log[x] == g.committed[x])
-        for x in range(len(v.log))))
-
-
 def committed_log_shape(ctx: Context, s: State) -> Expr:
     g = s.ghost
     n = ctx[0].max_log
@@ -652,7 +634,10 @@ def committed_safe_on_quorum(ctx: Context, s: State) -> Expr:
     """Each committed entry has a quorum of safe holders: nodes that hold it and voted,
     in every term after its commit term, only for candidates holding it. (The quorum that
     acknowledged it did so before voting in any later term.) Any two quorums meet, so a
-    candidate lacking the entry never gets a quorum of votes after it was committed."""
+    candidate lacking the entry never gets a quorum of votes after it was committed.
+
+    It replaces "Committed On Quorum" (a quorum holds the whole committed log), which it
+    implies: at the last committed index its safe holders hold the whole log."""
     sizes, quorum = ctx
     g = s.ghost
     parts: list[Expr] = []
@@ -771,8 +756,6 @@ LEMMAS: tuple[Lemma, ...] = (
           committed_safe_on_quorum),
     Lemma("Committed In Later Leaders", "every leader of a term after an entry's commit term "
           "holds the committed entry", False, committed_in_later_leaders),
-    Lemma("Committed On Quorum", "a quorum of nodes holds the whole committed log", False,
-          committed_on_quorum),
     Lemma("Committed Log Shape", "the committed log ends with an entry of its commit term, "
           "commit terms never decrease along it, and no entry is newer than its commit term",
           False, committed_log_shape),
