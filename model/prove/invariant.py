@@ -394,13 +394,8 @@ def match_index_valid(ctx: Context, s: State) -> Expr:
                                                  v.match_index[q] >= 0,
                                                  v.next_index[q] >= v.match_index[q] + 1,
                                                  v.next_index[q] <= v.length + 1)))
-            if q == p:
-                continue
-            w = s.nodes[q]
-            same = z3.And(lead, _no_leader_between(ctx, s, v.term, w.term))
-            parts += [z3.Implies(z3.And(same, x < v.match_index[q]),
-                                 z3.And(x < w.length, w.log[x] == v.log[x]))
-                      for x in range(ctx[0].max_log)]
+            # (that a follower holds the leader's log up to its match index is Acker Holds
+            # Prefix, which says more: it holds while every leader since holds it too)
 
     for m in s.slots:
         ok = z3.And(m.present, m.kind == AER, m.flag)
@@ -728,9 +723,10 @@ LEMMAS: tuple[Lemma, ...] = (
           "carries the candidate's last log index and term; any RequestVote's last entry "
           "(index, term) is in that term's leader's log", False,
           request_vote_matches_candidate),
-    Lemma("Match Index Valid", "a leader's match/next indices are within its log; a follower "
-          "holds the leader's log up to its match index unless a later term has had a "
-          "leader, and so does the sender of a successful AppendEntriesResponse", False,
+    Lemma("Match Index Valid", "a leader's match/next indices are within its log; the "
+          "sender of a successful AppendEntriesResponse holds its term's leader log up to "
+          "the acknowledged index unless a later term has had a leader (a follower's match "
+          "index: Acker Holds Prefix)", False,
           match_index_valid),
     Lemma("Senders Past Message Term", "a message's term is at most its sender's term; a "
           "leader's positive match index names a node at or past the leader's term", False,
