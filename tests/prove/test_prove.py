@@ -139,3 +139,19 @@ def test_cti_is_found_and_minimised_quickly() -> None:
     assert result.ctis
     assert result.ctis[0].seconds < 1.0, result.ctis[0].seconds  # docs: measured 0.2 s
     assert time.monotonic() - started < 30
+
+
+FIVE = Sizes(nodes=5, max_term=2, max_log=1, slots=4)
+
+
+def test_five_nodes_need_the_acknowledgement_before_the_vote() -> None:
+    """docs/prove.md, 5/3/3: with five nodes, a stale leader's third acknowledgement can
+    arrive after the first two acknowledgers voted for a new leader. The full invariant
+    proves the AppendEntries delivery at 5/2/1; without Acked In Voted Candidates the
+    solver may pick a new leader lacking the acknowledged entry, and Committable Held By
+    Ackers breaks there."""
+    action = ("Deliver(AppendEntries)",)
+    assert prove(FIVE, actions=action, minimise=False).inductive
+    result = prove(FIVE, drop=("Acked In Voted Candidates",), actions=action,
+                   first_cti_only=True)
+    assert result.ctis and result.ctis[0].lemma == "Committable Held By Ackers"
