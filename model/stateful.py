@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from attrs import define, field
+from attrs import define, evolve, field
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -126,6 +126,9 @@ WEIGHTS: tuple[tuple[Any, int], ...] = (
     (Partition, 1), (Heal, 1),
 )
 OPTIONAL = frozenset((Timeout, Heartbeat, Drop, Duplicate, Crash, Restart, Partition, Heal))
+# Swarm: a run's own caps on messages in flight and on log length, beside the bounds' own.
+SWARM_NETWORK = (3, 4, 6)
+SWARM_LOG = (1, 2)
 CASCADE = 12  # deliveries one cascading rule may make
 DELIVER = st.sampled_from((True, True, True, False))  # a sent message is delivered 3 times in 4
 
@@ -156,7 +159,7 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
         def candidates(self, kind: type) -> list[Action]:
             if self._candidates is None:
                 grouped: dict[type, list[Action]] = {}
-                for action in model.candidate_actions(self.world):
+                for action in self.model.candidate_actions(self.world):
                     grouped.setdefault(self.kind_of(action), []).append(action)
                 self._candidates = grouped
             return self._candidates.get(kind, [])
@@ -165,11 +168,11 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             """The next state, or None if it falls outside the bounds (cached per state)."""
             if action not in self._successors:
                 try:
-                    after = model.next_state(self.world, action)
+                    after = self.model.next_state(self.world, action)
                 except CoreFault as fault:  # reported on the action the core failed on
                     self.actions.append(action)
                     self.fail_if(fault.violation())
-                fits = len(after.network) <= model.bounds.max_messages
+                fits = len(after.network) <= self.model.bounds.max_messages
                 self._successors[action] = after if fits else None
             return self._successors[action]
 
@@ -251,11 +254,13 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
         def choose_swarm(self, data: st.DataObject) -> None:
             """Swarm testing (Groce et al.): each run leaves out a random subset of the
             optional action kinds, so some runs never crash, some drop and duplicate a lot,
-            some only ever time out in whole elections. Runs that leave a fault out get
+            some only ever time out in whole elections; and draws the run's own tighter
+            bounds (`swarm_bounds`). Runs that leave a fault out get
             deeper into the protocol; runs that keep it exercise it more."""
             self.kinds = [(kind, weight) for kind, weight in WEIGHTS
                           if kind not in OPTIONAL
                           or data.draw(st.booleans(), label=f"swarm {_name(kind)}")]
+            self.model = evolve(model, bounds=swarm_bounds(model.bounds, data))
 
         @rule(data=DATA)
         def step(self, data: st.DataObject) -> None:
@@ -289,6 +294,20 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
 
     RaftMachine.__name__ = RaftMachine.__qualname__ = f"RaftMachine_{model.core.name}"
     return RaftMachine
+
+
+def swarm_bounds(bounds: Bounds, data: st.DataObject) -> Bounds:
+    """A run's own bounds, drawn inside the model's: tight ones force what wide ones make
+    rare (with a log bound of 1 every leader that writes, writes at index 1, so logs
+    conflict; with 3 messages in flight a leader cannot both hear of a new term and
+    replicate), wide ones let runs go deep. Shrinking moves toward the tightest."""
+    def tighter(name: str, options: tuple[int, ...]) -> int:
+        bound = getattr(bounds, name)
+        choices = sorted({min(option, bound) for option in options} | {bound})
+        return int(data.draw(st.sampled_from(choices), label=f"swarm {name}"))
+
+    return evolve(bounds, max_log=tighter("max_log", SWARM_LOG),
+                  max_messages=tighter("max_messages", SWARM_NETWORK))
 
 
 def _cumulative(weighted: list[tuple[Any, int]]) -> Iterator[tuple[Any, int]]:
