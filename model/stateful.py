@@ -1,7 +1,8 @@
 """The Hypothesis engine: a `RuleBasedStateMachine` over the world's one action space.
 
 Each run first draws a swarm (`choose_swarm`: which optional action kinds, mostly faults, it
-leaves out), then takes steps. A step (`step`) is one weighted draw of an action kind among
+leaves out, and its own tighter bounds inside the model's, `swarm_bounds`), then takes steps.
+A step (`step`) is one weighted draw of an action kind among
 those the world offers (deliveries by message kind, whole elections and replication rounds as
 cascades, single timers, client requests, faults), then a draw of an action of that kind. No
 `assume` and no preconditions that fail, so no run is thrown away. Every world action is
@@ -254,9 +255,9 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
         def choose_swarm(self, data: st.DataObject) -> None:
             """Swarm testing (Groce et al.): each run leaves out a random subset of the
             optional action kinds, so some runs never crash, some drop and duplicate a lot,
-            some only ever time out in whole elections; and draws the run's own tighter
-            bounds (`swarm_bounds`). Runs that leave a fault out get
-            deeper into the protocol; runs that keep it exercise it more."""
+            some only ever time out in whole elections. Runs that leave a fault out get
+            deeper into the protocol; runs that keep it exercise it more. It also draws the
+            run's own tighter bounds (`swarm_bounds`)."""
             self.kinds = [(kind, weight) for kind, weight in WEIGHTS
                           if kind not in OPTIONAL
                           or data.draw(st.booleans(), label=f"swarm {_name(kind)}")]
