@@ -74,8 +74,9 @@ class CountDuplicateVotes(RaftCore):
     a cluster of four, two such candidates win the same term. §5.2 counts votes "from a
     majority of the servers"; etcd keeps a map voter -> vote for this reason [paper §5.2].
     Only reachable with duplication, and only with four or more servers (in three, one vote
-    besides its own is already a majority). Caught by Election Safety; shortest
-    counterexample: 16 steps."""
+    besides its own is already a majority). Caught by Elected By Majority; shortest
+    counterexample: 5 steps (one vote response duplicated). Election Safety itself breaks
+    only when two such candidates win one term: 16 steps."""
 
     name = "count-duplicate-votes"
 
@@ -90,7 +91,9 @@ class NoStepDownOnHigherTerm(RaftCore):
     """Adopts a higher term it hears of but keeps its role: a leader (or candidate) that
     learns of term T > its own carries on leading in term T, beside the server actually
     elected in T. Figure 2, All Servers: "set currentTerm = T, convert to follower" [paper
-    §5.1]. Caught by Election Safety; shortest counterexample: 6 steps."""
+    §5.1]. Caught by Elected By Majority; shortest counterexample: 5 steps (the leader of
+    term 1 hears a term-2 RequestVote and leads term 2 with nobody's vote). Election Safety
+    breaks at 6."""
 
     name = "no-step-down-on-higher-term"
 
@@ -105,8 +108,9 @@ class NoStepDownOnHigherTerm(RaftCore):
 class QuorumOffByOne(RaftCore):
     """Counts `n // 2` as a majority instead of `n // 2 + 1`: in a cluster of three, one
     server alone elects itself and commits alone, so two "majorities" need not intersect
-    [paper §5.2]. Caught by Election Safety; shortest counterexample: 2 steps (two servers
-    time out into the same term and each wins it alone)."""
+    [paper §5.2]. Caught by Elected By Majority; shortest counterexample: 1 step (a server
+    times out and wins alone). Election Safety breaks one step later, when a second server
+    does the same in that term."""
 
     name = "quorum-off-by-one"
 
@@ -248,7 +252,8 @@ class ActOnStaleResponses(RaftCore):
     success that answered what it sent as leader of an earlier term raises matchIndex over
     entries its log no longer has. The guide's "term confusion": "compare the current term
     with the term you sent in your original RPC. If the two are different, drop the reply"
-    [guide; paper §5.1]. Caught by Election Safety; shortest counterexample: 7 steps."""
+    [guide; paper §5.1]. Caught by Elected By Majority; shortest counterexample: 4 steps (a
+    term-1 "yes" elects its candidate in term 2). Election Safety breaks at 7."""
 
     name = "act-on-stale-responses"
 

@@ -99,7 +99,7 @@ EXIT_INCOMPLETE = 3
 EXIT_VACUOUS = 3  # a complete search that reached no goal proves nothing: inconclusive
 
 CHECKPOINT_FILE = "explore-checkpoint.marshal"
-CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-1"
+CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-2"  # 2: the ghost history holds ballots
 
 Fingerprinter = Callable[[World], int]
 
@@ -631,7 +631,11 @@ class _Bfs:
                 data = marshal.load(source)
         except (OSError, EOFError, ValueError, TypeError) as error:
             raise UsageError(f"cannot read checkpoint {path}: {error}") from None
-        if not isinstance(data, dict) or data.get("magic") != CHECKPOINT_MAGIC:
+        magic = data.get("magic") if isinstance(data, dict) else None
+        if magic != CHECKPOINT_MAGIC:
+            if isinstance(magic, str) and magic.startswith(CHECKPOINT_MAGIC.rsplit("-", 1)[0]):
+                raise UsageError(f"{path} is a checkpoint in an older format ({magic}); this "
+                                 f"raftcheck reads {CHECKPOINT_MAGIC}: start the search again")
             raise UsageError(f"{path} is not a raftcheck explore checkpoint")
         if data["python"] != list(sys.version_info[:2]):
             raise UsageError(f"{path} was written by Python {data['python']}, not "

@@ -13,7 +13,8 @@ exchange encodings rather than pickled worlds (about ten times cheaper to ship).
 
 Layout of `encode(world)` (node ids are positions; `-1` stands for "none"):
 
-    (nodes, disks, network, isolated, crashes, partitions, leaders, committed, applied, clock)
+    (nodes, disks, network, isolated, crashes, partitions, leaders, committed, applied,
+     ballots, clock)
 
     node      () when down, else (role, term, voted_for, log, commit_index, last_applied,
               state_machine, leader_hint, votes_mask (-1: not a candidate), next_index,
@@ -24,6 +25,7 @@ Layout of `encode(world)` (node ids are positions; `-1` stands for "none"):
               log; bools as 0/1)
     leaders   sorted ((term, node), ...)
     committed ((term, key, value, commit_term), ...)
+    ballots   sorted ((term, voter, candidate), ...)
     clock     () in the untimed world, else (now, deadlines (-1 while down), rng)
 
 Node objects, logs and messages are shared between a state and its successors (they are
@@ -137,18 +139,19 @@ def encode_disk(disk: Persistent) -> tuple[Any, ...]:
     return (disk.current_term, -1 if voted_for is None else voted_for, encode_log(disk.log))
 
 
-_history_memo: dict[int, tuple[History, tuple[Any, Any, Any]]] = {}
+_history_memo: dict[int, tuple[History, tuple[Any, Any, Any, Any]]] = {}
 
 
-def encode_history(history: History) -> tuple[Any, Any, Any]:
-    """(leaders, committed, applied); memoised by identity (most steps keep the history)."""
+def encode_history(history: History) -> tuple[Any, Any, Any, Any]:
+    """(leaders, committed, applied, ballots); memoised by identity (most steps keep the
+    history)."""
     hit = _history_memo.get(id(history))
     if hit is not None and hit[0] is history:
         return hit[1]
     leaders = tuple(sorted(history.leaders))
     committed = tuple((known.entry.term, known.entry.command.key, known.entry.command.value,
                        known.term) for known in history.committed)
-    encoded = (leaders, committed, encode_log(history.applied))
+    encoded = (leaders, committed, encode_log(history.applied), tuple(sorted(history.ballots)))
     if len(_history_memo) >= _MEMO_LIMIT:
         _history_memo.clear()
     _history_memo[id(history)] = (history, encoded)
@@ -163,7 +166,7 @@ def encode_clock(clock: Clock | None) -> tuple[Any, ...]:
 
 def encode(world: World) -> Encoding:
     """The exact (not symmetry-reduced) encoding of `world`."""
-    leaders, committed, applied = encode_history(world.history)
+    leaders, committed, applied, ballots = encode_history(world.history)
     return (
         tuple(map(encode_node, world.nodes)),
         tuple(map(encode_disk, world.disk)),
@@ -174,6 +177,7 @@ def encode(world: World) -> Encoding:
         leaders,
         committed,
         applied,
+        ballots,
         encode_clock(world.clock),
     )
 
@@ -286,13 +290,14 @@ def decode_node(encoded: tuple[Any, ...], node_id: int, cluster_size: int) -> No
 def decode(encoded: Encoding) -> World:
     """The world `encode` described (equal to the original; not the same objects)."""
     (nodes, disks, network, isolated, crashes, partitions, leaders, committed, applied,
-     clock) = encoded
+     ballots, clock) = encoded
     n = len(nodes)
     history = History(
         frozenset(leaders),
         tuple(Committed(Entry(term, Put(key, value)), commit_term)
               for term, key, value, commit_term in committed),
         _decode_log(applied),
+        frozenset(ballots),
     )
     return World(
         nodes=tuple([decode_node(node, i, n) for i, node in enumerate(nodes)]),

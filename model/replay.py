@@ -373,10 +373,10 @@ def _summary_lines(result: ReplayResult, trace: TraceFile, spec: str, name: str)
         lines.append(f"DIFFERENT VIOLATION: {found.property} at step {result.step} "
                      f"({was}): {found.detail}")
     elif result.outcome == FIXED and recorded is not None:
-        lines.append(f"FIXED: all {len(result.actions)} steps run and no property is violated "
+        lines.append(f"FIXED: all {_steps(len(result.actions))} run and no property is violated "
                      f"(recorded: {recorded.property})")
     elif result.outcome == CLEAN:
-        lines.append(f"CLEAN: all {len(result.actions)} steps run and no property is violated")
+        lines.append(f"CLEAN: all {_steps(len(result.actions))} run and no property is violated")
     else:
         assert result.stopped_action is not None
         lines.append(f"STOPS APPLYING at step {result.step}: "
@@ -411,3 +411,7 @@ def _json(result: ReplayResult, args: argparse.Namespace, spec: str, name: str,
         "shrink": shrink_note,
         "rendering": args.out,
     }
+
+
+def _steps(count: int) -> str:
+    return f"{count} step" if count == 1 else f"{count} steps"

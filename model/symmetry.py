@@ -188,7 +188,7 @@ def state_bytes(world: World, reduce: bool = True) -> bytes:
     if hit is not None and hit[0] is history:
         history_bytes, leaders_relabelled = hit[1], hit[2]
     else:
-        _leaders, committed, applied = encode_history(history)
+        _leaders, committed, applied, _ballots = encode_history(history)
         history_bytes = marshal.dumps((committed, applied), MARSHAL_VERSION)
         leaders_relabelled = {}
         if len(_history_memo) >= _MEMO_LIMIT:
@@ -238,7 +238,9 @@ def state_bytes(world: World, reduce: bool = True) -> bytes:
         leaders = leaders_relabelled.get(order)
         if leaders is None:
             leaders = leaders_relabelled[order] = dumps(
-                tuple(sorted([(term, new[leader]) for term, leader in history.leaders])),
+                (tuple(sorted([(term, new[leader]) for term, leader in history.leaders])),
+                 tuple(sorted([(term, new[voter], new[candidate])
+                               for term, voter, candidate in history.ballots]))),
                 MARSHAL_VERSION)
         parts.append(leaders)
         if isolated:
@@ -281,7 +283,7 @@ def relabel(world: World, new: Sequence[int]) -> World:
     order = tuple(sorted(range(n), key=new.__getitem__))  # order[new id] = old id
     mapping = list(new)
     (nodes, disks, network, isolated, crashes, partitions, leaders, committed, applied,
-     clock) = encode(world)
+     ballots, clock) = encode(world)
     relabelled_nodes = tuple(_relabel_node(nodes[o], mapping, order) if nodes[o] else ()
                              for o in order)
     relabelled_disks = tuple((disks[o][0], mapping[disks[o][1]] if disks[o][1] >= 0 else -1,
@@ -292,4 +294,7 @@ def relabel(world: World, new: Sequence[int]) -> World:
     return decode((relabelled_nodes, relabelled_disks, tuple(messages),
                    tuple(sorted(mapping[i] for i in isolated)), crashes, partitions,
                    tuple(sorted((term, mapping[leader]) for term, leader in leaders)),
-                   committed, applied, clock))
+                   committed, applied,
+                   tuple(sorted((term, mapping[voter], mapping[candidate])
+                                for term, voter, candidate in ballots)),
+                   clock))

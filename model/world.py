@@ -297,13 +297,19 @@ class Committed:
 @frozen
 class History:
     """PROOF-ONLY ghost state (raft.tla's history variables). No node reads it; the properties
-    use it to speak of the past: who has ever led which term, what has ever been committed
-    and applied. Committed and applied indices are contiguous from 1, so they are tuples:
-    `committed[i-1]` is the first entry any node committed at index i."""
+    use it to speak of the past: who has ever led which term, who voted for a campaign still
+    running, what has ever been committed and applied. Committed and applied indices are
+    contiguous from 1, so they are tuples: `committed[i-1]` is the first entry any node
+    committed at index i."""
 
     leaders: frozenset[tuple[int, int]] = frozenset()  # (term, node)
     committed: tuple[Committed, ...] = ()
     applied: tuple[Entry, ...] = ()
+    # (term, voter, candidate): votes granted to campaigns still running. A vote outlives the
+    # voter's own record of it (the voter moves to a later term and forgets it), so the
+    # majority a new leader needs is counted here; a campaign's ballots are dropped as soon
+    # as it ends (won, lost, or crashed), so they add no states once it is over.
+    ballots: frozenset[tuple[int, int, int]] = frozenset()
 
 
 @frozen
@@ -556,7 +562,7 @@ class Model:
         if clock is not None:
             clock = self._retime(clock, node, after, effects.reset_election_timer)
         return World(nodes, disk, network, state.isolated, state.crashes, state.partitions,
-                     record_history(state.history, after), clock)
+                     record_history(state.history, after, nodes), clock)
 
     def _checked_step(self, node: Node, event: Event) -> tuple[Node, Effects]:
         """`core.step` with its contract checked: it returns a (Node, Effects) pair of the
@@ -624,7 +630,12 @@ class Model:
         if clock is not None:
             clock = evolve(clock, deadlines=(*clock.deadlines[:node_id], None,
                                              *clock.deadlines[node_id + 1:]))
-        return evolve(state, nodes=nodes, crashes=state.crashes + 1, clock=clock)
+        history = state.history
+        if any(ballot[2] == node_id for ballot in history.ballots):  # its campaign is over
+            history = evolve(history, ballots=frozenset(
+                ballot for ballot in history.ballots if ballot[2] != node_id))
+        return evolve(state, nodes=nodes, crashes=state.crashes + 1, history=history,
+                      clock=clock)
 
     def _restart(self, state: World, node_id: int) -> World:
         if not 0 <= node_id < len(state.nodes) or state.nodes[node_id] is not None:
@@ -682,12 +693,15 @@ def _raised(error: BaseException) -> str:
     return f"raised {type(error).__name__}{': ' + text if text else ''}{where}"
 
 
-def record_history(history: History, node: Node) -> History:
-    """Extend the ghost history with what `node` has just become: a leader of its term, a node
-    that committed or applied entries past what anyone had before. First writer wins, so a
-    later node that commits or applies a *different* entry at an index stands out."""
+def record_history(history: History, node: Node,
+                   nodes: tuple[Node | None, ...]) -> History:
+    """Extend the ghost history with what `node` has just become: a leader of its term, a voter
+    for a candidate still campaigning in that term, a node that committed or applied entries
+    past what anyone had before (`nodes` is the cluster after its step). First writer wins, so
+    a later node that commits or applies a *different* entry at an index stands out."""
     leaders, committed, applied = history.leaders, history.committed, history.applied
-    changed = False
+    ballots = _record_ballot(history.ballots, node, nodes)
+    changed = ballots is not history.ballots
     if node.role is Role.LEADER and (node.current_term, node.id) not in leaders:
         leaders = leaders | {(node.current_term, node.id)}
         changed = True
@@ -701,7 +715,29 @@ def record_history(history: History, node: Node) -> History:
     if upto > len(applied):
         applied = applied + log[len(applied):upto]
         changed = True
-    return History(leaders, committed, applied) if changed else history
+    return History(leaders, committed, applied, ballots) if changed else history
+
+
+def _record_ballot(ballots: frozenset[tuple[int, int, int]], node: Node,
+                   nodes: tuple[Node | None, ...]) -> frozenset[tuple[int, int, int]]:
+    """`ballots` with `node`'s own campaign's ballots dropped if it has ended, and `node`'s vote
+    added if it is for a candidate campaigning in the voter's term. The same object back when
+    nothing changed (the common case, cheap to test)."""
+    if ballots:
+        ended = [ballot for ballot in ballots
+                 if ballot[2] == node.id and not _campaigning(node, ballot[0])]
+        if ended:
+            ballots = ballots.difference(ended)
+    candidate_id = node.voted_for
+    if candidate_id is not None and 0 <= candidate_id < len(nodes):
+        ballot = (node.current_term, node.id, candidate_id)
+        if ballot not in ballots and _campaigning(nodes[candidate_id], node.current_term):
+            ballots = ballots | {ballot}
+    return ballots
+
+
+def _campaigning(node: Node | None, term: int) -> bool:
+    return node is not None and node.role is Role.CANDIDATE and node.current_term == term
 
 
 def _add(network: tuple[Message, ...], messages: tuple[Message, ...]) -> tuple[Message, ...]:

@@ -91,13 +91,14 @@ _CATALOGUE: dict[str, tuple[Any, ...]] = {
     "ack-beyond-request": (_bounds(max_term=3), "Leader Completeness", 23, False),
     "accept-stale-term-append": (_bounds(max_messages=11), "State Machine Safety", 14, True, 3,
                                  False),
-    "act-on-stale-responses": (_bounds(max_log=0, max_messages=8), "Election Safety", 7, False),
-    "no-step-down-on-higher-term": (_bounds(max_log=0, max_messages=6), "Election Safety", 6,
-                                    False),
-    "count-duplicate-votes": (_bounds(max_term=1, max_log=0, max_messages=7, duplicate=True),
-                              "Election Safety", 16, True, 4),
-    "quorum-off-by-one": (_bounds(max_term=1, max_log=0, max_messages=4), "Election Safety", 2,
-                          False),
+    "act-on-stale-responses": (_bounds(max_log=0, max_messages=5), "Elected By Majority", 4,
+                               False),
+    "no-step-down-on-higher-term": (_bounds(max_log=0, max_messages=5), "Elected By Majority",
+                                    5, False),
+    "count-duplicate-votes": (_bounds(max_term=1, max_log=0, max_messages=5, duplicate=True),
+                              "Elected By Majority", 5, False, 4),
+    "quorum-off-by-one": (_bounds(max_term=1, max_log=0, max_messages=2), "Elected By Majority",
+                          1, False),
 }
 
 BUGS: dict[str, Bug] = {

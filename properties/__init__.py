@@ -23,9 +23,11 @@ from properties.safety import (
 )
 from properties.transitions import (
     COMMIT_MONOTONICITY,
+    ELECTED_BY_MAJORITY,
     SINGLE_VOTE_PER_TERM,
     TERM_MONOTONICITY,
     commit_monotonicity,
+    elected_by_majority,
     leader_append_only,
     single_vote_per_term,
     term_monotonicity,
@@ -47,6 +49,7 @@ TRANSITION_PROPERTIES: dict[str, TransitionProperty] = {
     LEADER_APPEND_ONLY: leader_append_only,
     TERM_MONOTONICITY: term_monotonicity,
     SINGLE_VOTE_PER_TERM: single_vote_per_term,
+    ELECTED_BY_MAJORITY: elected_by_majority,
     COMMIT_MONOTONICITY: commit_monotonicity,
 }
 FIGURE_3 = (ELECTION_SAFETY, LEADER_APPEND_ONLY, LOG_MATCHING, LEADER_COMPLETENESS,

@@ -10,6 +10,7 @@ from properties.violation import Violation
 TERM_MONOTONICITY = "Term Monotonicity"
 SINGLE_VOTE_PER_TERM = "Single Vote Per Term"
 COMMIT_MONOTONICITY = "Commit Index Monotonicity"
+ELECTED_BY_MAJORITY = "Elected By Majority"
 
 
 def leader_append_only(before: World, after: World) -> Violation | None:
@@ -67,6 +68,38 @@ def single_vote_per_term(before: World, after: World) -> Violation | None:
                 "a server that votes twice in a term lets two candidates win it",
                 nodes=(i,),
                 term=new.current_term,
+            )
+    return None
+
+
+def elected_by_majority(before: World, after: World) -> Violation | None:
+    """Auxiliary, the step Election Safety rests on (§5.2: a candidate "wins an election if it
+    receives votes from a majority of the servers in the full cluster for the same term"):
+    whoever becomes leader of a term holds votes for it in that term from a majority. The
+    votes are the ghost ballots of its campaign (a voter may have forgotten its vote by now)
+    and the votes still on record. Catches a miscounted election at the moment it is won,
+    not when a second leader of the term finally shows it."""
+    elected = after.history.leaders - before.history.leaders
+    if not elected:
+        return None
+    n = len(after.nodes)
+    for term, leader in sorted(elected):
+        voters = {voter for t, voter, candidate in before.history.ballots
+                  if t == term and candidate == leader}
+        for i in range(n):
+            persistent = after.persistent_of(i)
+            if persistent.current_term == term and persistent.voted_for == leader:
+                voters.add(i)
+        if 2 * len(voters) <= n:
+            named = ", ".join(f"n{voter}" for voter in sorted(voters)) or "nobody"
+            return Violation(
+                ELECTED_BY_MAJORITY,
+                f"n{leader} became leader of term {term} with votes from {named}: "
+                f"{len(voters)} of {n}, not a majority",
+                "two majorities always share a voter, and a voter votes once per term; a "
+                "leader elected without a majority can share its term with another leader",
+                nodes=(leader,),
+                term=term,
             )
     return None
 

@@ -654,8 +654,9 @@ class Cluster:
         return self._world
 
     def _record(self, history: History) -> History:
+        nodes = self.world().nodes
         for node in self.world().up_nodes():
-            history = record_history(history, node)
+            history = record_history(history, node, nodes)
         if history is not self.history:
             self._world = None
         return history

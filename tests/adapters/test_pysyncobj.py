@@ -44,6 +44,7 @@ from model.adapters.pysyncobj_fuzz import (
 )
 from model.cli import main
 from properties import check_state
+from properties.safety import election_safety
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -384,9 +385,19 @@ def duplicated_vote_run() -> tuple[ClusterConfig, list]:
 
 def test_a_duplicated_vote_response_elects_two_leaders_in_one_term() -> None:
     config, actions = duplicated_vote_run()
-    outcome, _, _ = replay(config, actions)
+    # Caught the moment the first candidate "wins" on its own vote and one peer's, twice...
+    outcome, applied, _ = replay(config, actions)
     assert outcome.violation is not None
-    assert outcome.violation.property == "Election Safety"
+    assert outcome.violation.property == "Elected By Majority"
+    assert "2 of 5" in outcome.violation.detail
+    duplicate = next(i for i, action in enumerate(actions) if isinstance(action, Duplicate))
+    assert len(applied) == duplicate + 3  # stopped at the copy's delivery
+    # ...and the whole run goes on to elect a second leader of the same term.
+    cluster = Cluster(config)
+    for action in actions:
+        cluster.apply(action)
+    violation = election_safety(cluster.world())
+    assert violation is not None and violation.term == 2
     # Without the duplicate the first candidate is not elected.
     without = [a for a in actions if not isinstance(a, Duplicate)]
     outcome, _, _ = replay(config, without, strict=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import marshal
 import os
 import signal
 import threading
@@ -21,6 +22,7 @@ import pytest
 from impl.broken import BROKEN_CORES
 from impl.raft import CORE
 from model.explore import (
+    CHECKPOINT_FILE,
     DEFAULT_BOUNDS,
     EXIT_INCOMPLETE,
     EXIT_PASS,
@@ -47,7 +49,9 @@ PARTITION = Bounds(max_term=1, max_log=1, values=1, max_messages=2, max_crashes=
 TINY = Bounds(max_term=1, max_log=1, max_messages=3, max_crashes=0, drop=False)
 PINNED = [
     (3, SMALL, 3_273, 19_573, 8_094, 48_411, 39),
-    (2, TWO_NODES_FAULTS, 5_603, 11_192, 20_534, 41_014, 22),
+    # Drops add a few states: a vote whose answer was lost stays in the ghost ballots while
+    # its candidate campaigns (properties' Elected By Majority reads them).
+    (2, TWO_NODES_FAULTS, 5_611, 11_208, 20_556, 41_058, 22),
     (3, PARTITION, 3_209, 18_985, 10_964, 64_752, 23),
 ]
 
@@ -227,6 +231,18 @@ def test_resume_refuses_a_checkpoint_of_another_search(tmp_path: Path) -> None:
         explore(small_model(), resume=tmp_path / "missing")
 
 
+def test_resume_refuses_a_checkpoint_in_an_older_format(tmp_path: Path) -> None:
+    """The encoding of a state changed (ghost ballots); an older checkpoint is refused with
+    a reason, not decoded into the wrong shape."""
+    explore(small_model(), max_states=100, checkpoint=tmp_path)
+    path = tmp_path / CHECKPOINT_FILE
+    data = marshal.loads(path.read_bytes())
+    data["magic"] = "raftcheck-explore-checkpoint-1"
+    path.write_bytes(marshal.dumps(data))
+    with pytest.raises(UsageError, match=r"older format .*start the search again"):
+        explore(small_model(), resume=tmp_path)
+
+
 def test_ctrl_c_stops_with_partial_statistics_and_a_resumable_checkpoint(
         tmp_path: Path) -> None:
     model = small_model(bounds=TWO_NODES_FAULTS, nodes=2)
@@ -241,9 +257,9 @@ def test_ctrl_c_stops_with_partial_statistics_and_a_resumable_checkpoint(
         timer.join()
         signal.signal(signal.SIGINT, previous)
     assert stopped.verdict == "INCOMPLETE" and stopped.stop_reason == "interrupted"
-    assert 0 < stopped.distinct < 11_192
+    assert 0 < stopped.distinct < 11_208
     done = explore(model, symmetry=False, resume=tmp_path)
-    assert (done.verdict, done.distinct, done.generated) == ("PASS", 11_192, 41_014)
+    assert (done.verdict, done.distinct, done.generated) == ("PASS", 11_208, 41_058)
 
 
 def test_exact_mode_detects_no_collision() -> None:

@@ -53,7 +53,7 @@ def test_diff(raftcheck):
         "*Single Vote Per Term found by raftcheck fuzz (seed 1):*",
         "*✗ Single Vote Per Term violated after step 3*",
         "*result: VIOLATION*",
-        "*✗ Election Safety violated after step 2*",
+        "*✗ Elected By Majority violated after step 1*",
         "*First divergence after 4 steps*",
         "*n0: commit_index 0 (OLD) vs 1 (NEW)*",
     ])

@@ -18,7 +18,7 @@ from model.world import Crash, Timeout
 from properties.violation import Violation
 
 CORPUS = Path(__file__).parent.parent / "regressions"
-QUORUM = CORPUS / "quorum-off-by-one.json"  # 2 steps, Election Safety
+QUORUM = CORPUS / "quorum-off-by-one.json"  # 1 step, Elected By Majority
 STOPS = CORPUS / "vote-without-up-to-date-check.json"  # stops applying on raft at step 11
 LONG = STOPS  # 11 steps: something to shrink and to draw
 
@@ -32,13 +32,13 @@ def _copy(path: Path, tmp_path: Path) -> Path:
 def test_reproduced_is_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", str(QUORUM)]) == 1
     out = capsys.readouterr().out
-    assert "REPRODUCED: Election Safety at the same step" in out
+    assert "REPRODUCED: Elected By Majority at the same step" in out
     assert "  1. n" in out  # the numbered text trace comes first
 
 
 def test_fixed_is_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", str(QUORUM), "--core", "raft"]) == 0
-    assert "FIXED: all 2 steps run and no property is violated (recorded: Election Safety)" \
+    assert "FIXED: all 1 step run and no property is violated (recorded: Elected By Majority)" \
         in capsys.readouterr().out
 
 
@@ -57,7 +57,7 @@ def test_different_violation_is_exit_1(tmp_path: Path,
     relabelled = evolve(trace, violation=Violation("Log Matching", "old", "why"))
     path = save_trace(tmp_path / "t.json", relabelled)
     assert main(["replay", str(path)]) == 1
-    assert "DIFFERENT VIOLATION: Election Safety at step 2 (recorded Log Matching)" in \
+    assert "DIFFERENT VIOLATION: Elected By Majority at step 1 (recorded Log Matching)" in \
         capsys.readouterr().out
 
 
