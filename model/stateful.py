@@ -131,7 +131,11 @@ OPTIONAL = frozenset((Timeout, Heartbeat, Drop, Duplicate, Crash, Restart, Parti
 SWARM_NETWORK = (3, 4, 6)
 SWARM_LOG = (1, 2)
 CASCADE = 12  # deliveries one cascading rule may make
-DELIVER = st.sampled_from((True, True, True, False))  # a sent message is delivered 3 times in 4
+# A message a cascade follows is delivered (3 times in 4) or held back; in runs whose swarm
+# keeps duplication it may also be duplicated: delivered now, its copy later in the cascade.
+DELIVER, HOLD, DUPLICATE = "deliver", "hold", "duplicate"
+FATE = st.sampled_from((DELIVER, DELIVER, DELIVER, HOLD))
+FATE_WITH_DUPLICATES = st.sampled_from((DELIVER, DELIVER, DELIVER, HOLD, DUPLICATE))
 
 
 def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBasedStateMachine]:
@@ -227,14 +231,22 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             is delivered or left in flight by a draw, and what its delivery sends is followed in
             turn (at most CASCADE deliveries). One rule thus runs a whole election or
             replication round (timeout, requests, answers, retries) with some messages held
-            back, which random single steps rarely manage before the next timeout disrupts
-            it. The trace is still the individual world actions, and shrinks as such."""
+            back (or, when the run duplicates, some delivered twice: a retransmitted vote, or
+            a stale AppendEntries arriving again late), which random single steps rarely
+            manage before the next timeout disrupts it. The trace is still the individual
+            world actions, and shrinks as such."""
             queue = list(self.take(kind, data))
             delivered = 0
             while queue and delivered < CASCADE:
                 message = queue.pop(0)
-                if not data.draw(DELIVER, label="deliver"):
+                fate = data.draw(self.fate, label="deliver")
+                if fate == HOLD:
                     continue
+                if fate == DUPLICATE and self.deliverable(message) is not None:
+                    copied = self.successor(Duplicate(message))
+                    if copied is not None:  # within the bounds on messages in flight
+                        self.apply(Duplicate(message), copied)
+                        queue.append(message)  # the copy arrives later, after the others
                 after = self.deliverable(message)
                 if after is None:  # already gone, across a partition, or outside the bounds
                     continue
@@ -262,6 +274,9 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
                           if kind not in OPTIONAL
                           or data.draw(st.booleans(), label=f"swarm {_name(kind)}")]
             self.model = evolve(model, bounds=swarm_bounds(model.bounds, data))
+            duplicates = model.bounds.duplicate and any(kind is Duplicate
+                                                        for kind, _ in self.kinds)
+            self.fate = FATE_WITH_DUPLICATES if duplicates else FATE
 
         @rule(data=DATA)
         def step(self, data: st.DataObject) -> None:
