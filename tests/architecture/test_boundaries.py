@@ -42,3 +42,12 @@ def test_core_has_no_print_or_open() -> None:
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in {"print", "open", "input"}, (
                     f"{path.name}:{node.lineno} calls {node.func.id}(): the core does no I/O")
+
+
+def test_no_test_folder_shadows_a_package() -> None:
+    """pytest puts `tests/` on sys.path (rootdir conftest, no __init__.py files), so a folder
+    `tests/properties` becomes a namespace package that an installed (not source-tree) run
+    imports instead of the real `properties`: every test fails at collection."""
+    packages = {path.parent.name for path in ROOT.glob("*/__init__.py")}
+    folders = {path.name for path in (ROOT / "tests").iterdir() if path.is_dir()}
+    assert not packages & folders
