@@ -230,7 +230,7 @@ def show(bug: Bug, max_seconds: float) -> int:
         return EXIT_ESCAPED
     model = Model(bug.core, Config(bug.nodes), bug.bounds)
     print(render_trace(model, list(found.actions), found.violation,
-                       title=f"Shortest counterexample ({found.length} steps, "
+                       title=f"Shortest counterexample ({_steps(found.length)}, "
                              f"{found.states:,} states, {found.seconds:.1f} s)"))
     print("\nReplay with Model(core, config, bounds).run(actions):")
     print(replayable(list(found.actions)))
@@ -243,8 +243,8 @@ def _cell(hunt_: Hunt | None) -> str:
     if not hunt_.found:
         return f"[bold red]missed[/] in {hunt_.seconds:.0f} s"
     if hunt_.engine == "exhaustive":
-        return f"[green]✓[/] {hunt_.length} steps, {hunt_.states:,} st, {hunt_.seconds:.1f} s"
-    return f"[green]✓[/] {hunt_.seconds:.1f} s, {hunt_.length} steps (from {hunt_.raw_length})"
+        return f"[green]✓[/] {_steps(hunt_.length)}, {hunt_.states:,} st, {hunt_.seconds:.1f} s"
+    return f"[green]✓[/] {hunt_.seconds:.1f} s, {_steps(hunt_.length)} (from {hunt_.raw_length})"
 
 
 def table(reports: Sequence[Report], correct: dict[str, bool]) -> Table:
@@ -282,3 +282,7 @@ def _json(report: Report) -> dict[str, Any]:
             "hypothesis": hunt_json(report.hypothesis),
             "scenarios_broken": [name for name, ok in report.scenarios.items() if not ok],
             "caught": report.caught}
+
+
+def _steps(count: int | None) -> str:
+    return f"{count} step" if count == 1 else f"{count} steps"
