@@ -31,7 +31,7 @@ from impl.raft import CORE
 from model.explore import explore
 from model.fuzz import fuzz
 from model.stateful import FUZZ_BOUNDS
-from model.trace import render_trace, replayable
+from model.trace import count_steps, render_trace, replayable
 from model.world import Action, Config, Core, Model
 from model.zoo import BUGS, Bug
 from properties import Violation
@@ -230,7 +230,7 @@ def show(bug: Bug, max_seconds: float) -> int:
         return EXIT_ESCAPED
     model = Model(bug.core, Config(bug.nodes), bug.bounds)
     print(render_trace(model, list(found.actions), found.violation,
-                       title=f"Shortest counterexample ({_steps(found.length)}, "
+                       title=f"Shortest counterexample ({count_steps(found.length)}, "
                              f"{found.states:,} states, {found.seconds:.1f} s)"))
     print("\nReplay with Model(core, config, bounds).run(actions):")
     print(replayable(list(found.actions)))
@@ -243,8 +243,10 @@ def _cell(hunt_: Hunt | None) -> str:
     if not hunt_.found:
         return f"[bold red]missed[/] in {hunt_.seconds:.0f} s"
     if hunt_.engine == "exhaustive":
-        return f"[green]✓[/] {_steps(hunt_.length)}, {hunt_.states:,} st, {hunt_.seconds:.1f} s"
-    return f"[green]✓[/] {hunt_.seconds:.1f} s, {_steps(hunt_.length)} (from {hunt_.raw_length})"
+        return (f"[green]✓[/] {count_steps(hunt_.length)}, {hunt_.states:,} st, "
+                f"{hunt_.seconds:.1f} s")
+    return (f"[green]✓[/] {hunt_.seconds:.1f} s, {count_steps(hunt_.length)} "
+            f"(from {hunt_.raw_length})")
 
 
 def table(reports: Sequence[Report], correct: dict[str, bool]) -> Table:
@@ -282,7 +284,3 @@ def _json(report: Report) -> dict[str, Any]:
             "hypothesis": hunt_json(report.hypothesis),
             "scenarios_broken": [name for name, ok in report.scenarios.items() if not ok],
             "caught": report.caught}
-
-
-def _steps(count: int | None) -> str:
-    return f"{count} step" if count == 1 else f"{count} steps"

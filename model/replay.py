@@ -43,7 +43,7 @@ from impl.types import Role
 from model.cores import CoreLoadError, load_core
 from model.render import render_html, render_mermaid
 from model.shrink import first_violation, shrink
-from model.trace import render_trace, show_action, show_message
+from model.trace import count_steps, render_trace, show_action, show_message
 from model.tracefile import (
     CoreIdentity,
     TraceFile,
@@ -373,10 +373,11 @@ def _summary_lines(result: ReplayResult, trace: TraceFile, spec: str, name: str)
         lines.append(f"DIFFERENT VIOLATION: {found.property} at step {result.step} "
                      f"({was}): {found.detail}")
     elif result.outcome == FIXED and recorded is not None:
-        lines.append(f"FIXED: all {_steps(len(result.actions))} run and no property is violated "
-                     f"(recorded: {recorded.property})")
+        lines.append(f"FIXED: all {count_steps(len(result.actions))} run and no property is "
+                     f"violated (recorded: {recorded.property})")
     elif result.outcome == CLEAN:
-        lines.append(f"CLEAN: all {_steps(len(result.actions))} run and no property is violated")
+        lines.append(f"CLEAN: all {count_steps(len(result.actions))} run and no property is "
+                     "violated")
     else:
         assert result.stopped_action is not None
         lines.append(f"STOPS APPLYING at step {result.step}: "
@@ -411,7 +412,3 @@ def _json(result: ReplayResult, args: argparse.Namespace, spec: str, name: str,
         "shrink": shrink_note,
         "rendering": args.out,
     }
-
-
-def _steps(count: int) -> str:
-    return f"{count} step" if count == 1 else f"{count} steps"

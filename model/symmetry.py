@@ -186,14 +186,14 @@ def state_bytes(world: World, reduce: bool = True) -> bytes:
     history = world.history
     hit = _history_memo.get(id(history))
     if hit is not None and hit[0] is history:
-        history_bytes, leaders_relabelled = hit[1], hit[2]
+        history_bytes, ghost_relabelled = hit[1], hit[2]
     else:
         _leaders, committed, applied, _ballots = encode_history(history)
         history_bytes = marshal.dumps((committed, applied), MARSHAL_VERSION)
-        leaders_relabelled = {}
+        ghost_relabelled = {}
         if len(_history_memo) >= _MEMO_LIMIT:
             _history_memo.clear()
-        _history_memo[id(history)] = (history, history_bytes, leaders_relabelled)
+        _history_memo[id(history)] = (history, history_bytes, ghost_relabelled)
     isolated = world.isolated
     clock = encode_clock(world.clock)
     counters = marshal.dumps((world.crashes, world.partitions, len(messages)), MARSHAL_VERSION)
@@ -235,14 +235,14 @@ def state_bytes(world: World, reduce: bool = True) -> bytes:
             network.append(message_bytes)
         network.sort()
         parts.extend(network)
-        leaders = leaders_relabelled.get(order)
-        if leaders is None:
-            leaders = leaders_relabelled[order] = dumps(
+        ghost = ghost_relabelled.get(order)  # leaders and ballots name nodes: relabelled
+        if ghost is None:
+            ghost = ghost_relabelled[order] = dumps(
                 (tuple(sorted([(term, new[leader]) for term, leader in history.leaders])),
                  tuple(sorted([(term, new[voter], new[candidate])
                                for term, voter, candidate in history.ballots]))),
                 MARSHAL_VERSION)
-        parts.append(leaders)
+        parts.append(ghost)
         if isolated:
             side = tuple(sorted([new[i] for i in isolated]))
             if reduce:  # the unordered pair of sides: `connected` cannot tell them apart

@@ -188,6 +188,11 @@ def render_trace(
     return "\n".join(lines)
 
 
+def count_steps(count: int | None) -> str:
+    """"1 step", "2 steps": how every report counts a trace's length."""
+    return f"{count} step" if count == 1 else f"{count} steps"
+
+
 def replayable(actions: Sequence[Action]) -> str:
     """The action list as Python that replays it:
     `Model(core, config, bounds).run(actions)`."""
