@@ -175,7 +175,8 @@ class TruncateOnStaleAppend(RaftCore):
     already holds then deletes entries, committed ones included. The guide: "if the follower
     has all the entries the leader sent, the follower MUST NOT truncate its log" [guide;
     paper §5.3 rule 3]. Only reachable with a duplicated or reordered request. Caught by
-    State Machine Safety (an applied entry deleted); shortest counterexample: 10 steps."""
+    Committed Entries Kept (the follower deletes an entry it knows is committed; State Machine
+    Safety breaks at the same step); shortest counterexample: 10 steps."""
 
     name = "truncate-on-stale-append"
 
@@ -232,10 +233,11 @@ class AcceptStaleTermAppend(RaftCore):
     """Accepts AppendEntries from an older term: a deposed leader that has not heard of the
     new term keeps overwriting followers of the new leader. Figure 2, AppendEntries rule 1:
     "Reply false if term < currentTerm" [paper §5.1]. Needs the deposed leader's request to
-    stay in flight while the new leader commits and applies an entry on the receiver: caught
-    by State Machine Safety when the stale request overwrites it. The shortest run found is
-    14 steps with up to 11 messages in flight, more than BFS covers at that depth in minutes
-    (the Hypothesis engine finds it; docs/zoo.md)."""
+    stay in flight while the new leader commits an entry: caught by Committed Entries Kept
+    when the stale request reaches the new leader, which steps down and overwrites it (State
+    Machine Safety needed a 14th step, another server applying the stale entry). Shortest
+    counterexample: 13 steps, with up to 10 messages in flight (the deepest BFS in the zoo:
+    763,693 states; docs/zoo.md)."""
 
     name = "accept-stale-term-append"
 

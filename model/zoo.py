@@ -43,9 +43,6 @@ class Bug:
     shortest: int  # its length in world actions (BFS: no shorter one within `bounds`)
     slow: bool = False  # BFS takes more than a few seconds: not in the default test run
     nodes: int = 3  # cluster size it needs
-    # False when BFS does not reach the violation within minutes: `shortest` is then the
-    # shortest run the Hypothesis engine and polish found, not a proven minimum.
-    bfs_reaches: bool = True
 
     @property
     def name(self) -> str:
@@ -82,15 +79,14 @@ _CATALOGUE: dict[str, tuple[Any, ...]] = {
                                            max_crashes=1), "Term Monotonicity", 2, False),
     "commit-previous-term-by-counting": (_bounds(max_term=4), "Leader Completeness", 34,
                                          True),
-    "truncate-on-stale-append": (_bounds(max_term=1, max_messages=6), "State Machine Safety",
+    "truncate-on-stale-append": (_bounds(max_term=1, max_messages=6), "Committed Entries Kept",
                                  10, False),
     "append-without-consistency-check": (_bounds(max_term=3), "Commit Within Log", 24, False),
     "commit-to-leader-commit": (_bounds(max_term=1, max_log=2, values=2, max_messages=7),
                                 "Commit Within Log", 13, True),
     "match-index-from-leader-log": (_bounds(max_messages=5), "Leader Completeness", 9, False),
     "ack-beyond-request": (_bounds(max_term=3), "Leader Completeness", 23, False),
-    "accept-stale-term-append": (_bounds(max_messages=11), "State Machine Safety", 14, True, 3,
-                                 False),
+    "accept-stale-term-append": (_bounds(max_messages=10), "Committed Entries Kept", 13, True),
     "act-on-stale-responses": (_bounds(max_log=0, max_messages=5), "Elected By Majority", 4,
                                False),
     "no-step-down-on-higher-term": (_bounds(max_log=0, max_messages=5), "Elected By Majority",

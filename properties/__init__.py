@@ -23,10 +23,12 @@ from properties.safety import (
 )
 from properties.transitions import (
     COMMIT_MONOTONICITY,
+    COMMITTED_ENTRIES_KEPT,
     ELECTED_BY_MAJORITY,
     SINGLE_VOTE_PER_TERM,
     TERM_MONOTONICITY,
     commit_monotonicity,
+    committed_entries_kept,
     elected_by_majority,
     leader_append_only,
     single_vote_per_term,
@@ -51,6 +53,7 @@ TRANSITION_PROPERTIES: dict[str, TransitionProperty] = {
     SINGLE_VOTE_PER_TERM: single_vote_per_term,
     ELECTED_BY_MAJORITY: elected_by_majority,
     COMMIT_MONOTONICITY: commit_monotonicity,
+    COMMITTED_ENTRIES_KEPT: committed_entries_kept,
 }
 FIGURE_3 = (ELECTION_SAFETY, LEADER_APPEND_ONLY, LOG_MATCHING, LEADER_COMPLETENESS,
             STATE_MACHINE_SAFETY)

@@ -10,6 +10,7 @@ from properties.violation import Violation
 TERM_MONOTONICITY = "Term Monotonicity"
 SINGLE_VOTE_PER_TERM = "Single Vote Per Term"
 COMMIT_MONOTONICITY = "Commit Index Monotonicity"
+COMMITTED_ENTRIES_KEPT = "Committed Entries Kept"
 ELECTED_BY_MAJORITY = "Elected By Majority"
 
 
@@ -117,4 +118,34 @@ def commit_monotonicity(before: World, after: World) -> Violation | None:
                 nodes=(new.id,),
                 index=old.commit_index,
             )
+    return None
+
+
+def committed_entries_kept(before: World, after: World) -> Violation | None:
+    """Auxiliary: while a server stays up, the entries up to its commit_index never change.
+    Committed entries are in every later leader's log (Leader Completeness, §5.4.3), so a
+    legitimate AppendEntries never conflicts with them (§5.3): a server that overwrites one
+    is obeying a deposed leader or a stale request. etcd's raft log refuses such an append
+    outright ("entry conflict with committed entry"). Catches the overwrite when it happens,
+    not when another server later applies something else at that index."""
+    for old, new in zip(before.nodes, after.nodes, strict=True):
+        if old is None or new is None or new.log is old.log:
+            continue
+        upto = min(old.commit_index, len(old.log))
+        if new.log[:upto] == old.log[:upto]:
+            continue
+        index = next((i for i in range(1, upto + 1)
+                      if i > len(new.log) or new.log[i - 1] != old.log[i - 1]), upto)
+        lost = old.log[index - 1]
+        now = (f"term {new.log[index - 1].term}" if index <= len(new.log) else "nothing")
+        return Violation(
+            COMMITTED_ENTRIES_KEPT,
+            f"n{new.id} replaced its entry {index} (term {lost.term}), which it knew was "
+            f"committed (commit_index {old.commit_index}), with {now}",
+            "a committed entry is in every later leader's log; a server that overwrites one "
+            "can apply a different command at that index than its peers did",
+            nodes=(new.id,),
+            index=index,
+            term=lost.term,
+        )
     return None
