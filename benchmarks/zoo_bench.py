@@ -8,8 +8,11 @@ the first failing run (a seed that misses counts as the budget), and the median 
     python benchmarks/zoo_bench.py                      # every bug, 5 seeds, 60 s each
     python benchmarks/zoo_bench.py --seeds 3 --seconds 30 two-votes-per-term
     python benchmarks/zoo_bench.py --json > zoo.json
+    python benchmarks/zoo_bench.py --no-exhaustive --seeds 3 --seconds 30 --workers 2
 
-Measure on an otherwise idle machine: both engines are single-process here.
+Measure on an otherwise idle machine. Each engine run is one process unless --workers says
+otherwise (BFS shares out each level, the Hypothesis engine its batches of runs; the results
+do not depend on it, only the times do).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ def main() -> int:
                         help="Hypothesis budget per seed")
     parser.add_argument("--explore-seconds", type=float, default=900.0)
     parser.add_argument("--no-exhaustive", action="store_true")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes per engine run (BFS levels, Hypothesis batches)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows = []
@@ -44,11 +49,12 @@ def main() -> int:
         row: dict[str, object] = {"bug": name, "nodes": bug.nodes,
                                   "bounds": bug.bounds.describe(), "shortest": bug.shortest}
         if not args.no_exhaustive:
-            found = hunt_exhaustive(bug, args.explore_seconds)
+            found = hunt_exhaustive(bug, args.explore_seconds, args.workers)
             row.update(bfs_found=found.found, bfs_seconds=round(found.seconds, 2),
                        bfs_states=found.states, bfs_length=found.length,
                        bfs_property=found.property)
-        hunts = [hunt_hypothesis(bug, seed, args.seconds) for seed in range(args.seeds)]
+        hunts = [hunt_hypothesis(bug, seed, args.seconds, args.workers)
+                 for seed in range(args.seeds)]
         hits = [h for h in hunts if h.found]
         row.update(
             hyp_found=f"{len(hits)}/{len(hunts)}",

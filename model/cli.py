@@ -64,6 +64,9 @@ def add_fuzz_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--seconds", type=float, default=None, help="time budget instead")
     parser.add_argument("--steps", type=int, default=None,
                         help="actions per run (default: the profile's)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes sharing the batches of runs; the result for a seed "
+                             "and --examples does not depend on it (default: 1)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
     add_save_arguments(parser)
@@ -82,8 +85,12 @@ def run_fuzz(args: argparse.Namespace) -> int:
         raise UsageError("--seconds must be positive")
     if args.steps is not None and args.steps < 1:
         raise UsageError("--steps must be at least 1")
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
     seed = resolve_seed(args.seed)
     if args.core == "pysyncobj":  # a real library, not a step function: its own engine
+        if args.workers != 1:
+            raise UsageError("--workers applies to step-function cores, not to pysyncobj")
         return _run_pysyncobj(args, seed)
     if args.replay is not None or args.network != "any":
         raise UsageError("--replay and --network apply to --core pysyncobj only")
@@ -99,7 +106,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
         print(f"bounds: {model.bounds.describe()}")
     result = _with_progress(console, show_progress, lambda progress: fuzz(
         model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
-        steps=args.steps, on_progress=progress))
+        steps=args.steps, workers=args.workers, on_progress=progress))
     saved = save_error = None
     if result.violation is not None:
         saved, save_error = save_from_args(args, record(

@@ -1,16 +1,19 @@
 """`raftcheck fuzz`: run the Hypothesis engine against a core for a budget, reproducibly.
 
-The budget is spent in batches of examples, batch k seeded with (seed, k), so a run is
-determined by its seed and its example budget (a time budget only decides how many batches
-run). Hypothesis' example database is off: the seed, not a local cache, reproduces a run.
+The budget is spent in batches of examples, batch k seeded with (seed, k) and sized by the
+budget alone (`batch_plan`), so a run is determined by its seed and its example budget (a time
+budget only decides how many batches run), and batches can run in several processes
+(`workers`) with the same result. Hypothesis' example database is off: the seed, not a local
+cache, reproduces a run.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 import zlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator, Iterator
+from contextlib import closing, contextmanager
 from typing import Any
 
 from attrs import frozen
@@ -81,6 +84,50 @@ def batch_seed(seed: int, batch: int) -> int:
     return zlib.crc32(f"{seed}:{batch}".encode())
 
 
+def batch_plan(examples: int | None) -> Iterator[int]:
+    """The sizes of the batches a budget of `examples` runs (unbounded for a time budget):
+    fixed in advance, so that batch k is the same run of Hypothesis however many processes
+    share the work and whatever the earlier batches counted."""
+    if examples is None:
+        while True:
+            yield BATCH
+    full, rest = divmod(examples, BATCH)
+    yield from [BATCH] * full + ([rest] if rest else [])
+
+
+@frozen
+class Batch:
+    """What one batch of runs saw, and the failing run it stopped at, if any."""
+
+    examples: int
+    steps: int
+    distinct: frozenset[int]
+    goals: frozenset[str]
+    failure: tuple[Violation, list[Action]] | None
+
+
+def run_batch(model: Model, seed: int, batch: int, size: int, profile: str,
+              steps: int | None, stats: RunStats) -> tuple[Violation, list[Action]] | None:
+    """Batch `batch` of a fuzzing run: `size` runs of the machine, seeded with (seed, batch);
+    their steps are counted in `stats`. The first failing run, if any."""
+    # Hypothesis finds; the action-level shrinker (model.shrink) minimises, in seconds where
+    # Hypothesis' choice-sequence shrinker takes minutes on long Raft runs.
+    overrides: dict[str, Any] = {"max_examples": size,
+                                 "phases": (Phase.explicit, Phase.generate)}
+    if steps is not None:
+        overrides["stateful_step_count"] = steps
+    machine = hypothesis_seed(batch_seed(seed, batch))(build_machine(model, stats))
+    try:
+        with without_local_constants():
+            run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
+                machine, settings=profile_settings(profile, **overrides))
+    except PropertyViolated as error:
+        return error.violation, error.actions
+    except HypothesisException as error:  # pragma: no cover - a bug in the machine
+        raise RuntimeError(f"the Hypothesis engine failed: {error}") from error
+    return None
+
+
 def fuzz(
     model: Model,
     *,
@@ -89,51 +136,52 @@ def fuzz(
     examples: int | None = None,
     seconds: float | None = None,
     steps: int | None = None,
+    workers: int = 1,
     on_progress: Callable[[RunStats], None] | None = None,
 ) -> FuzzResult:
     """Explore `model` with Hypothesis until `examples` runs (default: the profile's) or
-    `seconds` have been spent, or a property fails. The failing run is shrunk."""
+    `seconds` have been spent, or a property fails. The failing run is shrunk.
+
+    With `workers` > 1 the batches run in that many processes, and their results are taken in
+    batch order: the first failing batch is the one a single process would have stopped at,
+    so the result for a seed and an example budget does not depend on `workers`."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
     budget = examples if examples is not None else (
         None if seconds is not None else PROFILES[profile]["max_examples"])
     stats = RunStats(on_step=on_progress)
     started = time.monotonic()
-    violation: PropertyViolated | None = None
-    found_after = 0.0
-    batch = 0
-    while violation is None:
-        done = stats.examples
-        if budget is not None and done >= budget:
-            break
-        if seconds is not None and time.monotonic() - started >= seconds:
-            break
-        size = BATCH if budget is None else min(BATCH, budget - done)
-        # Hypothesis finds; the action-level shrinker (model.shrink) minimises, in seconds
-        # where Hypothesis' choice-sequence shrinker takes minutes on long Raft runs.
-        overrides: dict[str, Any] = {"max_examples": size,
-                                     "phases": (Phase.explicit, Phase.generate)}
-        if steps is not None:
-            overrides["stateful_step_count"] = steps
-        machine = hypothesis_seed(batch_seed(seed, batch))(build_machine(model, stats))
-        try:
-            with without_local_constants():
-                run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
-                    machine, settings=profile_settings(profile, **overrides))
-        except PropertyViolated as error:
-            violation = error
-            found_after = time.monotonic() - started
-        except HypothesisException as error:  # pragma: no cover - a bug in the machine
-            raise RuntimeError(f"the Hypothesis engine failed: {error}") from error
-        batch += 1
+    deadline = None if seconds is None else started + seconds
+    plan = batch_plan(budget)
+    failure: tuple[Violation, list[Action]] | None = None
+    if workers == 1:
+        for batch, size in enumerate(plan):
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            failure = run_batch(model, seed, batch, size, profile, steps, stats)
+            if failure is not None:
+                break
+    else:
+        with closing(_parallel_batches(model, seed, plan, profile, steps, workers,
+                                       deadline)) as batches:
+            for result in batches:
+                stats.merge(result)
+                if on_progress is not None:
+                    on_progress(stats)
+                if result.failure is not None:
+                    failure = result.failure
+                    break
+    found_after = time.monotonic() - started if failure is not None else 0.0
     actions: list[Action] = []
     found: Violation | None = None
     trace: str | None = None
-    if violation is not None:
-        actions, found = shrink(model, violation.actions)
+    if failure is not None:
+        actions, found = shrink(model, failure[1])
         actions, found = polish(model, actions, found)
         trace = (render_trace(model, actions, found, title="Counterexample")
-                 + f"\n\n(shrunk from {len(violation.actions)} to {len(actions)} steps)"
+                 + f"\n\n(shrunk from {len(failure[1])} to {len(actions)} steps)"
                  + "\n\nReplay with Model(core, config, bounds).run(actions):\n"
                  + replayable(actions))
     return FuzzResult(
@@ -148,5 +196,48 @@ def fuzz(
         actions=tuple(actions),
         trace=trace,
         found_after=found_after,
-        found_length=0 if violation is None else len(violation.actions),
+        found_length=0 if failure is None else len(failure[1]),
     )
+
+
+# ------------------------------------------------------------------ batches in processes
+
+_WORKER: dict[str, Any] = {}  # a worker process's model and settings, set once by fork
+
+
+def _worker_init(model: Model, seed: int, profile: str, steps: int | None) -> None:
+    _WORKER.update(model=model, seed=seed, profile=profile, steps=steps)
+
+
+def _worker_batch(batch: int, size: int) -> Batch:
+    stats = RunStats()
+    failure = run_batch(_WORKER["model"], _WORKER["seed"], batch, size, _WORKER["profile"],
+                        _WORKER["steps"], stats)
+    return Batch(stats.examples, stats.steps, frozenset(stats.distinct),
+                 frozenset(stats.goals), failure)
+
+
+def _parallel_batches(model: Model, seed: int, plan: Iterator[int], profile: str,
+                      steps: int | None, workers: int, deadline: float | None
+                      ) -> Generator[Batch, None, None]:
+    """The batches' results in batch order, computed `workers` at a time ahead of the one
+    awaited. No new batch starts after the deadline; the pool is torn down on exit, so
+    batches beyond a failing one are abandoned."""
+    methods = multiprocessing.get_all_start_methods()
+    context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pending: dict[int, Any] = {}
+    sizes = enumerate(plan)
+    with context.Pool(workers, initializer=_worker_init,
+                      initargs=(model, seed, profile, steps)) as pool:
+        awaited = 0
+        while True:
+            while len(pending) < 2 * workers and (deadline is None
+                                                  or time.monotonic() < deadline):
+                batch, size = next(sizes, (None, 0))
+                if batch is None:
+                    break
+                pending[batch] = pool.apply_async(_worker_batch, (batch, size))
+            if awaited not in pending:
+                return
+            yield pending.pop(awaited).get()
+            awaited += 1

@@ -111,6 +111,13 @@ class RunStats:
         if self.on_step is not None:
             self.on_step(self)
 
+    def merge(self, batch: Any) -> None:
+        """Add what a batch run in another process saw (a `model.fuzz.Batch`)."""
+        self.examples += batch.examples
+        self.steps += batch.steps
+        self.distinct |= batch.distinct
+        self.goals |= batch.goals
+
 
 # The groups `RaftMachine.candidates` sorts actions into: deliveries by message kind, every
 # other action by its own kind.
@@ -134,8 +141,8 @@ CASCADE = 12  # deliveries one cascading rule may make
 # A message a cascade follows is delivered (3 times in 4) or held back; in runs whose swarm
 # keeps duplication it may also be duplicated: delivered now, its copy later in the cascade.
 DELIVER, HOLD, DUPLICATE = "deliver", "hold", "duplicate"
-FATE = st.sampled_from((DELIVER, DELIVER, DELIVER, HOLD))
-FATE_WITH_DUPLICATES = st.sampled_from((DELIVER, DELIVER, DELIVER, HOLD, DUPLICATE))
+FATE = (DELIVER, DELIVER, DELIVER, HOLD)
+FATE_WITH_DUPLICATES = (DELIVER, DELIVER, DELIVER, HOLD, DUPLICATE)
 
 
 def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBasedStateMachine]:
@@ -152,6 +159,7 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
                 self.fail_if(fault.violation())
             self._candidates: dict[type, list[Action]] | None = None
             self._successors: dict[Action, World | None] = {}
+            self.draw: Callable[[int], int]  # set by choose_swarm, the first rule of a run
             run_stats.examples += 1
             run_stats.record(self.world)
 
@@ -195,13 +203,11 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             each action are only checked when one is drawn (`draw_action`)."""
             return any(self.candidates(kind) for kind in kinds)
 
-        def draw_action(self, kind: type, data: st.DataObject | None
-                        ) -> tuple[Action, World] | None:
+        def draw_action(self, kind: type) -> tuple[Action, World] | None:
             """An enabled action of `kind` within the bounds: the drawn candidate, or the next
             one after it that is enabled; None when none is (the rule then does nothing)."""
             candidates = self.candidates(kind)
-            start = 0 if data is None else data.draw(st.integers(0, len(candidates) - 1),
-                                                      label=kind.__name__)
+            start = self.draw(len(candidates))
             for offset in range(len(candidates)):
                 action = candidates[(start + offset) % len(candidates)]
                 after = self.successor(action)
@@ -209,8 +215,8 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
                     return action, after
             return None
 
-        def take(self, kind: type, data: st.DataObject | None) -> tuple[Message, ...]:
-            chosen = self.draw_action(kind, data)
+        def take(self, kind: type) -> tuple[Message, ...]:
+            chosen = self.draw_action(kind)
             return () if chosen is None else self.apply(*chosen)
 
         def apply(self, action: Action, after: World) -> tuple[Message, ...]:
@@ -226,7 +232,7 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
                 self.fail_if(state_prop(after))
             return _sent(before.network, after.network)
 
-        def cascade(self, kind: type, data: st.DataObject) -> None:
+        def cascade(self, kind: type) -> None:
             """Take an action of `kind`, then follow the messages it causes: each message sent
             is delivered or left in flight by a draw, and what its delivery sends is followed in
             turn (at most CASCADE deliveries). One rule thus runs a whole election or
@@ -235,11 +241,11 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             a stale AppendEntries arriving again late), which random single steps rarely
             manage before the next timeout disrupts it. The trace is still the individual
             world actions, and shrinks as such."""
-            queue = list(self.take(kind, data))
+            queue = list(self.take(kind))
             delivered = 0
             while queue and delivered < CASCADE:
                 message = queue.pop(0)
-                fate = data.draw(self.fate, label="deliver")
+                fate = self.fate[self.draw(len(self.fate))]
                 if fate == HOLD:
                     continue
                 if fate == DUPLICATE and self.deliverable(message) is not None:
@@ -269,17 +275,18 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             optional action kinds, so some runs never crash, some drop and duplicate a lot,
             some only ever time out in whole elections. Runs that leave a fault out get
             deeper into the protocol; runs that keep it exercise it more. It also draws the
-            run's own tighter bounds (`swarm_bounds`)."""
+            run's own tighter bounds (`swarm_bounds`). Every later choice of the run is
+            drawn through `self.draw` (`choice_source`)."""
+            self.draw = choice_source(data)
             self.kinds = [(kind, weight) for kind, weight in WEIGHTS
-                          if kind not in OPTIONAL
-                          or data.draw(st.booleans(), label=f"swarm {_name(kind)}")]
-            self.model = evolve(model, bounds=swarm_bounds(model.bounds, data))
+                          if kind not in OPTIONAL or self.draw(2)]
+            self.model = evolve(model, bounds=swarm_bounds(model.bounds, self.draw))
             duplicates = model.bounds.duplicate and any(kind is Duplicate
                                                         for kind, _ in self.kinds)
             self.fate = FATE_WITH_DUPLICATES if duplicates else FATE
 
-        @rule(data=DATA)
-        def step(self, data: st.DataObject) -> None:
+        @rule()
+        def step(self) -> None:
             """One weighted choice of an action kind among those the world offers (deliveries
             by message kind, whole elections and replication rounds, single timers, client
             requests, faults), then an action of that kind drawn from the enabled ones, in
@@ -288,15 +295,14 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
                 Timeout if kind is ELECTION else Heartbeat if kind is REPLICATION else kind)]
             if not offered:
                 return  # the edge of the bounds: every term used, nothing in flight
-            pick = data.draw(st.integers(0, sum(weight for _, weight in offered) - 1),
-                             label="kind")
+            pick = self.draw(sum(weight for _, weight in offered))
             kind = next(kind for kind, bound in _cumulative(offered) if pick < bound)
             if kind is ELECTION:
-                self.cascade(Timeout, data)
+                self.cascade(Timeout)
             elif kind is REPLICATION:
-                self.cascade(Heartbeat, data)
+                self.cascade(Heartbeat)
             else:
-                self.take(kind, data)
+                self.take(kind)
 
         # ---------------------------------------------------------- every state property
 
@@ -312,7 +318,7 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
     return RaftMachine
 
 
-def swarm_bounds(bounds: Bounds, data: st.DataObject) -> Bounds:
+def swarm_bounds(bounds: Bounds, draw: Callable[[int], int]) -> Bounds:
     """A run's own bounds, drawn inside the model's: tight ones force what wide ones make
     rare (with a log bound of 1 every leader that writes, writes at index 1, so logs
     conflict; with 3 messages in flight a leader cannot both hear of a new term and
@@ -320,10 +326,24 @@ def swarm_bounds(bounds: Bounds, data: st.DataObject) -> Bounds:
     def tighter(name: str, options: tuple[int, ...]) -> int:
         bound = getattr(bounds, name)
         choices = sorted({min(option, bound) for option in options} | {bound})
-        return int(data.draw(st.sampled_from(choices), label=f"swarm {name}"))
+        return int(choices[draw(len(choices))])
 
     return evolve(bounds, max_log=tighter("max_log", SWARM_LOG),
                   max_messages=tighter("max_messages", SWARM_NETWORK))
+
+
+def choice_source(data: st.DataObject) -> Callable[[int], int]:
+    """The run's source of choices: `draw(n)` is an index in range(n), drawn straight from
+    Hypothesis' choice sequence (`ConjectureData.draw_integer`, which `st.integers(0, n - 1)`
+    itself calls). Going through a strategy per draw costs ~7x more (its bookkeeping for
+    printing a falsifying example, which we render ourselves from the world actions): run
+    throughput rises by ~45% (docs/performance.md). `DataObject.conjecture_data` is
+    semi-public; if a Hypothesis lacks it, draws go through the strategy, same choices."""
+    conjecture = getattr(data, "conjecture_data", None)
+    draw_integer = getattr(conjecture, "draw_integer", None)
+    if draw_integer is None:  # pragma: no cover - depends on the Hypothesis version
+        return lambda n: int(data.draw(st.integers(0, n - 1)))
+    return lambda n: int(draw_integer(0, n - 1))
 
 
 def _cumulative(weighted: list[tuple[Any, int]]) -> Iterator[tuple[Any, int]]:
@@ -331,10 +351,6 @@ def _cumulative(weighted: list[tuple[Any, int]]) -> Iterator[tuple[Any, int]]:
     for kind, weight in weighted:
         total += weight
         yield kind, total
-
-
-def _name(kind: Any) -> str:
-    return kind if isinstance(kind, str) else kind.__name__
 
 
 def _sent(before: tuple[Message, ...], after: tuple[Message, ...]) -> tuple[Message, ...]:

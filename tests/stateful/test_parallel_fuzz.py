@@ -1,0 +1,53 @@
+"""Fuzzing in several processes (`fuzz(..., workers=N)`, `raftcheck fuzz --workers N`).
+
+What these protect: a seed and an example budget name one run of the Hypothesis engine, so
+`workers` may only change how fast it goes, never what it finds: the same failing run (taken
+in batch order, even when a later batch fails first), the same counts on a clean run. And the
+batch plan is fixed by the budget alone, which is what makes that possible."""
+
+from __future__ import annotations
+
+from itertools import islice
+
+import pytest
+
+from impl.raft import CORE
+from model.cli import main
+from model.fuzz import BATCH, batch_plan, fuzz
+from model.stateful import FUZZ_BOUNDS
+from model.world import Config, Model
+from model.zoo import BUGS
+
+
+def test_the_batch_plan_depends_on_the_budget_only() -> None:
+    assert list(batch_plan(2 * BATCH + 20)) == [BATCH, BATCH, 20]
+    assert list(batch_plan(2 * BATCH)) == [BATCH, BATCH]
+    assert list(islice(batch_plan(None), 3)) == [BATCH] * 3
+
+
+def test_workers_find_the_same_failing_run() -> None:
+    """act-on-stale-responses with seed 0 first fails in the second batch: the parallel run
+    must wait for the first batch before reporting it."""
+    bug = BUGS["act-on-stale-responses"]
+    model = Model(bug.core, Config(bug.nodes), FUZZ_BOUNDS)
+    one = fuzz(model, seed=0, examples=150)
+    two = fuzz(model, seed=0, examples=150, workers=2)
+    assert one.violation is not None and one.examples > BATCH
+    assert (two.violation, two.actions, two.found_length, two.examples, two.steps) == (
+        one.violation, one.actions, one.found_length, one.examples, one.steps)
+
+
+def test_workers_count_a_clean_run_the_same() -> None:
+    model = Model(CORE, Config(), FUZZ_BOUNDS)
+    one = fuzz(model, seed=3, examples=120)
+    two = fuzz(model, seed=3, examples=120, workers=2)
+    assert one.violation is None and two.violation is None
+    assert (two.examples, two.steps, two.distinct_states, two.goals) == (
+        one.examples, one.steps, one.distinct_states, one.goals)
+
+
+def test_bad_workers_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fuzz", "--workers", "0", "--examples", "1"]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="workers"):
+        fuzz(Model(CORE, Config(), FUZZ_BOUNDS), examples=1, workers=0)
