@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from impl.types import Role
+from impl.types import Entry, Role
 from model.world import World
 from properties.safety import LEADER_APPEND_ONLY
 from properties.violation import Violation
@@ -23,8 +23,7 @@ def leader_append_only(before: World, after: World) -> Violation | None:
         if new.role is not Role.LEADER or new.current_term != old.current_term:
             continue
         if new.log[: len(old.log)] != old.log:
-            pairs = enumerate(zip(old.log, new.log, strict=False), 1)
-            changed = next((i for i, (a, b) in pairs if a != b), len(new.log) + 1)
+            changed = _first_change(old.log, new.log)
             return Violation(
                 LEADER_APPEND_ONLY,
                 f"leader n{new.id} (term {new.current_term}) rewrote its log at index "
@@ -134,8 +133,7 @@ def committed_entries_kept(before: World, after: World) -> Violation | None:
         upto = min(old.commit_index, len(old.log))
         if new.log[:upto] == old.log[:upto]:
             continue
-        index = next((i for i in range(1, upto + 1)
-                      if i > len(new.log) or new.log[i - 1] != old.log[i - 1]), upto)
+        index = _first_change(old.log, new.log)
         lost = old.log[index - 1]
         now = (f"term {new.log[index - 1].term}" if index <= len(new.log) else "nothing")
         return Violation(
@@ -149,3 +147,10 @@ def committed_entries_kept(before: World, after: World) -> Violation | None:
             term=lost.term,
         )
     return None
+
+
+def _first_change(old: tuple[Entry, ...], new: tuple[Entry, ...]) -> int:
+    """The first index (1-based) at which `new` no longer holds `old`'s entry: where they
+    differ, or just past `new`'s end if `new` is a truncated prefix of `old`."""
+    pairs = enumerate(zip(old, new, strict=False), 1)
+    return next((i for i, (a, b) in pairs if a != b), len(new) + 1)
