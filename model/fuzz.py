@@ -137,6 +137,7 @@ def fuzz(
     seconds: float | None = None,
     steps: int | None = None,
     workers: int = 1,
+    minimise: bool = True,
     on_progress: Callable[[RunStats], None] | None = None,
 ) -> FuzzResult:
     """Explore `model` with Hypothesis until `examples` runs (default: the profile's) or
@@ -144,7 +145,9 @@ def fuzz(
 
     With `workers` > 1 the batches run in that many processes, and their results are taken in
     batch order: the first failing batch is the one a single process would have stopped at,
-    so the result for a seed and an example budget does not depend on `workers`."""
+    so the result for a seed and an example budget does not depend on `workers`.
+    `minimise=False` returns the failing run as found, unshrunk (for measurements that only
+    count finds: shrinking takes longer than finding)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     if workers < 1:
@@ -177,7 +180,9 @@ def fuzz(
     actions: list[Action] = []
     found: Violation | None = None
     trace: str | None = None
-    if failure is not None:
+    if failure is not None and not minimise:
+        found, actions = failure
+    elif failure is not None:
         actions, found = shrink(model, failure[1])
         actions, found = polish(model, actions, found)
         trace = (render_trace(model, actions, found, title="Counterexample")

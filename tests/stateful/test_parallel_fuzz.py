@@ -3,7 +3,8 @@
 What these protect: a seed and an example budget name one run of the Hypothesis engine, so
 `workers` may only change how fast it goes, never what it finds: the same failing run (taken
 in batch order, even when a later batch fails first), the same counts on a clean run. And the
-batch plan is fixed by the budget alone, which is what makes that possible."""
+batch plan is fixed by the budget alone, which is what makes that possible. `minimise=False`
+(for benchmarks that only count finds) returns that same failing run, unshrunk."""
 
 from __future__ import annotations
 
@@ -35,6 +36,16 @@ def test_workers_find_the_same_failing_run() -> None:
     assert one.violation is not None and one.examples > BATCH
     assert (two.violation, two.actions, two.found_length, two.examples, two.steps) == (
         one.violation, one.actions, one.found_length, one.examples, one.steps)
+
+
+def test_without_minimising_the_failing_run_comes_back_as_found() -> None:
+    bug = BUGS["act-on-stale-responses"]
+    model = Model(bug.core, Config(bug.nodes), FUZZ_BOUNDS)
+    raw = fuzz(model, seed=0, examples=150, workers=2, minimise=False)
+    shrunk = fuzz(model, seed=0, examples=150)
+    assert raw.violation is not None and raw.trace is None
+    assert len(raw.actions) == raw.found_length == shrunk.found_length > len(shrunk.actions)
+    assert raw.examples == shrunk.examples
 
 
 def test_workers_count_a_clean_run_the_same() -> None:
