@@ -226,8 +226,9 @@ def _parallel_batches(model: Model, seed: int, plan: Iterator[int], profile: str
                       steps: int | None, workers: int, deadline: float | None
                       ) -> Generator[Batch, None, None]:
     """The batches' results in batch order, computed `workers` at a time ahead of the one
-    awaited. No new batch starts after the deadline; the pool is torn down on exit, so
-    batches beyond a failing one are abandoned."""
+    awaited. Past the deadline no batch starts and, after the first, none is awaited (as one
+    process would not have started it); the pool is torn down on exit, so batches beyond a
+    failing one, or past the deadline, are abandoned."""
     methods = multiprocessing.get_all_start_methods()
     context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     pending: dict[int, Any] = {}
@@ -242,7 +243,8 @@ def _parallel_batches(model: Model, seed: int, plan: Iterator[int], profile: str
                 if batch is None:
                     break
                 pending[batch] = pool.apply_async(_worker_batch, (batch, size))
-            if awaited not in pending:
+            late = deadline is not None and time.monotonic() >= deadline
+            if awaited not in pending or (late and awaited > 0):
                 return
             yield pending.pop(awaited).get()
             awaited += 1
