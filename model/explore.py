@@ -473,13 +473,19 @@ def _worker_main(conn: Connection, model: Model, symmetry: bool) -> None:
             return
 
 
+def process_context() -> Any:
+    """How the engines start worker processes: fork where the platform has it (workers
+    inherit the model, which need not pickle, and start in milliseconds), spawn elsewhere."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
 class _Workers:
     """`count` worker processes, each fed one chunk at a time over its own pipe (one chunk in
     flight per worker, so the two ends never block sending to each other)."""
 
     def __init__(self, model: Model, symmetry: bool, count: int) -> None:
-        methods = multiprocessing.get_all_start_methods()
-        context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+        context = process_context()
         self.connections: list[Connection] = []
         self.processes: list[Any] = []
         for _ in range(count):

@@ -9,7 +9,6 @@ cache, reproduces a run.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 import zlib
 from collections.abc import Callable, Generator, Iterator
@@ -22,6 +21,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
 from hypothesis.stateful import run_state_machine_as_test
 
+from model.explore import process_context
 from model.shrink import polish, shrink
 from model.stateful import PROFILES, PropertyViolated, RunStats, build_machine, profile_settings
 from model.trace import render_trace, replayable
@@ -95,19 +95,11 @@ def batch_plan(examples: int | None) -> Iterator[int]:
     yield from [BATCH] * full + ([rest] if rest else [])
 
 
-@frozen
-class Batch:
-    """What one batch of runs saw, and the failing run it stopped at, if any."""
-
-    examples: int
-    steps: int
-    distinct: frozenset[int]
-    goals: frozenset[str]
-    failure: tuple[Violation, list[Action]] | None
+Failure = tuple[Violation, list[Action]]  # a failing run: what broke, and the run
 
 
 def run_batch(model: Model, seed: int, batch: int, size: int, profile: str,
-              steps: int | None, stats: RunStats) -> tuple[Violation, list[Action]] | None:
+              steps: int | None, stats: RunStats) -> Failure | None:
     """Batch `batch` of a fuzzing run: `size` runs of the machine, seeded with (seed, batch);
     their steps are counted in `stats`. The first failing run, if any."""
     # Hypothesis finds; the action-level shrinker (model.shrink) minimises, in seconds where
@@ -158,7 +150,7 @@ def fuzz(
     started = time.monotonic()
     deadline = None if seconds is None else started + seconds
     plan = batch_plan(budget)
-    failure: tuple[Violation, list[Action]] | None = None
+    failure: Failure | None = None
     if workers == 1:
         for batch, size in enumerate(plan):
             if deadline is not None and time.monotonic() >= deadline:
@@ -169,12 +161,11 @@ def fuzz(
     else:
         with closing(_parallel_batches(model, seed, plan, profile, steps, workers,
                                        deadline)) as batches:
-            for result in batches:
-                stats.merge(result)
+            for seen, failure in batches:
+                stats.merge(seen)
                 if on_progress is not None:
                     on_progress(stats)
-                if result.failure is not None:
-                    failure = result.failure
+                if failure is not None:
                     break
     found_after = time.monotonic() - started if failure is not None else 0.0
     actions: list[Action] = []
@@ -214,23 +205,21 @@ def _worker_init(model: Model, seed: int, profile: str, steps: int | None) -> No
     _WORKER.update(model=model, seed=seed, profile=profile, steps=steps)
 
 
-def _worker_batch(batch: int, size: int) -> Batch:
+def _worker_batch(batch: int, size: int) -> tuple[RunStats, Failure | None]:
     stats = RunStats()
     failure = run_batch(_WORKER["model"], _WORKER["seed"], batch, size, _WORKER["profile"],
                         _WORKER["steps"], stats)
-    return Batch(stats.examples, stats.steps, frozenset(stats.distinct),
-                 frozenset(stats.goals), failure)
+    return stats, failure
 
 
 def _parallel_batches(model: Model, seed: int, plan: Iterator[int], profile: str,
                       steps: int | None, workers: int, deadline: float | None
-                      ) -> Generator[Batch, None, None]:
+                      ) -> Generator[tuple[RunStats, Failure | None], None, None]:
     """The batches' results in batch order, computed `workers` at a time ahead of the one
     awaited. Past the deadline no batch starts and, after the first, none is awaited (as one
     process would not have started it); the pool is torn down on exit, so batches beyond a
     failing one, or past the deadline, are abandoned."""
-    methods = multiprocessing.get_all_start_methods()
-    context: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context = process_context()
     pending: dict[int, Any] = {}
     sizes = enumerate(plan)
     with context.Pool(workers, initializer=_worker_init,

@@ -111,12 +111,12 @@ class RunStats:
         if self.on_step is not None:
             self.on_step(self)
 
-    def merge(self, batch: Any) -> None:
-        """Add what a batch run in another process saw (a `model.fuzz.Batch`)."""
-        self.examples += batch.examples
-        self.steps += batch.steps
-        self.distinct |= batch.distinct
-        self.goals |= batch.goals
+    def merge(self, other: RunStats) -> None:
+        """Add what runs in another process saw (a batch of `model.fuzz`'s workers)."""
+        self.examples += other.examples
+        self.steps += other.steps
+        self.distinct |= other.distinct
+        self.goals |= other.goals
 
 
 # The groups `RaftMachine.candidates` sorts actions into: deliveries by message kind, every
