@@ -27,9 +27,9 @@ def test_the_batch_plan_depends_on_the_budget_only() -> None:
 
 
 def test_workers_find_the_same_failing_run() -> None:
-    """act-on-stale-responses with seed 0 first fails in the second batch: the parallel run
+    """two-votes-per-term with seed 0 first fails in the second batch: the parallel run
     must wait for the first batch before reporting it."""
-    bug = BUGS["act-on-stale-responses"]
+    bug = BUGS["two-votes-per-term"]
     model = Model(bug.core, Config(bug.nodes), FUZZ_BOUNDS)
     one = fuzz(model, seed=0, examples=150)
     two = fuzz(model, seed=0, examples=150, workers=2)
@@ -39,7 +39,7 @@ def test_workers_find_the_same_failing_run() -> None:
 
 
 def test_without_minimising_the_failing_run_comes_back_as_found() -> None:
-    bug = BUGS["act-on-stale-responses"]
+    bug = BUGS["two-votes-per-term"]
     model = Model(bug.core, Config(bug.nodes), FUZZ_BOUNDS)
     raw = fuzz(model, seed=0, examples=150, workers=2, minimise=False)
     shrunk = fuzz(model, seed=0, examples=150)
