@@ -137,9 +137,9 @@ WEIGHTS: tuple[tuple[Any, int], ...] = (
     (Partition, 1), (Heal, 1),
 )
 # Optional kinds, each kept by a run with odds 1 in n (leaving it out is the draw shrinking
-# moves toward). A lone election timeout (a candidacy
-# outside a whole election) is kept 1 run in 4: each one spends a term, and runs that keep it
-# reach the term bound with half their steps left; most deep finds came from runs without it.
+# moves toward). A lone election timeout (a candidacy outside a whole election) is kept 1 run
+# in 4: each one spends a term, and runs that keep it reach the term bound with half their
+# steps left; most deep finds came from runs without it.
 OPTIONAL: dict[Any, int] = {Timeout: 4, Heartbeat: 2, Drop: 2, Duplicate: 2, Crash: 2,
                             Restart: 2, Partition: 2, Heal: 2}
 # Swarm: a run's own caps on messages in flight and on log length, beside the bounds' own
@@ -351,10 +351,11 @@ def swarm_campaigners(cluster_size: int, draw: Callable[[int], int]) -> frozense
     `cluster_size + 1`, otherwise all but one (drawn). The deep bugs are stories of two
     rivals taking turns to lead (Figure 8 needs four such elections: n0, n1, n0, n1), and a
     third server campaigning in between spends the terms and overwrites the logs the story
-    needs; the one left out still votes, replicates and takes client requests as follower.
+    needs; the one left out still votes and replicates. A single server always campaigns.
+    Only untimed worlds have election timeouts as actions; in timed ones the clock decides.
     Measured: docs/zoo.md, "Tuning the machine"."""
     everyone = frozenset(range(cluster_size))
-    pick = draw(cluster_size + 1)
+    pick = draw(cluster_size + 1) if cluster_size > 1 else 0
     return everyone if pick == 0 else everyone - {pick - 1}
 
 
