@@ -1,7 +1,8 @@
 """The Hypothesis engine: a `RuleBasedStateMachine` over the world's one action space.
 
 Each run first draws a swarm (`choose_swarm`: which optional action kinds, mostly faults, it
-leaves out, and its own tighter bounds inside the model's, `swarm_bounds`), then takes steps.
+leaves out, its own tighter bounds inside the model's, `swarm_bounds`, and which servers'
+election timers fire, `swarm_campaigners`), then takes steps.
 A step (`step`) is one weighted draw of an action kind among
 those the world offers (deliveries by message kind, whole elections and replication rounds as
 cascades, single timers, client requests, faults), then a draw of an action of that kind. No
@@ -291,13 +292,18 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             ever fire (`swarm_campaigners`). Every later choice of the run is drawn through
             `self.draw` (`choice_source`)."""
             self.draw = choice_source(data)
-            self.kinds = [(kind, weight) for kind, weight in WEIGHTS
-                          if kind not in OPTIONAL or self.draw(odds := OPTIONAL[kind]) == odds - 1]
+            self.kinds = [(kind, weight) for kind, weight in WEIGHTS if self.keeps(kind)]
             self.model = evolve(model, bounds=swarm_bounds(model.bounds, self.draw))
             self.campaigners = swarm_campaigners(len(self.world.nodes), self.draw)
             duplicates = model.bounds.duplicate and any(kind is Duplicate
                                                         for kind, _ in self.kinds)
             self.fate = FATE_WITH_DUPLICATES if duplicates else FATE
+
+        def keeps(self, kind: Any) -> bool:
+            """Whether this run keeps `kind`: always unless it is optional, then with odds
+            1 in OPTIONAL[kind], drawn (the zero draw, where shrinking goes, leaves it out)."""
+            odds = OPTIONAL.get(kind)
+            return odds is None or self.draw(odds) == odds - 1
 
         @rule()
         def step(self) -> None:
