@@ -16,9 +16,9 @@ import platform
 import random
 import time
 
-from impl.raft import CORE
-from model.stateful import FUZZ_BOUNDS
-from model.world import Action, Config, Model, World
+from raftcheck.impl.raft import CORE
+from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.world import Action, Config, Model, World
 
 
 def workload(model: Model, walks: int, depth: int, seed: int) -> list[tuple[World, Action]]:

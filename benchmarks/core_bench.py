@@ -18,11 +18,11 @@ import platform
 import random
 import time
 
-from impl.raft import CORE
-from impl.types import ClientRequest, ElectionTimeout, Event, HeartbeatTimeout, Node, Put
-from model.fuzz import fuzz
-from model.stateful import FUZZ_BOUNDS
-from model.world import Config, Deliver, Heartbeat, Model, Submit, Timeout, World
+from raftcheck.impl.raft import CORE
+from raftcheck.impl.types import ClientRequest, ElectionTimeout, Event, HeartbeatTimeout, Node, Put
+from raftcheck.model.fuzz import fuzz
+from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.world import Config, Deliver, Heartbeat, Model, Submit, Timeout, World
 
 
 def record_workload(model: Model, walks: int, depth: int, seed: int) -> tuple[

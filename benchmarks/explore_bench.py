@@ -49,10 +49,10 @@ def _rss() -> int:
 
 def measure(core: str, bounds: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """One run, in this process (called in a fresh interpreter by `main`)."""
-    from impl.broken import BROKEN_CORES
-    from impl.raft import CORE
-    from model.explore import explore
-    from model.world import Bounds, Config, Model
+    from raftcheck.impl.broken import BROKEN_CORES
+    from raftcheck.impl.raft import CORE
+    from raftcheck.model.explore import explore
+    from raftcheck.model.world import Bounds, Config, Model
 
     model = Model(CORE if core == "raft" else BROKEN_CORES[core], Config(3), Bounds(**bounds))
     before = _rss()
@@ -94,7 +94,7 @@ def run_one(core: str, bounds: dict[str, Any], options: dict[str, Any]) -> dict[
 
 
 def describe(bounds: dict[str, Any]) -> str:
-    from model.world import Bounds
+    from raftcheck.model.world import Bounds
 
     return Bounds(**bounds).describe()
 

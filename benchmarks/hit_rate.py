@@ -29,10 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.fuzz import fuzz
-from model.stateful import FUZZ_BOUNDS
-from model.world import Config, Model
-from model.zoo import BUGS
+from raftcheck.model.fuzz import fuzz
+from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.world import Config, Model
+from raftcheck.model.zoo import BUGS
 
 
 def wilson(hits: int, trials: int, z: float = 1.96) -> tuple[float, float]:

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.breaking import hunt_exhaustive, hunt_hypothesis
-from model.zoo import BUGS
+from raftcheck.model.breaking import hunt_exhaustive, hunt_hypothesis
+from raftcheck.model.zoo import BUGS
 
 
 def main() -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from attrs import evolve
 
-from impl.types import (
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     CandidateState,

@@ -4,6 +4,6 @@ This package is what users refactor or replace with their own core. It imports n
 `model` or `properties`.
 """
 
-from impl.raft import CORE, RaftCore, initial_node, restart, step
+from raftcheck.impl.raft import CORE, RaftCore, initial_node, restart, step
 
 __all__ = ["CORE", "RaftCore", "initial_node", "restart", "step"]

@@ -16,8 +16,8 @@ References used below:
 
 from __future__ import annotations
 
-from impl.raft import RaftCore
-from impl.types import (
+from raftcheck.impl.raft import RaftCore
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     CandidateState,

@@ -20,7 +20,7 @@ from typing import Any
 
 from attrs import evolve
 
-from impl.types import (
+from raftcheck.impl.types import (
     MESSAGE_TYPES,
     AppendEntries,
     AppendEntriesResponse,

@@ -27,14 +27,14 @@ from attrs import frozen
 from rich.console import Console
 from rich.table import Table
 
-from impl.raft import CORE
-from model.explore import explore
-from model.fuzz import fuzz
-from model.stateful import FUZZ_BOUNDS
-from model.trace import count_steps, render_trace, replayable
-from model.world import Action, Config, Core, Model
-from model.zoo import BUGS, Bug
-from properties import Violation
+from raftcheck.impl.raft import CORE
+from raftcheck.model.explore import explore
+from raftcheck.model.fuzz import fuzz
+from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.trace import count_steps, render_trace, replayable
+from raftcheck.model.world import Action, Config, Core, Model
+from raftcheck.model.zoo import BUGS, Bug
+from raftcheck.properties import Violation
 
 EXIT_ALL_CAUGHT, EXIT_ESCAPED, EXIT_USAGE = 0, 1, 2
 # Enough for the deepest catalogued bug on one core (accept-stale-term-append: 763,693
@@ -98,7 +98,7 @@ def hunt_hypothesis(bug: Bug, seed: int, seconds: float = DEFAULT_FUZZ_SECONDS,
 
 
 def scenario_outcomes(core: Core) -> dict[str, bool]:
-    from model.scenarios import SCENARIOS, run_scenario
+    from raftcheck.model.scenarios import SCENARIOS, run_scenario
 
     return {name: run_scenario(name, core).passed for name in SCENARIOS}
 
@@ -141,7 +141,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model import cli
+    from raftcheck.model import cli
 
     unknown = [name for name in [*args.bugs, *([args.show] if args.show else [])]
                if name not in BUGS]
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
 def save_all(reports: Sequence[Report], directory: str, seed: int) -> dict[str, str]:
     """Every counterexample as a trace file in `directory`; {"engine/bug": path}. A file
     that cannot be written is reported on stderr and skipped: the table still prints."""
-    from model.tracefile import TraceFileError, record, save_counterexample
+    from raftcheck.model.tracefile import TraceFileError, record, save_counterexample
 
     saved: dict[str, str] = {}
     for report in reports:

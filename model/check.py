@@ -17,13 +17,13 @@ from attrs import evolve, frozen
 from rich.console import Console
 from rich.table import Table
 
-from model import cli
-from model.cores import CoreLoadError, load_core
-from model.fuzz import fuzz
-from model.stateful import FUZZ_BOUNDS
-from model.trace import render_trace
-from model.world import Config, Core, CoreFault, Model
-from properties import GOALS
+from raftcheck.model import cli
+from raftcheck.model.cores import CoreLoadError, load_core
+from raftcheck.model.fuzz import fuzz
+from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.trace import render_trace
+from raftcheck.model.world import Config, Core, CoreFault, Model
+from raftcheck.properties import GOALS
 
 
 @frozen
@@ -89,7 +89,7 @@ def overall(parts: list[Part]) -> str:
 
 
 def run_scenarios(core: Core, say: Any, show_all: bool = False) -> Part:
-    from model.scenarios import SCENARIOS, render_scenario, run_scenario
+    from raftcheck.model.scenarios import SCENARIOS, render_scenario, run_scenario
 
     try:
         results = [run_scenario(name, core) for name in SCENARIOS]
@@ -124,7 +124,7 @@ def run_fuzz(core: Core, seed: int, quick: bool, say: Any) -> Part:
 
 
 def run_explore(core: Core, quick: bool, say: Any) -> Part | None:
-    from model import explore
+    from raftcheck.model import explore
 
     bounds = explore.DEFAULT_BOUNDS
     if quick:

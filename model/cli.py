@@ -21,13 +21,13 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
-from model.cores import BUNDLED
-from model.fuzz import FuzzResult, fuzz
-from model.options import add_world_arguments, model_from_args
-from model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
-from model.tracefile import add_save_arguments, record, save_from_args
-from model.world import CORE_FAULT, Model
-from properties import GOALS
+from raftcheck.model.cores import BUNDLED
+from raftcheck.model.fuzz import FuzzResult, fuzz
+from raftcheck.model.options import add_world_arguments, model_from_args
+from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
+from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
+from raftcheck.model.world import CORE_FAULT, Model
+from raftcheck.properties import GOALS
 
 EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
@@ -123,7 +123,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
 def _run_pysyncobj(args: argparse.Namespace, seed: int) -> int:
     """Exit codes as above, plus 4: the adapter failed (docs/pysyncobj.md)."""
     try:
-        from model.adapters import pysyncobj_fuzz
+        from raftcheck.model.adapters import pysyncobj_fuzz
     except ImportError as error:
         raise UsageError(f"--core pysyncobj needs the pysyncobj extra "
                          f"(pip install 'raftcheck[pysyncobj]'): {error}") from None
@@ -226,28 +226,28 @@ Command = tuple[str, Callable[[argparse.ArgumentParser], None],
 
 
 def commands() -> list[Command]:
-    from model import check
+    from raftcheck.model import check
 
     found: list[Command] = [
         ("check", check.add_arguments, check.run),
         ("fuzz", add_fuzz_arguments, run_fuzz),
     ]
     try:
-        from model import explore
+        from raftcheck.model import explore
     except ImportError:  # pragma: no cover - engine not present in this build
         pass
     else:
         found.append(("explore", explore.add_arguments, explore.run))
-    from model import breaking
+    from raftcheck.model import breaking
 
     found.append(("break", breaking.add_arguments, breaking.run))
-    from model import replay
+    from raftcheck.model import replay
 
     found.append(("replay", replay.add_arguments, replay.run))
-    from model import diff
+    from raftcheck.model import diff
 
     found.append(("diff", diff.add_arguments, diff.run))
-    from model.prove import cli as prove_cli
+    from raftcheck.model.prove import cli as prove_cli
 
     found.append(("prove", prove_cli.add_arguments, prove_cli.run))
     return found

@@ -11,9 +11,9 @@ import zlib
 from pathlib import Path
 from types import ModuleType
 
-from impl.broken import BROKEN_CORES
-from impl.raft import CORE
-from model.world import Core
+from raftcheck.impl.broken import BROKEN_CORES
+from raftcheck.impl.raft import CORE
+from raftcheck.model.world import Core
 
 BUNDLED: dict[str, Core] = {CORE.name: CORE, **BROKEN_CORES}
 

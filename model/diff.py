@@ -44,12 +44,12 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from impl.types import Message, Node, Persistent, message_key
-from model.cores import CoreLoadError, load_core
-from model.options import count, optional_count
-from model.shrink import delete_chunks
-from model.trace import node_changes, sent_messages, show_action, show_log, show_message
-from model.world import (
+from raftcheck.impl.types import Message, Node, Persistent, message_key
+from raftcheck.model.cores import CoreLoadError, load_core
+from raftcheck.model.options import count, optional_count
+from raftcheck.model.shrink import delete_chunks
+from raftcheck.model.trace import node_changes, sent_messages, show_action, show_log, show_message
+from raftcheck.model.world import (
     Action,
     Bounds,
     Config,
@@ -65,7 +65,7 @@ from model.world import (
     Restart,
     World,
 )
-from properties import Violation, check_state, check_transition
+from raftcheck.properties import Violation, check_state, check_transition
 
 LEVELS = ("state", "messages", "properties")
 ENGINES = ("both", "exhaustive", "random")
@@ -533,7 +533,7 @@ def random_search(lock: Lockstep, result: DiffResult, *, seed: int, examples: in
     from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
 
-    from model.fuzz import without_local_constants
+    from raftcheck.model.fuzz import without_local_constants
 
     @settings(max_examples=examples, database=None, deadline=None,
               phases=(Phase.generate,), suppress_health_check=list(HealthCheck))
@@ -779,7 +779,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="stop the exhaustive search after this long (inconclusive)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
-    from model.tracefile import add_save_arguments
+    from raftcheck.model.tracefile import add_save_arguments
 
     add_save_arguments(parser)
     d = DIFF_BOUNDS
@@ -807,7 +807,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.cli import UsageError as CliUsageError
+    from raftcheck.model.cli import UsageError as CliUsageError
 
     try:
         old, new = load_core(args.old), load_core(args.new)
@@ -843,7 +843,7 @@ def save_divergence(args: argparse.Namespace, result: DiffResult, old: Core,
     """Save the divergence as a trace file (model/tracefile.py) of the NEW core's side of the
     schedule: its violation when it is NEW that breaks a property, else none (the cores
     differ, but NEW alone may be correct), with the comparison in `metadata["diff"]`."""
-    from model.tracefile import record, save_from_args
+    from raftcheck.model.tracefile import record, save_from_args
 
     found = result.divergence
     if found is None:
@@ -853,7 +853,7 @@ def save_divergence(args: argparse.Namespace, result: DiffResult, old: Core,
     actions = [a.new for a in found.actions if a.new is not None]
     violation = None
     if result.level == "properties" and found.detail[0].startswith("NEW violates"):
-        from model.shrink import first_violation
+        from raftcheck.model.shrink import first_violation
 
         outcome = first_violation(model, actions)
         violation = None if outcome is None else outcome.violation

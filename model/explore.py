@@ -46,18 +46,18 @@ from typing import Any
 
 from attrs import define, field, frozen
 
-from model.faults import shortest_fault
-from model.fingerprint import decode, digest_bytes, encode
-from model.options import add_world_arguments, count, model_from_args, optional_count
-from model.symmetry import (
+from raftcheck.model.faults import shortest_fault
+from raftcheck.model.fingerprint import decode, digest_bytes, encode
+from raftcheck.model.options import add_world_arguments, count, model_from_args, optional_count
+from raftcheck.model.symmetry import (
     canonical_fingerprint,
     exact_fingerprint,
     state_bytes,
     symmetric_model,
 )
-from model.trace import render_trace, replayable
-from model.tracefile import add_save_arguments, record, save_from_args
-from model.world import (
+from raftcheck.model.trace import render_trace, replayable
+from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
+from raftcheck.model.world import (
     Action,
     Bounds,
     Config,
@@ -72,7 +72,7 @@ from model.world import (
     Restart,
     World,
 )
-from properties import (
+from raftcheck.properties import (
     GOALS,
     TRANSITION_PROPERTIES,
     Violation,

@@ -16,7 +16,7 @@ from collections import deque
 
 from attrs import frozen
 
-from model.world import Action, CoreFault, Model
+from raftcheck.model.world import Action, CoreFault, Model
 
 
 @frozen(eq=False)

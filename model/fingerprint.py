@@ -39,7 +39,7 @@ import hashlib
 import marshal
 from typing import Any
 
-from impl.types import (
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     CandidateState,
@@ -54,7 +54,7 @@ from impl.types import (
     Role,
     Volatile,
 )
-from model.world import Clock, Committed, History, World
+from raftcheck.model.world import Clock, Committed, History, World
 
 Encoding = tuple[Any, ...]
 """A state as nested tuples of ints and strings (see the module docstring)."""

@@ -21,12 +21,18 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
 from hypothesis.stateful import run_state_machine_as_test
 
-from model.explore import process_context
-from model.shrink import polish, shrink
-from model.stateful import PROFILES, PropertyViolated, RunStats, build_machine, profile_settings
-from model.trace import render_trace, replayable
-from model.world import Action, Model
-from properties import GOALS, Violation
+from raftcheck.model.explore import process_context
+from raftcheck.model.shrink import polish, shrink
+from raftcheck.model.stateful import (
+    PROFILES,
+    PropertyViolated,
+    RunStats,
+    build_machine,
+    profile_settings,
+)
+from raftcheck.model.trace import render_trace, replayable
+from raftcheck.model.world import Action, Model
+from raftcheck.properties import GOALS, Violation
 
 BATCH = 50
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from model.cores import CoreLoadError, load_core
-from model.world import Bounds, Config, Model
+from raftcheck.model.cores import CoreLoadError, load_core
+from raftcheck.model.world import Bounds, Config, Model
 
 
 def count(text: str) -> int:

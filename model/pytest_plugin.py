@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from attrs import evolve
 
-from model.cores import ENV_VAR, CoreLoadError, load_core
-from model.world import Action, Bounds, Config, Core, Model, World
+from raftcheck.model.cores import ENV_VAR, CoreLoadError, load_core
+from raftcheck.model.world import Action, Bounds, Config, Core, Model, World
 
 if TYPE_CHECKING:
-    from model.diff import DiffResult
-    from model.explore import ExploreResult
-    from model.fuzz import FuzzResult
+    from raftcheck.model.diff import DiffResult
+    from raftcheck.model.explore import ExploreResult
+    from raftcheck.model.fuzz import FuzzResult
 
 CoreLike = Core | str
 
@@ -76,8 +76,8 @@ class Raftcheck:
         """The Hypothesis engine for `examples` runs (`seed` makes it reproducible). Fails on a
         violation or core fault, and, with `require_goals`, when a reachability goal was never
         reached (a run that never commits anything checks little)."""
-        from model.fuzz import fuzz
-        from model.stateful import FUZZ_BOUNDS
+        from raftcheck.model.fuzz import fuzz
+        from raftcheck.model.stateful import FUZZ_BOUNDS
 
         model = Model(self.core(core), Config(cluster_size=nodes),
                       evolve(bounds or FUZZ_BOUNDS, **bound_overrides))
@@ -97,7 +97,7 @@ class Raftcheck:
         """Bounded exhaustive search (default bounds: `raftcheck explore`'s, overridden by
         keyword, e.g. `max_term=2`). Fails on a violation or core fault, on an incomplete
         search, and on a complete one that reached no goal."""
-        from model.explore import DEFAULT_BOUNDS, explore, format_result
+        from raftcheck.model.explore import DEFAULT_BOUNDS, explore, format_result
 
         model = Model(self.core(core), Config(cluster_size=nodes),
                       evolve(bounds or DEFAULT_BOUNDS, **bound_overrides))
@@ -112,7 +112,7 @@ class Raftcheck:
              examples: int = 100, **bound_overrides: Any) -> DiffResult:
         """`raftcheck diff`: fails with the first divergence (or when the exhaustive search
         stopped on a limit)."""
-        from model.diff import DIFF_BOUNDS, diff, render
+        from raftcheck.model.diff import DIFF_BOUNDS, diff, render
 
         old_core, new_core = self.core(old), self.core(new)
         result = diff(old_core, new_core, level=compare, config=Config(cluster_size=nodes),

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 
 from attrs import frozen
 
-from impl.types import (
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     Message,
@@ -36,8 +36,8 @@ from impl.types import (
     RequestVote,
     RequestVoteResponse,
 )
-from model.trace import node_changes, sent_messages, show_action, show_log, show_message
-from model.world import (
+from raftcheck.model.trace import node_changes, sent_messages, show_action, show_log, show_message
+from raftcheck.model.world import (
     CORE_FAULT,
     Action,
     Crash,
@@ -50,7 +50,7 @@ from model.world import (
     Restart,
     World,
 )
-from properties.violation import Violation
+from raftcheck.properties.violation import Violation
 
 # ------------------------------------------------------------------------------ the timeline
 

@@ -39,12 +39,12 @@ from typing import Any
 
 from attrs import evolve, frozen
 
-from impl.types import Role
-from model.cores import CoreLoadError, load_core
-from model.render import render_html, render_mermaid
-from model.shrink import first_violation, shrink
-from model.trace import count_steps, render_trace, show_action, show_message
-from model.tracefile import (
+from raftcheck.impl.types import Role
+from raftcheck.model.cores import CoreLoadError, load_core
+from raftcheck.model.render import render_html, render_mermaid
+from raftcheck.model.shrink import first_violation, shrink
+from raftcheck.model.trace import count_steps, render_trace, show_action, show_message
+from raftcheck.model.tracefile import (
     CoreIdentity,
     TraceFile,
     TraceFileError,
@@ -52,7 +52,7 @@ from model.tracefile import (
     save_trace,
     save_trace_fresh,
 )
-from model.world import (
+from raftcheck.model.world import (
     Action,
     CoreFault,
     Crash,
@@ -70,7 +70,7 @@ from model.world import (
     Timeout,
     World,
 )
-from properties import Violation
+from raftcheck.properties import Violation
 
 EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 

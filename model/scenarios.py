@@ -27,8 +27,8 @@ from typing import TypeVar
 
 from attrs import field, frozen
 
-from impl.raft import CORE
-from impl.types import (
+from raftcheck.impl.raft import CORE
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     Entry,
@@ -39,8 +39,8 @@ from impl.types import (
     RequestVoteResponse,
     Role,
 )
-from model.trace import render_trace, show_action
-from model.world import (
+from raftcheck.model.trace import render_trace, show_action
+from raftcheck.model.world import (
     Action,
     Bounds,
     Config,
@@ -57,9 +57,9 @@ from model.world import (
     Timeout,
     World,
 )
-from properties import check_state, check_transition
-from properties.safety import election_safety
-from properties.violation import Violation
+from raftcheck.properties import check_state, check_transition
+from raftcheck.properties.safety import election_safety
+from raftcheck.properties.violation import Violation
 
 # Generous bounds: a scenario is a single path, so size costs nothing, and a bound that cut a
 # step off would turn a scenario into a ModelError. Terms up to 6 leave room for the extra

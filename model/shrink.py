@@ -15,8 +15,8 @@ from typing import TypeVar
 
 from attrs import evolve, frozen
 
-from impl.types import Message
-from model.world import (
+from raftcheck.impl.types import Message
+from raftcheck.model.world import (
     CORE_FAULT,
     Action,
     Bounds,
@@ -30,7 +30,7 @@ from model.world import (
     Partition,
     Submit,
 )
-from properties import Violation, check_state, check_transition
+from raftcheck.properties import Violation, check_state, check_transition
 
 T = TypeVar("T")
 
@@ -177,7 +177,7 @@ def polish(model: Model, actions: Sequence[Action], violation: Violation,
     not a time, so the result does not depend on how busy the machine is) and at one step
     less than the best run so far; when none finds anything shorter, `actions` is returned
     unchanged."""
-    from model.explore import explore  # explore builds on this module's neighbours
+    from raftcheck.model.explore import explore  # explore builds on this module's neighbours
 
     if len(actions) <= 1 or violation.property == CORE_FAULT:  # a fault's run ends mid-step
         return list(actions), violation

@@ -29,15 +29,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from impl.types import (
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     Message,
     RequestVote,
     RequestVoteResponse,
 )
-from model.trace import render_trace, replayable
-from model.world import (
+from raftcheck.model.trace import render_trace, replayable
+from raftcheck.model.world import (
     Action,
     Bounds,
     CoreFault,
@@ -55,7 +55,7 @@ from model.world import (
     Timeout,
     World,
 )
-from properties import STATE_PROPERTIES, TRANSITION_PROPERTIES, Violation, goals_reached
+from raftcheck.properties import STATE_PROPERTIES, TRANSITION_PROPERTIES, Violation, goals_reached
 
 # Bounds for sampling: generous, because Hypothesis explores depth rather than breadth. Terms
 # and logs are kept small enough that elections and conflicts stay frequent.

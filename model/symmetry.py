@@ -32,8 +32,8 @@ from collections.abc import Iterator, Sequence
 from itertools import pairwise, permutations, product
 from typing import Any
 
-from impl.types import Message, Node, Persistent
-from model.fingerprint import (
+from raftcheck.impl.types import Message, Node, Persistent
+from raftcheck.model.fingerprint import (
     MARSHAL_VERSION,
     RESPONSES_SHIFT,
     decode,
@@ -45,7 +45,7 @@ from model.fingerprint import (
     encode_message,
     encode_node,
 )
-from model.world import History, Model, World
+from raftcheck.model.world import History, Model, World
 
 MAX_SYMMETRIC_NODES = 7  # 7! = 5040 relabellings of the all-alike initial state
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from impl.types import (
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     Entry,
@@ -23,7 +23,7 @@ from impl.types import (
     RequestVoteResponse,
     message_key,
 )
-from model.world import (
+from raftcheck.model.world import (
     CORE_FAULT,
     Action,
     Crash,
@@ -40,7 +40,7 @@ from model.world import (
     Timeout,
     World,
 )
-from properties.violation import Violation
+from raftcheck.properties.violation import Violation
 
 
 def show_log(log: Sequence[Entry]) -> str:
@@ -197,7 +197,7 @@ def replayable(actions: Sequence[Action]) -> str:
     """The action list as Python that replays it:
     `Model(core, config, bounds).run(actions)`."""
     body = "".join(f"    {action!r},\n" for action in actions)
-    return ("from impl.types import *\nfrom model.world import *\n"
+    return ("from raftcheck import *\n"
             f"actions = [\n{body}]")
 
 

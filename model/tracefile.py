@@ -51,7 +51,7 @@ from cattrs.errors import IterableValidationError, IterableValidationNote
 from cattrs.gen import make_dict_structure_fn
 from cattrs.preconf.json import make_converter
 
-from impl.types import (
+from raftcheck.impl.types import (
     MESSAGE_TYPES,
     AppendEntries,
     AppendEntriesResponse,
@@ -59,7 +59,7 @@ from impl.types import (
     RequestVote,
     RequestVoteResponse,
 )
-from model.world import (
+from raftcheck.model.world import (
     Action,
     Bounds,
     Config,
@@ -76,7 +76,7 @@ from model.world import (
     Tick,
     Timeout,
 )
-from properties.violation import Violation
+from raftcheck.properties.violation import Violation
 
 FORMAT = "raftcheck-trace"
 SCHEMA_VERSION = 1  # bump on any change a version-1 reader would misread

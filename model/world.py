@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from attrs import evolve, field, frozen
 
-from impl.types import (
+from raftcheck.impl.types import (
     MESSAGE_TYPES,
     ClientRequest,
     Effects,
@@ -45,7 +45,7 @@ from impl.types import (
 )
 
 if TYPE_CHECKING:  # properties imports this module: the Violation import is lazy at run time
-    from properties.violation import Violation
+    from raftcheck.properties.violation import Violation
 
 # ------------------------------------------------------------------------------ the core seam
 
@@ -92,7 +92,7 @@ class CoreFault(Exception):
     def violation(self) -> Violation:
         """The fault as a `properties.Violation` named CORE_FAULT, so every engine can carry it
         where it carries violations."""
-        from properties.violation import Violation
+        from raftcheck.properties.violation import Violation
 
         return Violation(CORE_FAULT, str(self),
                          "a core that crashes or breaks the protocol takes its server down in "
@@ -372,7 +372,7 @@ class Model:
     # Checked mode validates every call into the core (types and shapes of what it returns, and
     # that it left its input untouched: a hash of the node and event before and after; +16%
     # per transition, benchmarks/checked_bench.py). None means: on for cores from outside
-    # this suite's `impl` package, off for the bundled ones. Exceptions from the core are
+    # this package's `raftcheck.impl`, off for the bundled ones. Exceptions from the core are
     # reported as CoreFault either way.
     checked: bool | None = field(default=None, eq=False)
 
@@ -380,7 +380,8 @@ class Model:
     def checking(self) -> bool:
         if self.checked is not None:
             return self.checked
-        return type(self.core).__module__.split(".")[0] != "impl"
+        module = type(self.core).__module__
+        return module != "raftcheck.impl" and not module.startswith("raftcheck.impl.")
 
     # -------------------------------------------------------------- initial state
 

@@ -16,9 +16,9 @@ from typing import Any
 
 from attrs import frozen
 
-from impl.broken import ZOO
-from impl.raft import RaftCore
-from model.world import Bounds
+from raftcheck.impl.broken import ZOO
+from raftcheck.impl.raft import RaftCore
+from raftcheck.model.world import Bounds
 
 # Faults off unless a bug needs them: each entry turns on only what its trace uses.
 _QUIET = Bounds(max_term=2, max_log=1, values=1, max_messages=3, max_crashes=0,

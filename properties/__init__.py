@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from model.world import World
-from properties.goals import GOALS, goals_reached
-from properties.safety import (
+from raftcheck.model.world import World
+from raftcheck.properties.goals import GOALS, goals_reached
+from raftcheck.properties.safety import (
     COMMIT_WITHIN_LOG,
     ELECTION_SAFETY,
     LEADER_APPEND_ONLY,
@@ -21,7 +21,7 @@ from properties.safety import (
     log_matching,
     state_machine_safety,
 )
-from properties.transitions import (
+from raftcheck.properties.transitions import (
     COMMIT_MONOTONICITY,
     COMMITTED_ENTRIES_KEPT,
     ELECTED_BY_MAJORITY,
@@ -34,7 +34,7 @@ from properties.transitions import (
     single_vote_per_term,
     term_monotonicity,
 )
-from properties.violation import Violation
+from raftcheck.properties.violation import Violation
 
 StateProperty = Callable[[World], "Violation | None"]
 TransitionProperty = Callable[[World, World], "Violation | None"]

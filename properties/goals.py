@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from model.world import World
+from raftcheck.model.world import World
 
 
 def leader_elected(world: World) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from impl.types import Entry, Role
-from model.world import World
-from properties.violation import Violation
+from raftcheck.impl.types import Entry, Role
+from raftcheck.model.world import World
+from raftcheck.properties.violation import Violation
 
 ELECTION_SAFETY = "Election Safety"
 LEADER_APPEND_ONLY = "Leader Append-Only"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from impl.types import Entry, Role
-from model.world import World
-from properties.safety import LEADER_APPEND_ONLY
-from properties.violation import Violation
+from raftcheck.impl.types import Entry, Role
+from raftcheck.model.world import World
+from raftcheck.properties.safety import LEADER_APPEND_ONLY
+from raftcheck.properties.violation import Violation
 
 TERM_MONOTONICITY = "Term Monotonicity"
 SINGLE_VOTE_PER_TERM = "Single Vote Per Term"

@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from attrs import evolve
 
-from model.cores import load_core
-from model.replay import FIXED, REPRODUCED, STOPS_APPLYING, replay
-from model.tracefile import TraceFileError, load_trace, save_trace
+from raftcheck.model.cores import load_core
+from raftcheck.model.replay import FIXED, REPRODUCED, STOPS_APPLYING, replay
+from raftcheck.model.tracefile import TraceFileError, load_trace, save_trace
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "regressions"
 

@@ -24,14 +24,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from impl.raft import CORE  # (imports after the sys.path fix, for running from a checkout)
-from impl.types import AppendEntries
-from model.cores import load_core
-from model.render import render_html
-from model.replay import replay
-from model.scenarios import Script
-from model.tracefile import TraceFile, load_trace, record
-from model.world import (
+from raftcheck.impl.raft import (
+    CORE,  # (imports after the sys.path fix, for running from a checkout)
+)
+from raftcheck.impl.types import AppendEntries
+from raftcheck.model.cores import load_core
+from raftcheck.model.render import render_html
+from raftcheck.model.replay import replay
+from raftcheck.model.scenarios import Script
+from raftcheck.model.tracefile import TraceFile, load_trace, record
+from raftcheck.model.world import (
     Bounds,
     Config,
     Crash,

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
-import model.stateful  # noqa: F401  (registers the raftcheck-* profiles)
-from model.cores import CoreLoadError
-from model.pytest_plugin import core_from_env
-from model.tracefile import TRACE_DIR_ENV
-from model.world import Core
+import raftcheck.model.stateful  # noqa: F401  (registers the raftcheck-* profiles)
+from raftcheck.model.cores import CoreLoadError
+from raftcheck.model.pytest_plugin import core_from_env
+from raftcheck.model.tracefile import TRACE_DIR_ENV
+from raftcheck.model.world import Core
 
 PROFILE = os.environ.get("RAFTCHECK_PROFILE", "ci")
 settings.load_profile(f"raftcheck-{PROFILE}")

@@ -5,8 +5,8 @@ place: `diff` decides whether the new version still behaves like the old one, an
 level (state, messages, properties) it stops doing so.
 """
 
-from impl.refactors.conflict_term import ConflictTermBacktracking
-from impl.refactors.median_commit import MedianCommit, MedianCommitOffByOne
+from raftcheck.impl.refactors.conflict_term import ConflictTermBacktracking
+from raftcheck.impl.refactors.median_commit import MedianCommit, MedianCommitOffByOne
 
 CONFLICT_TERM = ConflictTermBacktracking()
 MEDIAN_COMMIT = MedianCommit()

@@ -13,7 +13,7 @@ entries of the conflicting term, it retries just after the last of them (the Raf
 guide's refinement), otherwise at the follower's hint. The bundled leader then moves next_index
 there in one step, never below match_index + 1 and always by at least one.
 
-What `raftcheck diff raft impl.refactors:CONFLICT_TERM` says: equivalent at `--compare
+What `raftcheck diff raft raftcheck.impl.refactors:CONFLICT_TERM` says: equivalent at `--compare
 properties` (backing off further or differently is safe: the consistency check still guards
 every append), divergent at `--compare messages` at the first rejection on a conflicting
 entry (`conflict_term` is set), and at `--compare state` once the leader's next_index differs.
@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from attrs import evolve
 
-from impl.raft import Out, RaftCore
-from impl.types import AppendEntries, AppendEntriesResponse, Node, Role
+from raftcheck.impl.raft import Out, RaftCore
+from raftcheck.impl.types import AppendEntries, AppendEntriesResponse, Node, Role
 
 
 class ConflictTermBacktracking(RaftCore):

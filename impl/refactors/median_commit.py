@@ -6,7 +6,7 @@ sort matchIndex ascending and take element `cluster_size - quorum`; at least `qu
 sit at or above it. Log terms never decrease along a log, so if that N is not of the current
 term no lower index is either, and the §5.4.2 current-term rule needs checking at N only.
 
-`MedianCommit` is that refactor, and `raftcheck diff raft impl.refactors:MEDIAN_COMMIT
+`MedianCommit` is that refactor, and `raftcheck diff raft raftcheck.impl.refactors:MEDIAN_COMMIT
 --compare state` finds no divergence. `MedianCommitOffByOne` takes element `quorum` instead of
 `cluster_size - quorum`, a slip that reads naturally ("the quorum-th one"): in a 3-node cluster
 that is the *largest* matchIndex, the leader's own, so a leader commits an entry no follower
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from attrs import evolve
 
-from impl.raft import RaftCore
-from impl.types import Node
+from raftcheck.impl.raft import RaftCore
+from raftcheck.impl.types import Node
 
 
 class MedianCommit(RaftCore):

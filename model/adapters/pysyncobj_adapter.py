@@ -52,12 +52,21 @@ from pysyncobj.journal import Journal
 from pysyncobj.node import Node as LibraryNode
 from pysyncobj.transport import Transport
 
-from impl.types import CandidateState, Entry, LeaderState, Node, Persistent, Put, Role, Volatile
-from model.world import Crash as Crash
-from model.world import Heal as Heal
-from model.world import History, World, record_history
-from model.world import Partition as Partition
-from model.world import Restart as Restart
+from raftcheck.impl.types import (
+    CandidateState,
+    Entry,
+    LeaderState,
+    Node,
+    Persistent,
+    Put,
+    Role,
+    Volatile,
+)
+from raftcheck.model.world import Crash as Crash
+from raftcheck.model.world import Heal as Heal
+from raftcheck.model.world import History, World, record_history
+from raftcheck.model.world import Partition as Partition
+from raftcheck.model.world import Restart as Restart
 
 LIBRARY_VERSION: str = str(getattr(pysyncobj.syncobj, "VERSION", "unknown"))
 Ordering = Literal["fifo", "any"]

@@ -46,7 +46,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from model.adapters.pysyncobj_adapter import (
+from raftcheck.model.adapters.pysyncobj_adapter import (
     ACTION_TYPES,
     LIBRARY_VERSION,
     NOOP,
@@ -70,10 +70,10 @@ from model.adapters.pysyncobj_adapter import (
     describe_action,
     describe_node,
 )
-from model.fuzz import batch_seed, without_local_constants
-from model.stateful import PROFILES, profile_settings
-from model.world import World
-from properties import (
+from raftcheck.model.fuzz import batch_seed, without_local_constants
+from raftcheck.model.stateful import PROFILES, profile_settings
+from raftcheck.model.world import World
+from raftcheck.properties import (
     FIGURE_3,
     GOALS,
     STATE_PROPERTIES,
@@ -540,7 +540,7 @@ def load_record(path: str | os.PathLike[str]) -> Record:
 def save_record(record: Record, seed: int) -> Path:
     """Save under the suite's trace directory (`model.tracefile.default_trace_path`), never
     overwriting: `fuzz-pysyncobj-<seed>.json`, then `-2`, `-3`, ..."""
-    from model.tracefile import default_trace_path
+    from raftcheck.model.tracefile import default_trace_path
 
     target = default_trace_path("fuzz", "pysyncobj", seed)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -18,8 +18,8 @@ from collections.abc import Callable
 import z3
 from attrs import field, frozen
 
-from model.prove.cti import Cti, extract_cti
-from model.prove.encoding import (
+from raftcheck.model.prove.cti import Cti, extract_cti
+from raftcheck.model.prove.encoding import (
     ACTION_KINDS,
     CORRECT,
     Encoding,
@@ -31,7 +31,7 @@ from model.prove.encoding import (
     initial,
     state_equal,
 )
-from model.prove.invariant import LEMMAS, Context, Lemma
+from raftcheck.model.prove.invariant import LEMMAS, Context, Lemma
 
 
 @frozen

@@ -14,10 +14,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from model.prove.checks import Check, ProofResult, prove
-from model.prove.encoding import ACTION_KINDS, NOT_ENCODED, RULES, Sizes
-from model.prove.helpers_equiv import PAIRS, Bound, EquivResult, brute_force, prove_pair
-from model.prove.invariant import LEMMAS, by_name
+from raftcheck.model.prove.checks import Check, ProofResult, prove
+from raftcheck.model.prove.encoding import ACTION_KINDS, NOT_ENCODED, RULES, Sizes
+from raftcheck.model.prove.helpers_equiv import PAIRS, Bound, EquivResult, brute_force, prove_pair
+from raftcheck.model.prove.invariant import LEMMAS, by_name
 
 EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 

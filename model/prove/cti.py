@@ -17,10 +17,10 @@ import z3
 from attrs import frozen
 from z3 import z3printer
 
-from impl.types import Message
-from model.prove.encoding import Expr, State, Step
-from model.prove.invariant import Context, Lemma
-from model.prove.worlds import (
+from raftcheck.impl.types import Message
+from raftcheck.model.prove.encoding import Expr, State, Step
+from raftcheck.model.prove.invariant import Context, Lemma
+from raftcheck.model.prove.worlds import (
     MsgTuple,
     read,
     read_history,
@@ -28,8 +28,18 @@ from model.prove.worlds import (
     to_message,
     to_world,
 )
-from model.trace import node_changes, show_action, show_log, show_message, show_node
-from model.world import Action, Crash, Deliver, Drop, Heartbeat, Restart, Submit, Timeout, World
+from raftcheck.model.trace import node_changes, show_action, show_log, show_message, show_node
+from raftcheck.model.world import (
+    Action,
+    Crash,
+    Deliver,
+    Drop,
+    Heartbeat,
+    Restart,
+    Submit,
+    Timeout,
+    World,
+)
 
 MINIMISE_MS = 5000
 

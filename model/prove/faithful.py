@@ -20,11 +20,16 @@ from typing import Any
 
 import z3
 
-from impl.raft import RaftCore
-from impl.types import AppendEntries, AppendEntriesResponse, RequestVote, RequestVoteResponse
-from model.prove.encoding import DELIVER_KIND, Encoding, Sizes, fresh_state, state_equal
-from model.prove.worlds import Projection, constrain, project, to_world
-from model.world import (
+from raftcheck.impl.raft import RaftCore
+from raftcheck.impl.types import (
+    AppendEntries,
+    AppendEntriesResponse,
+    RequestVote,
+    RequestVoteResponse,
+)
+from raftcheck.model.prove.encoding import DELIVER_KIND, Encoding, Sizes, fresh_state, state_equal
+from raftcheck.model.prove.worlds import Projection, constrain, project, to_world
+from raftcheck.model.world import (
     Action,
     Bounds,
     Config,
@@ -71,7 +76,7 @@ def python_successors(model: Model, world: World) -> set[Labelled]:
 def z3_successors(encoding: Encoding, world: World) -> set[Labelled]:
     """Every (kind, post) the z3 relation allows from `world`, computed by z3: the pre-state
     is fixed by constraints and each step's guard and post-state evaluated in the model."""
-    from model.prove.worlds import read
+    from raftcheck.model.prove.worlds import read
 
     pre, steps = encoding.cached_steps()
     solver = z3.Solver()
@@ -165,7 +170,7 @@ def as_written(core: RaftCore, world: World) -> World:
     """`world` with each live node's disk as `core` would have written it: a state read
     back from z3 has disk = memory, which is what the bundled core writes but not what a
     core with a persistence bug does (its restart must read what it really wrote)."""
-    from impl.types import Persistent
+    from raftcheck.impl.types import Persistent
 
     disk = tuple(d if node is None else core.to_persist(Persistent(), node.persistent) or d
                  for node, d in zip(world.nodes, world.disk, strict=True))
@@ -184,9 +189,9 @@ def where_rules_differ(broken: Encoding, correct: Encoding, count: int) -> list[
     the comparisons that follow cost no new formulas."""
     from attrs import evolve
 
-    from model.prove.encoding import state_equal
-    from model.prove.invariant import invariant
-    from model.prove.worlds import read, read_history
+    from raftcheck.model.prove.encoding import state_equal
+    from raftcheck.model.prove.invariant import invariant
+    from raftcheck.model.prove.worlds import read, read_history
 
     pre, mine = broken.cached_steps()
     _, theirs = correct.cached_steps()

@@ -30,8 +30,8 @@ from typing import Any
 import z3
 from attrs import frozen
 
-from impl.raft import RaftCore
-from impl.types import Entry, LeaderState, Node, Persistent, Put, Role, Volatile
+from raftcheck.impl.raft import RaftCore
+from raftcheck.impl.types import Entry, LeaderState, Node, Persistent, Put, Role, Volatile
 
 Value = Any  # an int/bool or a z3 term
 

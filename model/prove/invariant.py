@@ -16,7 +16,7 @@ from itertools import combinations
 import z3
 from attrs import frozen
 
-from model.prove.encoding import (
+from raftcheck.model.prove.encoding import (
     AE,
     AER,
     CANDIDATE,
@@ -31,7 +31,7 @@ from model.prove.encoding import (
     ite_index,
     last_term,
 )
-from properties.safety import (
+from raftcheck.properties.safety import (
     COMMIT_WITHIN_LOG,
     ELECTION_SAFETY,
     LEADER_APPEND_ONLY,

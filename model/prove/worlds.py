@@ -10,7 +10,7 @@ from typing import Any
 
 import z3
 
-from impl.types import (
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     CandidateState,
@@ -26,8 +26,8 @@ from impl.types import (
     Volatile,
     message_key,
 )
-from model.prove.encoding import AE, AER, RV, RVR, Msg, NodeV, Sizes, State
-from model.world import Committed, History, World
+from raftcheck.model.prove.encoding import AE, AER, RV, RVR, Msg, NodeV, Sizes, State
+from raftcheck.model.world import Committed, History, World
 
 COMMAND = Put("x", 1)  # the only command with Bounds.values=1
 

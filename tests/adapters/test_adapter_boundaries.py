@@ -48,6 +48,6 @@ def test_the_cli_and_the_adapters_package_import_without_pysyncobj() -> None:
 
 
 def test_pysyncobj_options_are_refused_for_other_cores() -> None:
-    from model.cli import main
+    from raftcheck.model.cli import main
 
     assert main(["fuzz", "--core", "raft", "--network", "fifo", "--examples", "1"]) == 2

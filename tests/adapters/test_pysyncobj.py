@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("pysyncobj", reason="the pysyncobj extra is not installed "
                                         "(pip install 'raftcheck[pysyncobj]')")
 
-from model.adapters.pysyncobj_adapter import (
+from raftcheck.model.adapters.pysyncobj_adapter import (
     ActionNotEnabled,
     AdapterFault,
     Cluster,
@@ -32,7 +32,7 @@ from model.adapters.pysyncobj_adapter import (
     Submit,
     Wait,
 )
-from model.adapters.pysyncobj_fuzz import (
+from raftcheck.model.adapters.pysyncobj_fuzz import (
     ADAPTER_GOALS,
     Faults,
     Outcome,
@@ -42,9 +42,9 @@ from model.adapters.pysyncobj_fuzz import (
     load_record,
     replay,
 )
-from model.cli import main
-from properties import check_state
-from properties.safety import election_safety
+from raftcheck.model.cli import main
+from raftcheck.properties import check_state
+from raftcheck.properties.safety import election_safety
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -217,7 +217,7 @@ def test_a_library_exception_is_an_adapter_fault(monkeypatch: pytest.MonkeyPatch
 def test_fuzz_reports_adapter_faults_apart(monkeypatch: pytest.MonkeyPatch,
                                            tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    from model.adapters import pysyncobj_adapter
+    from raftcheck.model.adapters import pysyncobj_adapter
 
     def refuse(self: object, timeout: float) -> None:
         raise AdapterFault("real time", "the test's poller refuses to poll")

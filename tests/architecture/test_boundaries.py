@@ -12,17 +12,52 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+PACKAGE = "raftcheck"
+LAYERS = ("impl", "model", "properties")  # top-level folders, installed as raftcheck.<layer>
+
+
+def _top(module: str) -> str:
+    """The layer or library a module belongs to: `raftcheck.model.world` -> `model`,
+    `hypothesis.stateful` -> `hypothesis`."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == PACKAGE and len(parts) > 1 else parts[0]
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every module `path` imports absolutely, by full dotted name."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
 def imported_modules(package: str) -> dict[str, set[str]]:
-    found: dict[str, set[str]] = {}
-    for path in sorted((ROOT / package).rglob("*.py")):
-        names: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                names.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module.split(".")[0])
-        found[str(path.relative_to(ROOT))] = names
-    return found
+    return {str(path.relative_to(ROOT)): {_top(name) for name in imported_names(path)}
+            for path in sorted((ROOT / package).rglob("*.py"))}
+
+
+def python_files() -> list[Path]:
+    return [path for folder in (*LAYERS, "tests", "benchmarks", "examples", "scripts")
+            for path in sorted((ROOT / folder).rglob("*.py"))]
+
+
+def test_one_import_name() -> None:
+    """The layers are imported as `raftcheck.impl`, `raftcheck.model`, `raftcheck.properties`:
+    a bare `import model` works only in a source checkout, and installs nothing of that name
+    (a user's own `model` package must not be shadowed)."""
+    offenders = {str(path.relative_to(ROOT)): sorted(bare)
+                 for path in python_files()
+                 if (bare := {name for name in imported_names(path)
+                              if name.split(".")[0] in LAYERS})}
+    assert not offenders, f"import these through the raftcheck package: {offenders}"
+
+
+def test_the_package_maps_the_layers() -> None:
+    for layer in LAYERS:
+        assert (ROOT / PACKAGE / layer).resolve() == (ROOT / layer).resolve()
 
 
 @pytest.mark.parametrize(("package", "forbidden"), [

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl.raft import RaftCore
-from impl.types import Effects, ElectionTimeout, Event, Node, Persistent, Role
+from raftcheck.impl.raft import RaftCore
+from raftcheck.impl.types import Effects, ElectionTimeout, Event, Node, Persistent, Role
 
 
 class RaisingStep(RaftCore):

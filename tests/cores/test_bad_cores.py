@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from impl.raft import CORE
-from model.cli import main
-from model.cores import CoreLoadError, load_core
-from model.diff import diff
-from model.explore import explore
-from model.fuzz import fuzz
-from model.stateful import FUZZ_BOUNDS
-from model.world import CORE_FAULT, Config, CoreFault, Model, Timeout
+from raftcheck.impl.raft import CORE
+from raftcheck.model.cli import main
+from raftcheck.model.cores import CoreLoadError, load_core
+from raftcheck.model.diff import diff
+from raftcheck.model.explore import explore
+from raftcheck.model.fuzz import fuzz
+from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.world import CORE_FAULT, Config, CoreFault, Model, Timeout
 
 HERE = Path(__file__).resolve().parent
 BAD = f"{HERE / 'bad_cores.py'}"

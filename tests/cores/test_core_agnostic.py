@@ -14,12 +14,12 @@ import random
 
 from attrs import evolve
 
-from model.explore import DEFAULT_BOUNDS, explore
-from model.fuzz import fuzz
-from model.scenarios import SCENARIOS, run_scenario
-from model.stateful import FUZZ_BOUNDS
-from model.world import Config, Core, Model
-from properties import check_transition
+from raftcheck.model.explore import DEFAULT_BOUNDS, explore
+from raftcheck.model.fuzz import fuzz
+from raftcheck.model.scenarios import SCENARIOS, run_scenario
+from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.world import Config, Core, Model
+from raftcheck.properties import check_transition
 
 
 def test_step_keeps_its_contract_on_random_walks(raftcheck_core: Core) -> None:

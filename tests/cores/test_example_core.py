@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from impl.raft import CORE
-from model.cli import main
-from model.cores import load_core
-from model.diff import diff
-from model.world import Bounds
+from raftcheck.impl.raft import CORE
+from raftcheck.model.cli import main
+from raftcheck.model.cores import load_core
+from raftcheck.model.diff import diff
+from raftcheck.model.world import Bounds
 
 SPEC = "examples.my_core:CORE"  # importable from the repository root, as the README runs it
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from impl.broken import BROKEN_CORES
-from impl.raft import CORE
-from model.explore import (
+from raftcheck.impl.broken import BROKEN_CORES
+from raftcheck.impl.raft import CORE
+from raftcheck.model.explore import (
     CHECKPOINT_FILE,
     DEFAULT_BOUNDS,
     EXIT_INCOMPLETE,
@@ -35,9 +35,9 @@ from model.explore import (
     explore,
     run,
 )
-from model.world import Bounds, Config, Model
-from model.zoo import BUGS
-from properties import GOALS
+from raftcheck.model.world import Bounds, Config, Model
+from raftcheck.model.zoo import BUGS
+from raftcheck.properties import GOALS
 
 # (nodes, bounds) -> (distinct with symmetry, without, generated with, without, depth)
 SMALL = Bounds(max_term=2, max_log=1, values=1, max_messages=3, max_crashes=0,
@@ -103,7 +103,7 @@ def check_counterexample(model: Model, result: ExploreResult, expected: str,
     assert found.shortest
     assert len(found.actions) == length
     states = model.run(list(found.actions))  # replays: every action enabled in turn
-    from properties import check_transition
+    from raftcheck.properties import check_transition
 
     assert check_transition(states[-2], states[-1]) == found.violation
 

@@ -15,10 +15,10 @@ import sys
 
 import pytest
 
-from impl.raft import CORE
-from model.fingerprint import decode, encode, fingerprint
-from model.symmetry import canonical_fingerprint, exact_fingerprint, relabel, state_bytes
-from model.world import Bounds, Config, Model, World
+from raftcheck.impl.raft import CORE
+from raftcheck.model.fingerprint import decode, encode, fingerprint
+from raftcheck.model.symmetry import canonical_fingerprint, exact_fingerprint, relabel, state_bytes
+from raftcheck.model.world import Bounds, Config, Model, World
 
 # A small space with every kind of action: crashes, drops, duplicates and a partition.
 MODEL = Model(CORE, Config(3), Bounds(max_term=2, max_log=1, values=1, max_messages=3,
@@ -71,8 +71,8 @@ def test_fingerprints_agree_across_processes_and_hash_seeds() -> None:
     script = (
         "import json, sys\n"
         "from tests.exhaustive.test_fingerprint import STATES\n"
-        "from model.fingerprint import fingerprint\n"
-        "from model.symmetry import canonical_fingerprint, exact_fingerprint\n"
+        "from raftcheck.model.fingerprint import fingerprint\n"
+        "from raftcheck.model.symmetry import canonical_fingerprint, exact_fingerprint\n"
         "print(json.dumps([[fingerprint(s), exact_fingerprint(s), canonical_fingerprint(s)]"
         " for s in STATES[:300]]))\n"
     )

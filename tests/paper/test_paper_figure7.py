@@ -17,8 +17,8 @@ from collections import deque
 
 import pytest
 
-from impl.raft import CORE
-from impl.types import (
+from raftcheck.impl.raft import CORE
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     CandidateState,

@@ -19,9 +19,9 @@ that commits both, and S5 can no longer win.
 
 from __future__ import annotations
 
-from impl.broken import CommitPreviousTermByCounting
-from impl.raft import CORE, RaftCore
-from impl.types import (
+from raftcheck.impl.broken import CommitPreviousTermByCounting
+from raftcheck.impl.raft import CORE, RaftCore
+from raftcheck.impl.types import (
     AppendEntriesResponse,
     CandidateState,
     Entry,
@@ -32,8 +32,8 @@ from impl.types import (
     Role,
     Volatile,
 )
-from model.scenarios import Script
-from model.world import (
+from raftcheck.model.scenarios import Script
+from raftcheck.model.world import (
     Action,
     Bounds,
     Config,
@@ -43,8 +43,8 @@ from model.world import (
     Submit,
     Timeout,
 )
-from properties import STATE_PROPERTIES, TRANSITION_PROPERTIES, check_transition
-from properties.safety import LEADER_COMPLETENESS, STATE_MACHINE_SAFETY
+from raftcheck.properties import STATE_PROPERTIES, TRANSITION_PROPERTIES, check_transition
+from raftcheck.properties.safety import LEADER_COMPLETENESS, STATE_MACHINE_SAFETY
 
 ALL = (0, 1, 2, 3, 4)
 FIGURE8_BOUNDS = Bounds(max_term=6, max_log=4, values=3, max_messages=40, max_crashes=3,

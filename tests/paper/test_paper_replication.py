@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from attrs import evolve
 
-from impl.broken import CommitPreviousTermByCounting
-from impl.raft import CORE, RaftCore
-from impl.types import (
+from raftcheck.impl.broken import CommitPreviousTermByCounting
+from raftcheck.impl.raft import CORE, RaftCore
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     CandidateState,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from impl.raft import CORE
-from impl.types import (
+from raftcheck.impl.raft import CORE
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     CandidateState,

@@ -18,7 +18,7 @@ pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[2]
 INSTALLED = any(e.name == "raftcheck" for e in entry_points(group="pytest11"))
 # The installed entry point loads the plugin by itself; otherwise load it by module name.
-PLUGIN = [*([] if INSTALLED else ["-p", "model.pytest_plugin"]), "-p", "no:cacheprovider",
+PLUGIN = [*([] if INSTALLED else ["-p", "raftcheck.model.pytest_plugin"]), "-p", "no:cacheprovider",
           "-q"]
 
 
@@ -32,7 +32,8 @@ def test_a_good_core_passes_in_a_few_lines(pytester: pytest.Pytester) -> None:
 def test_my_core(raftcheck):
     raftcheck.fuzz("raft", examples=20, steps=20, require_goals=False)
     raftcheck.explore("raft", max_term=1, max_messages=3)
-    raftcheck.diff("raft", "impl.refactors:MEDIAN_COMMIT", max_messages=2, engine="exhaustive")
+    raftcheck.diff("raft", "raftcheck.impl.refactors:MEDIAN_COMMIT", max_messages=2,
+                   engine="exhaustive")
 ''')
     result.assert_outcomes(passed=1)
 
@@ -46,7 +47,7 @@ def test_explore(raftcheck):
     raftcheck.explore("quorum-off-by-one")
 
 def test_diff(raftcheck):
-    raftcheck.diff("raft", "impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE", engine="exhaustive")
+    raftcheck.diff("raft", "raftcheck.impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE", engine="exhaustive")
 ''')
     result.assert_outcomes(failed=3)
     result.stdout.fnmatch_lines([
@@ -90,7 +91,7 @@ def test_which(raftcheck_core):
 def test_entry_point_is_declared() -> None:
     text = (ROOT / "pyproject.toml").read_text()  # no tomllib: Python 3.10 is supported
     section = text.split("[project.entry-points.pytest11]\n", 1)[1].split("\n[", 1)[0]
-    assert 'raftcheck = "model.pytest_plugin"' in section
+    assert 'raftcheck = "raftcheck.model.pytest_plugin"' in section
     installed = {e.name: e.value for e in entry_points(group="pytest11")}
     if INSTALLED:  # absent only in an install from before the plugin existed
-        assert installed["raftcheck"] == "model.pytest_plugin"
+        assert installed["raftcheck"] == "raftcheck.model.pytest_plugin"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from impl.broken import AcceptStaleTermAppend
-from impl.raft import CORE
-from impl.types import (
+from raftcheck.impl.broken import AcceptStaleTermAppend
+from raftcheck.impl.raft import CORE
+from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
     Entry,
@@ -21,7 +21,7 @@ from impl.types import (
     RequestVote,
     RequestVoteResponse,
 )
-from model.world import (
+from raftcheck.model.world import (
     Action,
     Bounds,
     Config,
@@ -33,8 +33,8 @@ from model.world import (
     Submit,
     Timeout,
 )
-from properties import check_transition
-from properties.transitions import COMMITTED_ENTRIES_KEPT, committed_entries_kept
+from raftcheck.properties import check_transition
+from raftcheck.properties.transitions import COMMITTED_ENTRIES_KEPT, committed_entries_kept
 
 BOUNDS = Bounds(max_term=2, max_log=1, values=2, max_messages=12, max_crashes=1,
                 max_partitions=0, drop=False, duplicate=False)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from impl.broken import CountDuplicateVotes
-from impl.raft import CORE
-from impl.types import RequestVote, RequestVoteResponse, Role
-from model.world import Bounds, Config, Crash, Deliver, Duplicate, Model, Timeout
-from properties import check_transition
-from properties.transitions import ELECTED_BY_MAJORITY, elected_by_majority
+from raftcheck.impl.broken import CountDuplicateVotes
+from raftcheck.impl.raft import CORE
+from raftcheck.impl.types import RequestVote, RequestVoteResponse, Role
+from raftcheck.model.world import Bounds, Config, Crash, Deliver, Duplicate, Model, Timeout
+from raftcheck.properties import check_transition
+from raftcheck.properties.transitions import ELECTED_BY_MAJORITY, elected_by_majority
 
 BOUNDS = Bounds(max_term=3, max_log=0, values=1, max_messages=8, max_crashes=1,
                 max_partitions=0, drop=True, duplicate=True)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from model.cli import main
+from raftcheck.model.cli import main
 
 
 def test_helpers_prove_equal(capsys: pytest.CaptureFixture[str]) -> None:

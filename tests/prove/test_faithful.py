@@ -9,9 +9,9 @@ import pytest
 import z3
 from attrs import evolve
 
-from impl.broken import BROKEN_CORES
-from impl.raft import CORE
-from model.prove.encoding import (
+from raftcheck.impl.broken import BROKEN_CORES
+from raftcheck.impl.raft import CORE
+from raftcheck.model.prove.encoding import (
     AE,
     RULES,
     Core,
@@ -23,7 +23,7 @@ from model.prove.encoding import (
     State,
     fresh_state,
 )
-from model.prove.faithful import (
+from raftcheck.model.prove.faithful import (
     action_kind,
     as_written,
     compare_successors,
@@ -33,9 +33,9 @@ from model.prove.faithful import (
     walks,
     where_rules_differ,
 )
-from model.prove.invariant import invariant
-from model.prove.worlds import project, read, read_history, to_world
-from model.world import World
+from raftcheck.model.prove.invariant import invariant
+from raftcheck.model.prove.worlds import project, read, read_history, to_world
+from raftcheck.model.world import World
 
 SIZES = Sizes(nodes=3, max_term=2, max_log=2, slots=3)
 

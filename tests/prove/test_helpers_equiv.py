@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import pytest
 
-from model.prove.helpers_equiv import (
+from raftcheck.model.prove.helpers_equiv import (
     COMMIT,
     COMMIT_WITHOUT_PRECONDITION,
     INT,

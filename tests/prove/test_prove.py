@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from impl.broken import ZOO
-from model.prove.checks import prove
-from model.prove.encoding import ACTION_KINDS, NOT_ENCODED, RULES, Encoding, Sizes
-from model.prove.invariant import LEMMAS, by_name
+from raftcheck.impl.broken import ZOO
+from raftcheck.model.prove.checks import prove
+from raftcheck.model.prove.encoding import ACTION_KINDS, NOT_ENCODED, RULES, Encoding, Sizes
+from raftcheck.model.prove.invariant import LEMMAS, by_name
 
 SMALL = Sizes(nodes=3, max_term=2, max_log=2, slots=2)
 # a length-only up-to-date check is only wrong when the voter's last term is above the
@@ -103,7 +103,7 @@ def test_a_dead_action_fails_the_enabledness_check() -> None:
 
             return evolve(super().submit(pre, i), guard=z3.BoolVal(False))
 
-    import model.prove.checks as checks
+    import raftcheck.model.prove.checks as checks
 
     original = checks.Encoding
     checks.Encoding = DeadSubmit  # type: ignore[misc]

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from impl.raft import CORE
-from impl.refactors import CONFLICT_TERM, MEDIAN_COMMIT, MEDIAN_COMMIT_OFF_BY_ONE
-from model.cli import main
-from model.diff import DIFF_BOUNDS, diff
-from model.shrink import first_violation
-from model.tracefile import load_trace
-from model.world import Bounds, Submit
+from raftcheck.impl.raft import CORE
+from raftcheck.impl.refactors import CONFLICT_TERM, MEDIAN_COMMIT, MEDIAN_COMMIT_OFF_BY_ONE
+from raftcheck.model.cli import main
+from raftcheck.model.diff import DIFF_BOUNDS, diff
+from raftcheck.model.shrink import first_violation
+from raftcheck.model.tracefile import load_trace
+from raftcheck.model.world import Bounds, Submit
 
 # One term, one entry, three messages in flight: ~2,400 pair states, a few seconds.
 SMALL = Bounds(max_term=1, max_log=1, values=1, max_messages=3, max_crashes=0,
@@ -69,12 +69,12 @@ def test_conflict_terms_change_the_messages() -> None:
 
 
 def test_cli_diff_json_and_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["diff", "raft", "impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE", "--engine",
+    code = main(["diff", "raft", "raftcheck.impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE", "--engine",
                  "exhaustive", "--json", "--no-save"])
     summary = json.loads(capsys.readouterr().out)
     assert code == 1 and summary["verdict"] == "divergent"
     assert summary["divergence"]["step"] == 4 and summary["divergence"]["shortest"]
-    code = main(["diff", "raft", "impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE", "--engine",
+    code = main(["diff", "raft", "raftcheck.impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE", "--engine",
                  "exhaustive", "--no-save"])
     out = capsys.readouterr().out
     assert code == 1
@@ -104,11 +104,12 @@ def test_cli_diff_bad_usage_is_exit_2(argv: list[str],
 def test_a_divergence_is_saved_as_a_replayable_trace_file(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "divergence.json"
-    code = main(["diff", "raft", "impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE", "--compare",
+    code = main(["diff", "raft", "raftcheck.impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE", "--compare",
                  "properties", "--engine", "exhaustive", "--save", str(target)])
     assert code == 1 and f"saved: {target}" in capsys.readouterr().out
     trace = load_trace(target)
-    assert trace.engine == "diff" and trace.core.spec == "impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE"
+    assert trace.engine == "diff"
+    assert trace.core.spec == "raftcheck.impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE"
     assert len(trace.actions) == 13 and trace.violation is not None
     assert trace.violation.property == "Leader Completeness"
     assert trace.metadata["diff"]["compare"] == "properties"

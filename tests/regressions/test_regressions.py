@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from model.cores import load_core
-from model.replay import FIXED, REPRODUCED, STOPS_APPLYING, replay
-from model.tracefile import load_trace
+from raftcheck.model.cores import load_core
+from raftcheck.model.replay import FIXED, REPRODUCED, STOPS_APPLYING, replay
+from raftcheck.model.tracefile import load_trace
 
 CORPUS = sorted(Path(__file__).parent.glob("*.json"))
 

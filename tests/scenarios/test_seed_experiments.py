@@ -9,9 +9,13 @@ from itertools import pairwise
 
 import pytest
 
-from impl.broken import BROKEN_CORES, CommitPreviousTermByCounting, VoteWithoutUpToDateCheck
-from impl.raft import CORE
-from model.scenarios import (
+from raftcheck.impl.broken import (
+    BROKEN_CORES,
+    CommitPreviousTermByCounting,
+    VoteWithoutUpToDateCheck,
+)
+from raftcheck.impl.raft import CORE
+from raftcheck.model.scenarios import (
     CLUSTER_SIZES,
     SCENARIOS,
     ScenarioResult,
@@ -19,10 +23,10 @@ from model.scenarios import (
     run_scenario,
     scenario_model,
 )
-from model.world import Crash, Heal, Partition, Submit
-from properties import check_transition
-from properties.goals import goals_reached
-from properties.safety import LEADER_COMPLETENESS
+from raftcheck.model.world import Crash, Heal, Partition, Submit
+from raftcheck.properties import check_transition
+from raftcheck.properties.goals import goals_reached
+from raftcheck.properties.safety import LEADER_COMPLETENESS
 
 NAMES = list(SCENARIOS)
 

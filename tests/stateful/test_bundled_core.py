@@ -12,11 +12,11 @@ import pytest
 from attrs import evolve
 from hypothesis import settings
 
-from impl.raft import CORE
-from model.fuzz import fuzz
-from model.stateful import FUZZ_BOUNDS, build_machine
-from model.world import Config, Model
-from properties import GOALS
+from raftcheck.impl.raft import CORE
+from raftcheck.model.fuzz import fuzz
+from raftcheck.model.stateful import FUZZ_BOUNDS, build_machine
+from raftcheck.model.world import Config, Model
+from raftcheck.properties import GOALS
 
 PROFILE = os.environ.get("RAFTCHECK_PROFILE", "ci")
 

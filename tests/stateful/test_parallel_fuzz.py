@@ -12,12 +12,12 @@ from itertools import islice
 
 import pytest
 
-from impl.raft import CORE
-from model.cli import main
-from model.fuzz import BATCH, batch_plan, fuzz
-from model.stateful import FUZZ_BOUNDS
-from model.world import Config, Model
-from model.zoo import BUGS
+from raftcheck.impl.raft import CORE
+from raftcheck.model.cli import main
+from raftcheck.model.fuzz import BATCH, batch_plan, fuzz
+from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.world import Config, Model
+from raftcheck.model.zoo import BUGS
 
 
 def test_the_batch_plan_depends_on_the_budget_only() -> None:

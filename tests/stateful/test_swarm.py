@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from impl.raft import CORE
-from model.fuzz import fuzz
-from model.stateful import FUZZ_BOUNDS, swarm_bounds, swarm_campaigners
-from model.world import Bounds, Config, Model
+from raftcheck.impl.raft import CORE
+from raftcheck.model.fuzz import fuzz
+from raftcheck.model.stateful import FUZZ_BOUNDS, swarm_bounds, swarm_campaigners
+from raftcheck.model.world import Bounds, Config, Model
 
 
 def always(k: int) -> Callable[[int], int]:

@@ -13,8 +13,8 @@ from types import ModuleType
 
 import pytest
 
-from model.cores import load_core
-from model.render import timeline
+from raftcheck.model.cores import load_core
+from raftcheck.model.render import timeline
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.cli import main
-from model.tracefile import TraceFile, TraceFileError, parse_trace
+from raftcheck.model.cli import main
+from raftcheck.model.tracefile import TraceFile, TraceFileError, parse_trace
 
 CORPUS = sorted((Path(__file__).parent.parent / "regressions").glob("*.json"))
 TEXTS = [path.read_text(encoding="utf-8") for path in CORPUS]

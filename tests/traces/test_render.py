@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 from types import ModuleType
 
-from model.cores import load_core
-from model.render import render_html, render_mermaid, timeline
-from model.tracefile import TraceFile, load_trace
-from model.world import Action, Deliver, Drop, Duplicate
+from raftcheck.model.cores import load_core
+from raftcheck.model.render import render_html, render_mermaid, timeline
+from raftcheck.model.tracefile import TraceFile, load_trace
+from raftcheck.model.world import Action, Deliver, Drop, Duplicate
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FIGURE_8 = ROOT / "tests" / "regressions" / "commit-previous-term-by-counting.json"
@@ -87,11 +87,11 @@ def test_a_core_fault_renders_and_replays(tmp_path: Path) -> None:
     """A core that raises is a finding with its trace: the step it failed on is drawn (its
     message delivered, no state after it); a core that cannot even build the initial state
     gets a page with the diagnosis and no steps."""
-    from impl.types import RequestVote
-    from model.replay import REPRODUCED, replay
-    from model.shrink import first_violation
-    from model.tracefile import load_trace, record, save_trace
-    from model.world import Timeout
+    from raftcheck.impl.types import RequestVote
+    from raftcheck.model.replay import REPRODUCED, replay
+    from raftcheck.model.shrink import first_violation
+    from raftcheck.model.tracefile import load_trace, record, save_trace
+    from raftcheck.model.world import Timeout
 
     bad = ROOT / "tests" / "cores" / "bad_cores.py"
     request = RequestVote(0, 1, 1, 0, 0)

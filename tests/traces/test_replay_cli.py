@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from attrs import evolve
 
-from model.cli import main
-from model.cores import load_core
-from model.replay import CLEAN, DIFFERENT, FIXED, REPRODUCED, STOPS_APPLYING, replay
-from model.tracefile import load_trace, save_trace
-from model.world import Crash, Timeout
-from properties.violation import Violation
+from raftcheck.model.cli import main
+from raftcheck.model.cores import load_core
+from raftcheck.model.replay import CLEAN, DIFFERENT, FIXED, REPRODUCED, STOPS_APPLYING, replay
+from raftcheck.model.tracefile import load_trace, save_trace
+from raftcheck.model.world import Crash, Timeout
+from raftcheck.properties.violation import Violation
 
 CORPUS = Path(__file__).parent.parent / "regressions"
 QUORUM = CORPUS / "quorum-off-by-one.json"  # 1 step, Elected By Majority

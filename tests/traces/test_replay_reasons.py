@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from impl.raft import CORE
-from impl.types import RequestVote, RequestVoteResponse
-from model.replay import STOPS_APPLYING, replay
-from model.world import (
+from raftcheck.impl.raft import CORE
+from raftcheck.impl.types import RequestVote, RequestVoteResponse
+from raftcheck.model.replay import STOPS_APPLYING, replay
+from raftcheck.model.world import (
     Action,
     Bounds,
     Config,

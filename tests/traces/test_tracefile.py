@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from impl.types import AppendEntries, AppendEntriesResponse, Entry, Put, RequestVote
-from model.tracefile import (
+from raftcheck.impl.types import AppendEntries, AppendEntriesResponse, Entry, Put, RequestVote
+from raftcheck.model.tracefile import (
     SCHEMA_VERSION,
     TRACE_DIR_ENV,
     CoreIdentity,
@@ -22,7 +22,7 @@ from model.tracefile import (
     save_trace,
     save_trace_fresh,
 )
-from model.world import (
+from raftcheck.model.world import (
     Bounds,
     Config,
     Crash,
@@ -37,7 +37,7 @@ from model.world import (
     Tick,
     Timeout,
 )
-from properties.violation import Violation
+from raftcheck.properties.violation import Violation
 
 CORPUS = sorted((Path(__file__).parent.parent / "regressions").glob("*.json"))
 

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from model.breaking import EXIT_ALL_CAUGHT, EXIT_USAGE
-from model.cli import main
+from raftcheck.model.breaking import EXIT_ALL_CAUGHT, EXIT_USAGE
+from raftcheck.model.cli import main
 
 
 def test_every_engine_catches_the_chosen_bugs_and_says_how(

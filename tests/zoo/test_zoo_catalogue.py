@@ -9,12 +9,12 @@ import re
 
 import pytest
 
-from impl.broken import BROKEN_CORES, ZOO
-from impl.raft import CORE, RaftCore
-from model.cores import BUNDLED
-from model.scenarios import SCENARIOS, run_scenario
-from model.zoo import BUGS, Bug
-from properties import STATE_PROPERTIES, TRANSITION_PROPERTIES
+from raftcheck.impl.broken import BROKEN_CORES, ZOO
+from raftcheck.impl.raft import CORE, RaftCore
+from raftcheck.model.cores import BUNDLED
+from raftcheck.model.scenarios import SCENARIOS, run_scenario
+from raftcheck.model.zoo import BUGS, Bug
+from raftcheck.properties import STATE_PROPERTIES, TRANSITION_PROPERTIES
 
 
 def test_the_zoo_has_at_least_fifteen_bugs_and_every_one_is_catalogued() -> None:

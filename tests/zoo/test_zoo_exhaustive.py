@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.breaking import hunt_exhaustive
-from model.world import Config, Model
-from model.zoo import BUGS, Bug
-from properties import check_transition
+from raftcheck.model.breaking import hunt_exhaustive
+from raftcheck.model.world import Config, Model
+from raftcheck.model.zoo import BUGS, Bug
+from raftcheck.properties import check_transition
 
 
 def _cases() -> list[object]:

@@ -16,16 +16,16 @@ import math
 
 import pytest
 
-from impl.raft import CORE
-from impl.types import RequestVote, RequestVoteResponse
-from model.cores import load_core
-from model.fuzz import fuzz
-from model.shrink import first_violation
-from model.stateful import FUZZ_BOUNDS
-from model.world import Config, Deliver, Model, Timeout
-from model.zoo import BUGS
-from properties import check_transition
-from properties.safety import election_safety
+from raftcheck.impl.raft import CORE
+from raftcheck.impl.types import RequestVote, RequestVoteResponse
+from raftcheck.model.cores import load_core
+from raftcheck.model.fuzz import fuzz
+from raftcheck.model.shrink import first_violation
+from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.world import Config, Deliver, Model, Timeout
+from raftcheck.model.zoo import BUGS
+from raftcheck.properties import check_transition
+from raftcheck.properties.safety import election_safety
 
 RATIO = 1.25
 WORKERS = 2  # the result does not depend on it (tests/stateful/test_parallel_fuzz.py)

@@ -1,0 +1,111 @@
+"""raftcheck: property-based model checking for the Raft consensus protocol.
+
+One import name. The three layers live in the repository's top-level folders and are installed
+under this package: `raftcheck.impl` (the Raft core under test), `raftcheck.model` (the world
+and the engines that explore it) and `raftcheck.properties` (what must hold).
+
+This module is the public API. Names are loaded on first use, so `import raftcheck.impl`
+stays as light as the core itself (no Hypothesis, no z3):
+
+    from raftcheck import Model, Config, Bounds, CORE, fuzz, explore, diff
+
+    result = fuzz(Model(CORE, Config(), Bounds()), seed=1, examples=200)
+    assert result.violation is None, result.trace
+
+`from raftcheck import *` brings every action and message type, which is what a printed
+counterexample's replay snippet uses.
+"""
+
+# ruff: noqa: F401  (the TYPE_CHECKING imports are the lazy exports' types, re-exported)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Public name -> the module defining it (one place; `__getattr__` and `__all__` read it).
+_EXPORTS: dict[str, str] = {
+    # the core's vocabulary (Figure 2)
+    **dict.fromkeys((
+        "Role", "Put", "Entry", "Persistent", "Volatile", "CandidateState", "LeaderState",
+        "Node", "RequestVote", "RequestVoteResponse", "AppendEntries",
+        "AppendEntriesResponse", "Message", "ElectionTimeout", "HeartbeatTimeout",
+        "ClientRequest", "ClientReply", "Effects", "Event"), "raftcheck.impl.types"),
+    **dict.fromkeys(("CORE", "RaftCore"), "raftcheck.impl.raft"),
+    # the world: the Raft model, its configuration, bounds and actions
+    **dict.fromkeys((
+        "Model", "Config", "Bounds", "World", "Core", "CoreFault", "Action", "Deliver", "Drop",
+        "Duplicate", "Timeout", "Heartbeat", "Submit", "Crash", "Restart", "Partition", "Heal",
+        "Tick"), "raftcheck.model.world"),
+    # the seam every engine takes, and the properties a model carries
+    "Violation": "raftcheck.properties",
+    # the engines
+    "fuzz": "raftcheck.model.fuzz",
+    "explore": "raftcheck.model.explore",
+    "diff": "raftcheck.model.diff",
+    "load_core": "raftcheck.model.cores",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'raftcheck' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # what the lazy names are, for type checkers
+    from raftcheck.impl.raft import CORE, RaftCore
+    from raftcheck.impl.types import (
+        AppendEntries,
+        AppendEntriesResponse,
+        CandidateState,
+        ClientReply,
+        ClientRequest,
+        Effects,
+        ElectionTimeout,
+        Entry,
+        Event,
+        HeartbeatTimeout,
+        LeaderState,
+        Message,
+        Node,
+        Persistent,
+        Put,
+        RequestVote,
+        RequestVoteResponse,
+        Role,
+        Volatile,
+    )
+    from raftcheck.model.cores import load_core
+    from raftcheck.model.diff import diff
+    from raftcheck.model.explore import explore
+    from raftcheck.model.fuzz import fuzz
+    from raftcheck.model.world import (
+        Action,
+        Bounds,
+        Config,
+        Core,
+        CoreFault,
+        Crash,
+        Deliver,
+        Drop,
+        Duplicate,
+        Heal,
+        Heartbeat,
+        Model,
+        Partition,
+        Restart,
+        Submit,
+        Tick,
+        Timeout,
+        World,
+    )
+    from raftcheck.properties import Violation
