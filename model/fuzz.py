@@ -21,6 +21,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
 from hypothesis.stateful import run_state_machine_as_test
 
+from raftcheck.model import seam
 from raftcheck.model.explore import process_context
 from raftcheck.model.shrink import polish, shrink
 from raftcheck.model.stateful import (
@@ -30,9 +31,7 @@ from raftcheck.model.stateful import (
     build_machine,
     profile_settings,
 )
-from raftcheck.model.trace import render_trace, replayable
-from raftcheck.model.world import Action, Model
-from raftcheck.properties import GOALS, Violation
+from raftcheck.properties import Violation
 
 BATCH = 50
 
@@ -47,14 +46,16 @@ class FuzzResult:
     seconds: float
     goals: frozenset[str]
     violation: Violation | None
-    actions: tuple[Action, ...]
+    actions: tuple[Any, ...]  # the model's actions: world actions, or a lockstep pair's
     trace: str | None
     found_after: float = 0.0  # seconds to the first failing run, before shrinking
     found_length: int = 0  # that run's length, before shrinking
 
+    goal_names: tuple[str, ...] = ()  # every goal the model carries
+
     @property
     def missing_goals(self) -> list[str]:
-        return [goal for goal in GOALS if goal not in self.goals]
+        return [goal for goal in self.goal_names if goal not in self.goals]
 
 
 @contextmanager
@@ -101,10 +102,10 @@ def batch_plan(examples: int | None) -> Iterator[int]:
     yield from [BATCH] * full + ([rest] if rest else [])
 
 
-Failure = tuple[Violation, list[Action]]  # a failing run: what broke, and the run
+Failure = tuple[Violation, list[Any]]  # a failing run: what broke, and the run
 
 
-def run_batch(model: Model, seed: int, batch: int, size: int, profile: str,
+def run_batch(model: seam.AnyModel, seed: int, batch: int, size: int, profile: str,
               steps: int | None, stats: RunStats) -> Failure | None:
     """Batch `batch` of a fuzzing run: `size` runs of the machine, seeded with (seed, batch);
     their steps are counted in `stats`. The first failing run, if any."""
@@ -127,7 +128,7 @@ def run_batch(model: Model, seed: int, batch: int, size: int, profile: str,
 
 
 def fuzz(
-    model: Model,
+    model: seam.AnyModel,
     *,
     seed: int = 0,
     profile: str = "ci",
@@ -174,7 +175,7 @@ def fuzz(
                 if failure is not None:
                     break
     found_after = time.monotonic() - started if failure is not None else 0.0
-    actions: list[Action] = []
+    actions: list[Any] = []
     found: Violation | None = None
     trace: str | None = None
     if failure is not None and not minimise:
@@ -182,10 +183,9 @@ def fuzz(
     elif failure is not None:
         actions, found = shrink(model, failure[1])
         actions, found = polish(model, actions, found)
-        trace = (render_trace(model, actions, found, title="Counterexample")
-                 + f"\n\n(shrunk from {len(failure[1])} to {len(actions)} steps)"
-                 + "\n\nReplay with Model(core, config, bounds).run(actions):\n"
-                 + replayable(actions))
+        trace = (model.render(actions, found, "Counterexample")
+                 + f"\n\n(shrunk from {len(failure[1])} to {len(actions)} steps)\n\n"
+                 + model.snippet(actions))
     return FuzzResult(
         seed=seed,
         profile=profile,
@@ -199,6 +199,7 @@ def fuzz(
         trace=trace,
         found_after=found_after,
         found_length=0 if failure is None else len(failure[1]),
+        goal_names=model.goal_names,
     )
 
 
@@ -207,7 +208,7 @@ def fuzz(
 _WORKER: dict[str, Any] = {}  # a worker process's model and settings, set once by fork
 
 
-def _worker_init(model: Model, seed: int, profile: str, steps: int | None) -> None:
+def _worker_init(model: seam.AnyModel, seed: int, profile: str, steps: int | None) -> None:
     _WORKER.update(model=model, seed=seed, profile=profile, steps=steps)
 
 
@@ -218,7 +219,7 @@ def _worker_batch(batch: int, size: int) -> tuple[RunStats, Failure | None]:
     return stats, failure
 
 
-def _parallel_batches(model: Model, seed: int, plan: Iterator[int], profile: str,
+def _parallel_batches(model: seam.AnyModel, seed: int, plan: Iterator[int], profile: str,
                       steps: int | None, workers: int, deadline: float | None
                       ) -> Generator[tuple[RunStats, Failure | None], None, None]:
     """The batches' results in batch order, computed `workers` at a time ahead of the one

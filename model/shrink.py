@@ -11,18 +11,17 @@ action space, so the result is a real, replayable run.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from attrs import evolve, frozen
 
-from raftcheck.impl.types import Message
+from raftcheck.model import seam
 from raftcheck.model.world import (
     CORE_FAULT,
     Action,
     Bounds,
     CoreFault,
     Crash,
-    Deliver,
     Drop,
     Duplicate,
     Model,
@@ -30,40 +29,42 @@ from raftcheck.model.world import (
     Partition,
     Submit,
 )
-from raftcheck.properties import Violation, check_state, check_transition
+from raftcheck.properties import Violation
 
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 @frozen
 class Outcome:
     """A replay that violated a property: the actions actually taken, up to the violation."""
 
-    actions: tuple[Action, ...]
+    actions: tuple[Any, ...]
     violation: Violation
 
 
-def first_violation(model: Model, actions: Sequence[Action]) -> Outcome | None:
+def first_violation(model: seam.Model[Any, A, Any], actions: Sequence[A]) -> Outcome | None:
     """Replay `actions` leniently and return the first property violated, or None.
 
-    Lenient, because deleting an earlier action changes what is in flight later: a message
-    action whose exact message is gone is re-aimed at the in-flight message of the same kind
-    between the same nodes (the newest), and an action that is still not enabled is skipped.
-    The returned actions are the ones really taken, so they replay strictly. A core that
-    fails (CoreFault) is a finding on the action it failed on, named `CORE_FAULT`."""
+    Lenient, because deleting an earlier action changes what is in flight later: an action
+    that is not enabled is re-aimed by the model (`reaim`: the Raft world aims a message
+    action whose exact message is gone at the newest in-flight message of the same kind
+    between the same nodes), and skipped if it still is not enabled. The returned actions
+    are the ones really taken, so they replay strictly. A core that fails (CoreFault) is a
+    finding on the action it failed on, named `CORE_FAULT`."""
     try:
         state = model.initial_state()
     except CoreFault as fault:
         return Outcome((), fault.violation())
-    violation = check_state(state)
+    violation = model.check_initial(state)
     if violation is not None:
         return Outcome((), violation)
-    taken: list[Action] = []
+    taken: list[A] = []
     for action in actions:
         try:
             after = model.successor(state, action)
             if after is None:
-                reaimed = _reaim(action, state.network)
+                reaimed = model.reaim(state, action)
                 if reaimed is None:
                     continue
                 action = reaimed
@@ -73,22 +74,11 @@ def first_violation(model: Model, actions: Sequence[Action]) -> Outcome | None:
         except CoreFault as fault:
             return Outcome((*taken, action), fault.violation())
         taken.append(action)
-        violation = check_transition(state, after)
+        violation = model.check_step(state, action, after)
         if violation is not None:
             return Outcome(tuple(taken), violation)
         state = after
     return None
-
-
-def _reaim(action: Action, network: tuple[Message, ...]) -> Action | None:
-    if not isinstance(action, (Deliver, Drop, Duplicate)):
-        return None
-    wanted = action.message
-    similar = [m for m in network if type(m) is type(wanted) and m.source == wanted.source
-               and m.dest == wanted.dest]
-    if not similar:
-        return None
-    return type(action)(similar[-1])
 
 
 def delete_chunks(items: Sequence[T], attempt: Callable[[list[T]], list[T] | None],
@@ -117,8 +107,8 @@ def delete_chunks(items: Sequence[T], attempt: Callable[[list[T]], list[T] | Non
     return current
 
 
-def shrink(model: Model, actions: Sequence[Action], budget: int = 20_000) -> tuple[
-        list[Action], Violation]:
+def shrink(model: seam.Model[Any, A, Any], actions: Sequence[A], budget: int = 20_000
+           ) -> tuple[list[A], Violation]:
     """The shortest run found by deleting actions from `actions` that violates the same
     property. `budget` caps the number of replays. Raises ModelError if `actions` does not
     violate anything."""
@@ -128,7 +118,7 @@ def shrink(model: Model, actions: Sequence[Action], budget: int = 20_000) -> tup
     prop = outcome.violation.property
     found: dict[int, Violation] = {len(outcome.actions): outcome.violation}
 
-    def attempt(candidate: list[Action]) -> list[Action] | None:
+    def attempt(candidate: list[A]) -> list[A] | None:
         replayed = first_violation(model, candidate)
         if replayed is None or replayed.violation.property != prop:
             return None
@@ -164,8 +154,8 @@ def trace_bounds(model: Model, actions: Sequence[Action]) -> Bounds:
 LADDER = ((2, 1, 3), (3, 1, 3), (2, 1, 5), (3, 2, 5))
 
 
-def polish(model: Model, actions: Sequence[Action], violation: Violation,
-           max_states: int = 20_000) -> tuple[list[Action], Violation]:
+def polish(model: seam.Model[Any, A, Any], actions: Sequence[A], violation: Violation,
+           max_states: int = 20_000) -> tuple[list[A], Violation]:
     """After deletion: search breadth-first for a *shorter* violating run, first in small
     worlds (`LADDER`), then within the bounds the run itself uses (`trace_bounds`); every
     world searched is inside the run's own bounds, faults included. Deletion stops at a run
@@ -181,7 +171,9 @@ def polish(model: Model, actions: Sequence[Action], violation: Violation,
 
     if len(actions) <= 1 or violation.property == CORE_FAULT:  # a fault's run ends mid-step
         return list(actions), violation
-    used = trace_bounds(model, actions)
+    if not isinstance(model, Model):  # the breadth-first engine runs on the Raft world
+        return list(actions), violation
+    used = trace_bounds(model, cast("Sequence[Action]", actions))
     worlds = [evolve(used, max_term=min(term, used.max_term), max_log=min(log, used.max_log),
                      max_messages=min(messages, used.max_messages))
               for term, log, messages in LADDER]
@@ -189,9 +181,9 @@ def polish(model: Model, actions: Sequence[Action], violation: Violation,
     for bounds in dict.fromkeys([*worlds, used]):  # in order, without repeats
         if len(best) <= 1:
             break
-        result = explore(Model(model.core, model.config, bounds), strategy="bfs",
+        result = explore(evolve(model, bounds=bounds), strategy="bfs",
                          symmetry=True, max_depth=len(best) - 1, max_states=max_states)
         if result.violations and len(result.violations[0].actions) < len(best):
-            best = list(result.violations[0].actions)
+            best = cast("list[A]", list(result.violations[0].actions))
             best_violation = result.violations[0].violation
     return best, best_violation

@@ -8,8 +8,8 @@ those the world offers (deliveries by message kind, whole elections and replicat
 cascades, single timers, client requests, faults), then a draw of an action of that kind. No
 `assume` and no preconditions that fail, so no run is thrown away. Every world action is
 checked against every transition and state property the moment it is taken (a cascading step
-takes several); on a violation the machine raises `PropertyViolated` with the numbered trace
-and the replayable action list. `model.fuzz` runs the machine and shrinks what it finds.
+takes several); on a violation the machine raises `PropertyViolated` with the violation and
+the actions taken. `model.fuzz` runs the machine and shrinks what it finds.
 
 Why one weighted rule rather than one rule per kind: with a rule per kind, Hypothesis picks
 uniformly among the valid rules, so faults (six kinds) and timeouts crowd out the message
@@ -20,8 +20,7 @@ Hypothesis' per-rule feature flags would.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from attrs import define, evolve, field
@@ -32,30 +31,25 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from raftcheck.impl.types import (
     AppendEntries,
     AppendEntriesResponse,
-    Message,
     RequestVote,
     RequestVoteResponse,
 )
-from raftcheck.model.trace import render_trace, replayable
+from raftcheck.model import seam
 from raftcheck.model.world import (
-    Action,
     Bounds,
     CoreFault,
     Crash,
-    Deliver,
     Drop,
     Duplicate,
     Heal,
     Heartbeat,
-    Model,
     Partition,
     Restart,
     Submit,
     Tick,
     Timeout,
-    World,
 )
-from raftcheck.properties import STATE_PROPERTIES, TRANSITION_PROPERTIES, Violation, goals_reached
+from raftcheck.properties import Violation
 
 # Bounds for sampling: generous, because Hypothesis explores depth rather than breadth. Terms
 # and logs are kept small enough that elections and conflicts stay frequent.
@@ -89,8 +83,8 @@ for _profile in PROFILES:
 class PropertyViolated(AssertionError):
     """A safety property failed. Carries the witness and the actions that led to it."""
 
-    def __init__(self, violation: Violation, actions: list[Action], text: str) -> None:
-        super().__init__(text)
+    def __init__(self, violation: Violation, actions: list[Any]) -> None:
+        super().__init__(f"{violation} after {len(actions)} actions")
         self.violation = violation
         self.actions = actions
 
@@ -106,9 +100,9 @@ class RunStats:
     started: float = field(factory=time.monotonic)
     on_step: Callable[[RunStats], None] | None = None
 
-    def record(self, world: World) -> None:
+    def record(self, state: Hashable) -> None:
         self.steps += 1
-        self.distinct.add(hash(world))
+        self.distinct.add(hash(state))
         if self.on_step is not None:
             self.on_step(self)
 
@@ -155,20 +149,23 @@ FATE = (DELIVER, DELIVER, DELIVER, HOLD)
 FATE_WITH_DUPLICATES = (DELIVER, DELIVER, DELIVER, HOLD, DUPLICATE)
 
 
-def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBasedStateMachine]:
-    """A state machine class exploring `model`; `stats`, if given, accumulates across runs."""
+def build_machine(model: seam.AnyModel,
+                  stats: RunStats | None = None) -> type[RuleBasedStateMachine]:
+    """A state machine class exploring `model` (any `model.seam.Model`: the Raft world, or
+    a lockstep pair of cores); `stats`, if given, accumulates across runs."""
     run_stats = stats if stats is not None else RunStats()
 
     class RaftMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.actions: list[Action] = []
+            self.actions: list[Any] = []
+            self.model = model
             try:
                 self.world = model.initial_state()
             except CoreFault as fault:  # the core failed: a finding, reported like a violation
                 self.fail_if(fault.violation())
-            self._candidates: dict[type, list[Action]] | None = None
-            self._successors: dict[Action, World | None] = {}
+            self._candidates: dict[Hashable, list[Any]] | None = None
+            self._successors: dict[Any, Any] = {}
             self.draw: Callable[[int], int]  # set by choose_swarm, the first rule of a run
             self.campaigners: frozenset[int] = frozenset()  # likewise
             run_stats.examples += 1
@@ -176,47 +173,35 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
 
         # ---------------------------------------------------------- plumbing
 
-        def kind_of(self, action: Action) -> type:
-            # Deliveries are grouped by the kind of message they deliver.
-            return type(action.message) if isinstance(action, Deliver) else type(action)
-
-        def candidates(self, kind: type) -> list[Action]:
+        def candidates(self, kind: Hashable) -> list[Any]:
             if self._candidates is None:
-                grouped: dict[type, list[Action]] = {}
+                grouped: dict[Hashable, list[Any]] = {}
                 for action in self.model.candidate_actions(self.world):
-                    if type(action) is Timeout and action.node not in self.campaigners:
+                    node = self.model.election_of(action)
+                    if node is not None and node not in self.campaigners:
                         continue
-                    grouped.setdefault(self.kind_of(action), []).append(action)
+                    grouped.setdefault(self.model.kind_of(action), []).append(action)
                 self._candidates = grouped
             return self._candidates.get(kind, [])
 
-        def successor(self, action: Action) -> World | None:
+        def successor(self, action: Any) -> Any:
             """The next state, or None if it falls outside the bounds (cached per state)."""
             if action not in self._successors:
                 try:
-                    after = self.model.next_state(self.world, action)
+                    after = self.model.bounded_next(self.world, action)
                 except CoreFault as fault:  # reported on the action the core failed on
                     self.actions.append(action)
                     self.fail_if(fault.violation())
-                fits = len(after.network) <= self.model.bounds.max_messages
-                self._successors[action] = after if fits else None
+                self._successors[action] = after
             return self._successors[action]
 
-        def deliverable(self, message: Message) -> World | None:
-            """The state after delivering `message`, if that is enabled and within bounds."""
-            state = self.world
-            if (state.nodes[message.dest] is None or message not in state.network
-                    or not state.connected(message.source, message.dest)):
-                return None
-            return self.successor(Deliver(message))
-
-        def enabled(self, *kinds: type) -> bool:
+        def enabled(self, *kinds: Hashable) -> bool:
             """Whether the world offers an action of one of `kinds` at all. Cheap on purpose:
             Hypothesis evaluates every precondition at every step, so the guard and bounds of
             each action are only checked when one is drawn (`draw_action`)."""
             return any(self.candidates(kind) for kind in kinds)
 
-        def draw_action(self, kind: type) -> tuple[Action, World] | None:
+        def draw_action(self, kind: Hashable) -> tuple[Any, Any] | None:
             """An enabled action of `kind` within the bounds: the drawn candidate, or the next
             one after it that is enabled; None when none is (the rule then does nothing)."""
             candidates = self.candidates(kind)
@@ -228,24 +213,21 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
                     return action, after
             return None
 
-        def take(self, kind: type) -> tuple[Message, ...]:
+        def take(self, kind: Hashable) -> tuple[Any, ...]:
             chosen = self.draw_action(kind)
             return () if chosen is None else self.apply(*chosen)
 
-        def apply(self, action: Action, after: World) -> tuple[Message, ...]:
-            """Take one world action; return the messages it put in flight."""
+        def apply(self, action: Any, after: Any) -> tuple[Any, ...]:
+            """Take one action; return the messages it put in flight."""
             before = self.world
             self.actions.append(action)
             self.world, self._candidates, self._successors = after, None, {}
             run_stats.record(after)
-            run_stats.goals |= goals_reached(after)
-            for prop in TRANSITION_PROPERTIES.values():
-                self.fail_if(prop(before, after))
-            for state_prop in STATE_PROPERTIES.values():
-                self.fail_if(state_prop(after))
-            return _sent(before.network, after.network)
+            run_stats.goals |= self.model.goals_reached(after)
+            self.fail_if(self.model.check_step(before, action, after))
+            return self.model.sent(before, after)
 
-        def cascade(self, kind: type) -> None:
+        def cascade(self, kind: Hashable) -> None:
             """Take an action of `kind`, then follow the messages it causes: each message sent
             is delivered or left in flight by a draw, and what its delivery sends is followed in
             turn (at most CASCADE deliveries). One rule thus runs a whole election or
@@ -261,24 +243,24 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
                 fate = self.fate[self.draw(len(self.fate))]
                 if fate == HOLD:
                     continue
-                if fate == DUPLICATE and self.deliverable(message) is not None:
-                    copied = self.successor(Duplicate(message))
+                deliver = self.model.delivery(self.world, message)
+                if fate == DUPLICATE and deliver is not None and \
+                        self.successor(deliver) is not None:
+                    copy = self.model.duplication(self.world, message)
+                    copied = None if copy is None else self.successor(copy)
                     if copied is not None:  # within the bounds on messages in flight
-                        self.apply(Duplicate(message), copied)
+                        self.apply(copy, copied)
                         queue.append(message)  # the copy arrives later, after the others
-                after = self.deliverable(message)
+                deliver = self.model.delivery(self.world, message)
+                after = None if deliver is None else self.successor(deliver)
                 if after is None:  # already gone, across a partition, or outside the bounds
                     continue
                 delivered += 1
-                queue.extend(self.apply(Deliver(message), after))
+                queue.extend(self.apply(deliver, after))
 
         def fail_if(self, violation: Violation | None) -> None:
-            if violation is None:
-                return
-            text = (render_trace(model, self.actions, violation, title="Counterexample")
-                    + "\n\nReplay with Model(core, config, bounds).run(actions):\n"
-                    + replayable(self.actions))
-            raise PropertyViolated(violation, list(self.actions), text)
+            if violation is not None:
+                raise PropertyViolated(violation, list(self.actions))
 
         # ---------------------------------------------------------- the rules
 
@@ -293,8 +275,8 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
             `self.draw` (`choice_source`)."""
             self.draw = choice_source(data)
             self.kinds = [(kind, weight) for kind, weight in WEIGHTS if self.keeps(kind)]
-            self.model = evolve(model, bounds=swarm_bounds(model.bounds, self.draw))
-            self.campaigners = swarm_campaigners(len(self.world.nodes), self.draw)
+            self.model = model.with_bounds(swarm_bounds(model.bounds, self.draw))
+            self.campaigners = swarm_campaigners(model.cluster_size, self.draw)
             duplicates = model.bounds.duplicate and any(kind is Duplicate
                                                         for kind, _ in self.kinds)
             self.fate = FATE_WITH_DUPLICATES if duplicates else FATE
@@ -328,14 +310,19 @@ def build_machine(model: Model, stats: RunStats | None = None) -> type[RuleBased
 
         @invariant()
         def figure_3_and_auxiliary_properties(self) -> None:
-            """Every state property, on the initial state; `apply` checks each later state
-            itself, since one cascading rule passes through several."""
+            """Every property the model carries, on the initial state; `apply` checks each
+            later step itself, since one cascading rule passes through several."""
             if not self.actions:
-                for prop in STATE_PROPERTIES.values():
-                    self.fail_if(prop(self.world))
+                self.fail_if(self.model.check_initial(self.world))
 
-    RaftMachine.__name__ = RaftMachine.__qualname__ = f"RaftMachine_{model.core.name}"
+    RaftMachine.__name__ = RaftMachine.__qualname__ = f"RaftMachine_{_name(model)}"
     return RaftMachine
+
+
+def _name(model: Any) -> str:
+    """A class-name-safe label for the machine (the core's name, or both cores' names)."""
+    label = getattr(getattr(model, "core", None), "name", None) or type(model).__name__
+    return "".join(ch if ch.isalnum() else "_" for ch in str(label))
 
 
 def swarm_bounds(bounds: Bounds, draw: Callable[[int], int]) -> Bounds:
@@ -384,15 +371,3 @@ def _cumulative(weighted: list[tuple[Any, int]]) -> Iterator[tuple[Any, int]]:
     for kind, weight in weighted:
         total += weight
         yield kind, total
-
-
-def _sent(before: tuple[Message, ...], after: tuple[Message, ...]) -> tuple[Message, ...]:
-    """The messages in `after` beyond those in `before` (both sorted bags)."""
-    remaining = Counter(before)
-    sent = []
-    for message in after:
-        if remaining[message]:
-            remaining[message] -= 1
-        else:
-            sent.append(message)
-    return tuple(sent)

@@ -43,9 +43,12 @@ from raftcheck.impl.types import (
     Role,
     message_key,
 )
+from raftcheck.model.seam import added
+from raftcheck.properties import RAFT_PROPERTIES, Properties
+from raftcheck.properties.violation import Violation
 
-if TYPE_CHECKING:  # properties imports this module: the Violation import is lazy at run time
-    from raftcheck.properties.violation import Violation
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # ------------------------------------------------------------------------------ the core seam
 
@@ -92,7 +95,6 @@ class CoreFault(Exception):
     def violation(self) -> Violation:
         """The fault as a `properties.Violation` named CORE_FAULT, so every engine can carry it
         where it carries violations."""
-        from raftcheck.properties.violation import Violation
 
         return Violation(CORE_FAULT, str(self),
                          "a core that crashes or breaks the protocol takes its server down in "
@@ -375,6 +377,9 @@ class Model:
     # this package's `raftcheck.impl`, off for the bundled ones. Exceptions from the core are
     # reported as CoreFault either way.
     checked: bool | None = field(default=None, eq=False)
+    # The properties this model carries (Figure 3, the auxiliaries and the reachability
+    # goals by default): every engine checks exactly these (`check_initial`, `check_step`).
+    properties: Properties = RAFT_PROPERTIES
 
     @property
     def checking(self) -> bool:
@@ -473,12 +478,20 @@ class Model:
 
     def successors(self, state: World) -> Iterator[tuple[Action, World]]:
         """(action, next state) for every enabled action, in enumeration order. A successor
-        with more messages in flight than the bound is outside the model and left out."""
-        limit = self.bounds.max_messages
+        outside the bounds (`bounded_next`) is outside the model and left out."""
         for action in self.candidate_actions(state):
-            after = self.next_state(state, action)
-            if len(after.network) <= limit:
+            after = self.bounded_next(state, action)
+            if after is not None:
                 yield action, after
+
+    def bounded_next(self, state: World, action: Action) -> World | None:
+        """`next_state` of an action whose guard holds, or None when the result is outside
+        the bounds: the one place the bounds on a *result* are decided (the guards of
+        `candidate_actions` keep terms, logs, crashes and partitions within theirs; a step
+        that would leave more messages in flight than the bound is not part of the model,
+        like a TLC state constraint)."""
+        after = self.next_state(state, action)
+        return after if len(after.network) <= self.bounds.max_messages else None
 
     def successor(self, state: World, action: Action) -> World | None:
         """The state `action` leads to, or None if it is not enabled in `state` (its guard
@@ -486,8 +499,75 @@ class Model:
         only one action matters, as in replay and shrinking."""
         if action not in self.candidate_actions(state):
             return None
-        after = self.next_state(state, action)
-        return after if len(after.network) <= self.bounds.max_messages else None
+        return self.bounded_next(state, action)
+
+    # -------------------------------------------------------------- the seam (model.seam)
+
+    @property
+    def cluster_size(self) -> int:
+        return self.config.cluster_size
+
+    @property
+    def goal_names(self) -> tuple[str, ...]:
+        return self.properties.goal_names
+
+    def with_bounds(self, bounds: Bounds) -> Model:
+        return evolve(self, bounds=bounds)
+
+    def kind_of(self, action: Action) -> object:
+        """Deliveries are grouped by the kind of message they deliver, every other action by
+        its own kind."""
+        return type(action.message) if isinstance(action, Deliver) else type(action)
+
+    def election_of(self, action: Action) -> int | None:
+        return action.node if isinstance(action, Timeout) else None
+
+    def sent(self, before: World, after: World) -> tuple[Message, ...]:
+        """The messages in flight after a step that were not before it (both sorted bags)."""
+        return added(before.network, after.network)
+
+    def delivery(self, state: World, message: Message) -> Action | None:
+        """Deliver(message), if it is in flight and its destination is up and reachable."""
+        if (state.nodes[message.dest] is None or message not in state.network
+                or not state.connected(message.source, message.dest)):
+            return None
+        return Deliver(message)
+
+    def duplication(self, state: World, message: Message) -> Action | None:
+        return Duplicate(message) if self.bounds.duplicate and message in state.network \
+            else None
+
+    def reaim(self, state: World, action: Action) -> Action | None:
+        """A message action whose exact message is gone, aimed at the newest in-flight
+        message of the same kind between the same nodes (an earlier edit of the run changed
+        its content); None for other actions or when there is none."""
+        if not isinstance(action, (Deliver, Drop, Duplicate)):
+            return None
+        wanted = action.message
+        similar = [m for m in state.network if type(m) is type(wanted)
+                   and m.source == wanted.source and m.dest == wanted.dest]
+        return type(action)(similar[-1]) if similar else None
+
+    def check_initial(self, state: World) -> Violation | None:
+        return self.properties.check_state(state)
+
+    def check_step(self, before: World, action: Action, after: World) -> Violation | None:
+        return self.properties.check_transition(before, after)
+
+    def goals_reached(self, state: World) -> frozenset[str]:
+        return self.properties.goals_reached(state)
+
+    def render(self, actions: Sequence[Action], violation: Violation | None,
+               title: str) -> str:
+        from raftcheck.model.trace import render_trace  # the printer builds on this module
+
+        return render_trace(self, list(actions), violation, title=title)
+
+    def snippet(self, actions: Sequence[Action]) -> str:
+        from raftcheck.model.trace import replayable
+
+        return ("Replay with Model(core, config, bounds).run(actions):\n"
+                + replayable(actions))
 
     def enabled_actions(self, state: World) -> list[Action]:
         return [action for action, _ in self.successors(state)]

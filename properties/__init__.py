@@ -4,9 +4,11 @@ imports hypothesis or z3."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from raftcheck.model.world import World
+from attrs import field, frozen
+
 from raftcheck.properties.goals import GOALS, goals_reached
 from raftcheck.properties.safety import (
     COMMIT_WITHIN_LOG,
@@ -36,53 +38,149 @@ from raftcheck.properties.transitions import (
 )
 from raftcheck.properties.violation import Violation
 
-StateProperty = Callable[[World], "Violation | None"]
-TransitionProperty = Callable[[World, World], "Violation | None"]
+StateProperty: TypeAlias = "Callable[[World], Violation | None]"
+TransitionProperty: TypeAlias = "Callable[[World, World], Violation | None]"
+Goal: TypeAlias = "Callable[[World], bool]"
+Kind = Literal["always", "transition", "sometimes"]
+
+
+@frozen
+class Property:
+    """A property as a value (Stateright's `Property::always/sometimes`): a name, a kind and
+    its check. `always` holds in every state (a `StateProperty`), `transition` on every step
+    (before, after), `sometimes` is a reachability goal (a run that never reaches it proves
+    little). A model carries its properties (`Properties`), so a user adds or selects them
+    and every engine checks what the model carries."""
+
+    name: str
+    kind: Kind
+    check: Callable[..., Any]
+
+    @classmethod
+    def always(cls, name: str, check: StateProperty) -> Property:
+        return cls(name, "always", check)
+
+    @classmethod
+    def transition(cls, name: str, check: TransitionProperty) -> Property:
+        return cls(name, "transition", check)
+
+    @classmethod
+    def sometimes(cls, name: str, reached: Goal) -> Property:
+        return cls(name, "sometimes", reached)
+
+
+@frozen
+class Properties:
+    """The properties a model carries, in checking order: transition properties before
+    state properties on each step (a double vote is reported before the double leader it
+    leads to), Figure 3 before the auxiliaries."""
+
+    all: tuple[Property, ...]
+    states: tuple[StateProperty, ...] = field(init=False, eq=False, repr=False)
+    transitions: tuple[TransitionProperty, ...] = field(init=False, eq=False, repr=False)
+    goals: tuple[tuple[str, Goal], ...] = field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        names = [prop.name for prop in self.all]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two properties share a name: {names}")
+        by_kind = {kind: tuple(p.check for p in self.all if p.kind == kind)
+                   for kind in ("always", "transition")}
+        object.__setattr__(self, "states", by_kind["always"])
+        object.__setattr__(self, "transitions", by_kind["transition"])
+        object.__setattr__(self, "goals", tuple((p.name, p.check) for p in self.all
+                                                if p.kind == "sometimes"))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(prop.name for prop in self.all)
+
+    @property
+    def goal_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.goals)
+
+    def check_state(self, world: World) -> Violation | None:
+        """The first state property `world` violates, or None."""
+        for prop in self.states:
+            violation = prop(world)
+            if violation is not None:
+                return violation
+        return None
+
+    def check_transition(self, before: World, after: World) -> Violation | None:
+        """The first property the step before -> after violates (transition properties
+        first, then the state properties of `after`), or None."""
+        for prop in self.transitions:
+            violation = prop(before, after)
+            if violation is not None:
+                return violation
+        return self.check_state(after)
+
+    def goals_reached(self, world: World) -> frozenset[str]:
+        return frozenset(name for name, reached in self.goals if reached(world))
+
+    def adding(self, *extra: Property) -> Properties:
+        return Properties((*self.all, *extra))
+
+    def selecting(self, names: Iterable[str]) -> Properties:
+        """Only the safety properties named (goals are kept: they say whether a run proves
+        anything). Raises ValueError naming an unknown property."""
+        wanted = set(self._known(names))
+        return Properties(tuple(p for p in self.all if p.name in wanted
+                                or p.kind == "sometimes"))
+
+    def ignoring(self, names: Iterable[str]) -> Properties:
+        unwanted = set(self._known(names))
+        return Properties(tuple(p for p in self.all if p.name not in unwanted))
+
+    def _known(self, names: Iterable[str]) -> list[str]:
+        by_lower = {name.lower(): name for name in self.names}
+        known = []
+        for name in names:
+            if name.lower() not in by_lower:
+                raise ValueError(f"unknown property {name!r}; the model carries: "
+                                 f"{', '.join(self.names)}")
+            known.append(by_lower[name.lower()])
+        return known
+
 
 # Figure 3 first, in the paper's order; auxiliaries after.
+RAFT_PROPERTIES = Properties((
+    Property.always(ELECTION_SAFETY, election_safety),
+    Property.always(LOG_MATCHING, log_matching),
+    Property.always(LEADER_COMPLETENESS, leader_completeness),
+    Property.always(STATE_MACHINE_SAFETY, state_machine_safety),
+    Property.always(COMMIT_WITHIN_LOG, commit_within_log),
+    Property.transition(LEADER_APPEND_ONLY, leader_append_only),
+    Property.transition(TERM_MONOTONICITY, term_monotonicity),
+    Property.transition(SINGLE_VOTE_PER_TERM, single_vote_per_term),
+    Property.transition(ELECTED_BY_MAJORITY, elected_by_majority),
+    Property.transition(COMMIT_MONOTONICITY, commit_monotonicity),
+    Property.transition(COMMITTED_ENTRIES_KEPT, committed_entries_kept),
+    *(Property.sometimes(name, reached) for name, reached in GOALS.items()),
+))
+
+if TYPE_CHECKING:  # the state type, for annotations only: the world imports the properties
+    from raftcheck.model.world import World
 STATE_PROPERTIES: dict[str, StateProperty] = {
-    ELECTION_SAFETY: election_safety,
-    LOG_MATCHING: log_matching,
-    LEADER_COMPLETENESS: leader_completeness,
-    STATE_MACHINE_SAFETY: state_machine_safety,
-    COMMIT_WITHIN_LOG: commit_within_log,
-}
+    p.name: p.check for p in RAFT_PROPERTIES.all if p.kind == "always"}
 TRANSITION_PROPERTIES: dict[str, TransitionProperty] = {
-    LEADER_APPEND_ONLY: leader_append_only,
-    TERM_MONOTONICITY: term_monotonicity,
-    SINGLE_VOTE_PER_TERM: single_vote_per_term,
-    ELECTED_BY_MAJORITY: elected_by_majority,
-    COMMIT_MONOTONICITY: commit_monotonicity,
-    COMMITTED_ENTRIES_KEPT: committed_entries_kept,
-}
+    p.name: p.check for p in RAFT_PROPERTIES.all if p.kind == "transition"}
 FIGURE_3 = (ELECTION_SAFETY, LEADER_APPEND_ONLY, LOG_MATCHING, LEADER_COMPLETENESS,
             STATE_MACHINE_SAFETY)
 
-
-def check_state(world: World) -> Violation | None:
-    """The first state property `world` violates, or None."""
-    for prop in STATE_PROPERTIES.values():
-        violation = prop(world)
-        if violation is not None:
-            return violation
-    return None
-
-
-def check_transition(before: World, after: World) -> Violation | None:
-    """The first property the transition before -> after violates (transition properties
-    first, then the state properties of `after`), or None."""
-    for prop in TRANSITION_PROPERTIES.values():
-        violation = prop(before, after)
-        if violation is not None:
-            return violation
-    return check_state(after)
+check_state = RAFT_PROPERTIES.check_state
+check_transition = RAFT_PROPERTIES.check_transition
 
 
 __all__ = [
     "FIGURE_3",
     "GOALS",
+    "RAFT_PROPERTIES",
     "STATE_PROPERTIES",
     "TRANSITION_PROPERTIES",
+    "Properties",
+    "Property",
     "Violation",
     "check_state",
     "check_transition",

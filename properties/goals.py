@@ -5,8 +5,10 @@ so every report says which of these were reached."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from raftcheck.model.world import World
+if TYPE_CHECKING:  # the state type, for annotations only: the world imports the properties
+    from raftcheck.model.world import World
 
 
 def leader_elected(world: World) -> bool:

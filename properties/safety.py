@@ -8,10 +8,13 @@ state (the persistent state of a down node is what is on its disk) and the proof
 from __future__ import annotations
 
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 from raftcheck.impl.types import Entry, Role
-from raftcheck.model.world import World
 from raftcheck.properties.violation import Violation
+
+if TYPE_CHECKING:  # the state type, for annotations only: the world imports the properties
+    from raftcheck.model.world import World
 
 ELECTION_SAFETY = "Election Safety"
 LEADER_APPEND_ONLY = "Leader Append-Only"

@@ -1,0 +1,103 @@
+"""The seam between models and engines (Stateright's `Model` trait, in Python).
+
+An engine is written once against `Model` and runs on any model: the Raft world
+(`raftcheck.model.world.Model`: one core in a cluster with a faulty network) and the lockstep
+pair of two cores (`raftcheck.model.lockstep.Lockstep`, whose property is "no divergence") are
+the two this package ships. The Hypothesis machine (`model.stateful`), the fuzzing driver
+(`model.fuzz`) and the action-level shrinker (`model.shrink`) take a `Model`.
+
+What a model provides:
+
+* states and actions: `initial_state()`, the `candidate_actions(state)` whose guards hold, in
+  a fixed order, and `bounded_next(state, action)`, the next state or None when it falls
+  outside the bounds: the one place the bounds are decided;
+* its messages, for engines that follow causality (a cascade delivers what a step sent):
+  `sent(before, after)`, and the actions that deliver or duplicate one in a state;
+* the properties it carries: `check_initial(state)` and `check_step(before, action, after)`
+  return the first `Violation` or None, `goals_reached(state)` the reachability goals met;
+* `with_bounds(bounds)` (the swarm draws tighter bounds per run), `kind_of(action)` (the
+  groups an engine weighs), `election_of(action)` (the node an election timeout starts),
+  `reaim(state, action)` (the same action on a message that changed after an edit, for
+  shrinking), and `render(actions, violation)` / `snippet(actions)` for reports.
+
+Properties and engines never import the command line; only `model.cli` prints.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
+
+if TYPE_CHECKING:
+    from raftcheck.model.world import Bounds
+    from raftcheck.properties.violation import Violation
+
+S = TypeVar("S", bound=Hashable)  # a state: an immutable value
+A = TypeVar("A", bound=Hashable)  # an action
+M = TypeVar("M", bound=Hashable)  # a message in flight
+
+
+class Model(Protocol[S, A, M]):
+    """What every engine takes. See the module docstring for the contract."""
+
+    @property
+    def bounds(self) -> Bounds: ...
+
+    @property
+    def cluster_size(self) -> int: ...
+
+    @property
+    def goal_names(self) -> tuple[str, ...]: ...
+
+    def with_bounds(self, bounds: Bounds) -> Model[S, A, M]: ...
+
+    def initial_state(self) -> S: ...
+
+    def candidate_actions(self, state: S) -> Iterable[A]: ...
+
+    def bounded_next(self, state: S, action: A) -> S | None: ...
+
+    def successor(self, state: S, action: A) -> S | None: ...
+
+    def kind_of(self, action: A) -> object: ...
+
+    def election_of(self, action: A) -> int | None: ...
+
+    def sent(self, before: S, after: S) -> tuple[M, ...]: ...
+
+    def delivery(self, state: S, message: M) -> A | None: ...
+
+    def duplication(self, state: S, message: M) -> A | None: ...
+
+    def reaim(self, state: S, action: A) -> A | None: ...
+
+    def check_initial(self, state: S) -> Violation | None: ...
+
+    def check_step(self, before: S, action: A, after: S) -> Violation | None: ...
+
+    def goals_reached(self, state: S) -> frozenset[str]: ...
+
+    def render(self, actions: Sequence[A], violation: Violation | None, title: str) -> str: ...
+
+    def snippet(self, actions: Sequence[A]) -> str: ...
+
+
+# Any model, whatever its state, action and message types (engines' signatures).
+AnyModel: TypeAlias = "Model[Any, Any, Any]"
+
+
+H = TypeVar("H", bound=Hashable)
+
+
+def added(before: Sequence[H], after: Sequence[H]) -> tuple[H, ...]:
+    """The items of the bag `after` beyond those of the bag `before`: what a step put in
+    flight (a model's `sent`)."""
+    remaining = Counter(before)
+    out = []
+    for item in after:
+        if remaining[item]:
+            remaining[item] -= 1
+        else:
+            out.append(item)
+    return tuple(out)
