@@ -5,8 +5,8 @@ comparison level, where the first divergence is, and how long its (shrunk) trace
 * median-commit-off-by-one: the same rewrite taking the wrong element; caught at every level,
   by breadth-first search, with the shortest traces pinned.
 * conflict-term-backtracking: a legitimate change of messages; equivalent at the properties
-  level, divergent at the messages level (found by seeded random schedules: the divergence
-  needs diverging logs, beyond small exhaustive bounds).
+  level, divergent at the messages level (found by the Hypothesis engine on the pair: the
+  divergence needs diverging logs, beyond small exhaustive bounds).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ SMALL = Bounds(max_term=1, max_log=1, values=1, max_messages=3, max_crashes=0,
 def test_correct_median_rewrite_is_state_equivalent() -> None:
     result = diff(CORE, MEDIAN_COMMIT, level="state", bounds=SMALL, examples=30)
     assert result.verdict == "EQUIVALENT" and result.complete
-    assert result.random_runs == 30
+    assert result.random_runs >= 30  # Hypothesis may run a few more than the budget
 
 
 @pytest.mark.parametrize(("level", "steps"), [("state", 4), ("messages", 4),
@@ -60,9 +60,9 @@ def test_conflict_terms_change_the_messages() -> None:
     result = diff(CORE, CONFLICT_TERM, level="messages", engine="random", seed=1,
                   examples=100)
     found = result.divergence
-    assert found is not None and found.engine == "random" and result.random_runs == 7
+    assert found is not None and found.engine == "random" and result.random_runs == 6
     assert found.shrunk_from is not None and len(found.actions) < found.shrunk_from
-    assert len(found.actions) == 18
+    assert len(found.actions) == 13
     (line,) = found.detail
     assert line.startswith("sent: AppendEntriesResponse") and "rejected" in line
     assert line.endswith("rejected hint=0 conflict_term=2 (NEW)")
