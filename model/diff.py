@@ -25,13 +25,13 @@ import argparse
 import json
 import sys
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
 from attrs import define, field, frozen
 
 from raftcheck.model.cores import CoreLoadError, load_core
+from raftcheck.model.explore import explore
 from raftcheck.model.fuzz import fuzz
 from raftcheck.model.lockstep import LEVELS, Lockstep, PairAction, render_schedule
 from raftcheck.model.options import count, optional_count
@@ -110,70 +110,22 @@ class DiffResult:
 
 
 def exhaustive(lock: Lockstep, result: DiffResult, *, max_states: int | None = None,
-               max_seconds: float | None = None) -> None:
-    """Breadth-first over pair states: the first divergence found is a shortest one."""
-    started = time.monotonic()
-    first = lock.initial()
-    if first.divergence is not None:
-        result.divergence = Divergence((), first.divergence, "exhaustive", True)
-        result.complete = True
+               max_seconds: float | None = None, workers: int = 1) -> None:
+    """Breadth-first over pair states (the explore engine on the pair): the first divergence
+    found is a shortest one."""
+    found = explore(lock, strategy="bfs", symmetry=False, max_states=max_states,
+                    max_seconds=max_seconds, workers=workers)
+    result.pairs, result.transitions, result.depth = found.distinct, found.generated, \
+        found.depth
+    if found.violations:
+        first = found.violations[0]
+        result.divergence = Divergence(first.actions, tuple(first.violation.detail.split("\n")),
+                                       "exhaustive", True)
+        result.complete = True  # every shorter schedule was checked
+        result.stop_reason = "violation"
         return
-    if first.after is None:
-        result.complete = True
-        if first.both_broke:
-            result.notes.append(f"initial state: {first.both_broke}")
-        return
-    links: list[tuple[int, PairAction | None]] = [(-1, None)]
-    depths = [0]
-    seen = {hash(first.after)}
-    queue = deque([(first.after, 0)])
-    both_broke: str | None = None
-    stop = ""
-    while queue:
-        if max_seconds is not None and time.monotonic() - started > max_seconds:
-            stop = "max_seconds"
-            break
-        pair, position = queue.popleft()
-        for action in lock.actions(pair):
-            result.transitions += 1
-            outcome = lock.step(pair, action)
-            if outcome.divergence is not None:
-                result.divergence = Divergence((*_path(links, position), action),
-                                               outcome.divergence, "exhaustive", True)
-                result.pairs, result.depth = len(seen), depths[position] + 1
-                result.complete = True  # every shorter schedule was checked
-                return
-            if outcome.both_broke is not None and both_broke is None:
-                both_broke = outcome.both_broke
-            after = outcome.after
-            if after is None:
-                continue
-            fp = hash(after)
-            if fp in seen:
-                continue
-            if max_states is not None and len(seen) >= max_states:
-                stop = "max_states"
-                queue.clear()
-                break
-            seen.add(fp)
-            links.append((position, action))
-            depths.append(depths[position] + 1)
-            queue.append((after, len(links) - 1))
-    result.pairs, result.depth = len(seen), max(depths)
-    result.complete = not stop
-    result.stop_reason = stop or "exhausted"
-    if both_broke is not None:
-        result.notes.append(f"not a divergence, but worth knowing: {both_broke} (check each "
-                            "core with fuzz/explore)")
-
-
-def _path(links: list[tuple[int, PairAction | None]], position: int) -> tuple[PairAction, ...]:
-    actions: list[PairAction] = []
-    while position > 0:
-        position, action = links[position]
-        assert action is not None
-        actions.append(action)
-    return tuple(reversed(actions))
+    result.complete = found.complete
+    result.stop_reason = found.stop_reason
 
 
 # ------------------------------------------------------------------------------ the API
@@ -196,7 +148,8 @@ def diff(old: Core, new: Core, *, level: str = "state", config: Config | None = 
     result = DiffResult(old.name, new.name, level, config, bounds, random_bounds=random_bounds)
     if engine in ("both", "exhaustive"):
         lock = Lockstep(Model(old, config, bounds), Model(new, config, bounds), level)
-        exhaustive(lock, result, max_states=max_states, max_seconds=max_seconds)
+        exhaustive(lock, result, max_states=max_states, max_seconds=max_seconds,
+                   workers=workers)
     if result.divergence is None and engine in ("both", "random"):
         result.seed = seed
         lock = Lockstep(Model(old, config, random_bounds), Model(new, config, random_bounds),

@@ -47,38 +47,26 @@ from typing import Any
 from attrs import define, field, frozen
 
 from raftcheck.model.faults import shortest_fault
-from raftcheck.model.fingerprint import decode, digest_bytes, encode
+from raftcheck.model.fingerprint import digest_bytes
 from raftcheck.model.options import add_world_arguments, count, model_from_args, optional_count
-from raftcheck.model.symmetry import (
-    canonical_fingerprint,
-    exact_fingerprint,
-    state_bytes,
-    symmetric_model,
-)
+from raftcheck.model.seam import AnyModel
 from raftcheck.model.trace import render_trace, replayable
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
 from raftcheck.model.world import (
-    Action,
     Bounds,
     Config,
     CoreFault,
     Crash,
-    Deliver,
     Drop,
     Duplicate,
     Heal,
     Model,
     Partition,
     Restart,
-    World,
 )
 from raftcheck.properties import (
     GOALS,
-    TRANSITION_PROPERTIES,
     Violation,
-    check_state,
-    check_transition,
-    goals_reached,
 )
 
 # Default bounds of `raftcheck explore`: 3 servers, terms up to 2, one command, a log of one
@@ -101,7 +89,7 @@ EXIT_VACUOUS = 3  # a complete search that reached no goal proves nothing: incon
 CHECKPOINT_FILE = "explore-checkpoint.marshal"
 CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-2"  # 2: the ghost history holds ballots
 
-Fingerprinter = Callable[[World], int]
+Fingerprinter = Callable[[Any], int]
 
 
 class UsageError(ValueError):
@@ -116,7 +104,7 @@ class Counterexample:
     """A violated property and the actions that lead to it from the initial state."""
 
     violation: Violation
-    actions: tuple[Action, ...]
+    actions: tuple[Any, ...]  # the model's actions (world actions, or a lockstep pair's)
     shortest: bool  # BFS and iterative deepening guarantee it; dfs and simulate do not
 
     @property
@@ -279,16 +267,8 @@ def format_result(result: ExploreResult, model: Model | None = None) -> str:
 # ------------------------------------------------------------------------------ helpers
 
 
-def fingerprinter(model: Model, symmetry: bool) -> Fingerprinter:
-    return canonical_fingerprint if symmetry and symmetric_model(model) else exact_fingerprint
-
-
-def _transition_only(before: World, after: World) -> Violation | None:
-    for prop in TRANSITION_PROPERTIES.values():
-        violation = prop(before, after)
-        if violation is not None:
-            return violation
-    return None
+def fingerprinter(model: AnyModel, symmetry: bool) -> Fingerprinter:
+    return model.fingerprinter(symmetry)
 
 
 def _peak_rss() -> int:
@@ -309,7 +289,7 @@ def _current_rss() -> int:
         return _peak_rss()
 
 
-def replay_indices(model: Model, indices: Sequence[int]) -> list[Action]:
+def replay_indices(model: AnyModel, indices: Sequence[int]) -> list[Any]:
     """The actions selected by successor numbers, replayed from the initial state."""
     state = model.initial_state()
     actions = []
@@ -319,12 +299,12 @@ def replay_indices(model: Model, indices: Sequence[int]) -> list[Action]:
     return actions
 
 
-def _counterexample(model: Model, indices: Sequence[int], shortest: bool) -> Counterexample:
+def _counterexample(model: AnyModel, indices: Sequence[int], shortest: bool) -> Counterexample:
     """Rebuild the trace and re-derive its violation (the check is deterministic)."""
     actions = replay_indices(model, indices)
     states = model.run(actions)
-    violation = (check_transition(states[-2], states[-1]) if actions
-                 else check_state(states[0]))
+    violation = (model.check_step(states[-2], actions[-1], states[-1]) if actions
+                 else model.check_initial(states[0]))
     assert violation is not None, "a recorded violation did not reproduce"
     return Counterexample(violation, tuple(actions), shortest)
 
@@ -416,25 +396,25 @@ Expanded = tuple[int, int, Any, "Violation | None"]
 violation)."""
 
 
-def _expand(model: Model, fingerprint_of: Fingerprinter, state: World,
+def _expand(model: AnyModel, fingerprint_of: Fingerprinter, state: Any,
             known: set[int] | dict[int, Any]) -> tuple[int, list[Expanded]]:
     """Every successor of `state`, fingerprinted and checked: all properties if its
     fingerprint is not `known` yet, the transition properties otherwise."""
     out: list[Expanded] = []
     generated = 0
-    for index, (_action, after) in enumerate(model.successors(state)):
+    for index, (action, after) in enumerate(model.successors(state)):
         generated += 1
         fp = fingerprint_of(after)
         if fp in known:
-            violation = _transition_only(state, after)
+            violation = model.check_known(state, action, after)
             if violation is not None:
                 out.append((index, fp, None, violation))
         else:
-            out.append((index, fp, after, check_transition(state, after)))
+            out.append((index, fp, after, model.check_step(state, action, after)))
     return generated, out
 
 
-def _worker_main(conn: Connection, model: Model, symmetry: bool) -> None:
+def _worker_main(conn: Connection, model: AnyModel, symmetry: bool) -> None:
     """A BFS worker: expands chunks of a level (states arrive and leave as encodings, which are
     far cheaper to ship than pickled worlds) and remembers every fingerprint it has reported
     or been told about, so that it ships only states that may be new."""
@@ -452,14 +432,14 @@ def _worker_main(conn: Connection, model: Model, symmetry: bool) -> None:
             goals: set[str] = set()
             try:
                 for offset, encoded in enumerate(encodings):
-                    count, out = _expand(model, fingerprint_of, decode(encoded), known)
+                    count, out = _expand(model, fingerprint_of, model.decode(encoded), known)
                     generated += count
                     for index, fp, after, violation in out:
                         if after is not None:
                             known.add(fp)
-                            if len(goals) < len(GOALS):
-                                goals |= goals_reached(after)
-                            after = encode(after)
+                            if len(goals) < len(model.goal_names):
+                                goals |= model.goals_reached(after)
+                            after = model.encode(after)
                         results.append((start + offset, index, fp, after, violation))
             except CoreFault as fault:  # a finding: the parent searches for its trace
                 conn.send((chunk, -2, fault, goals))
@@ -484,7 +464,7 @@ class _Workers:
     """`count` worker processes, each fed one chunk at a time over its own pipe (one chunk in
     flight per worker, so the two ends never block sending to each other)."""
 
-    def __init__(self, model: Model, symmetry: bool, count: int) -> None:
+    def __init__(self, model: AnyModel, symmetry: bool, count: int) -> None:
         context = process_context()
         self.connections: list[Connection] = []
         self.processes: list[Any] = []
@@ -574,7 +554,7 @@ class _Level:
 class _Bfs:
     """Breadth-first search state: everything a checkpoint must hold."""
 
-    model: Model
+    model: AnyModel
     symmetry: bool
     levels: list[_Level]
     frontier: list[Any]  # Worlds (one process) or encodings (workers)
@@ -605,7 +585,7 @@ class _Bfs:
         directory.mkdir(parents=True, exist_ok=True)
 
         def encodings(states: list[Any]) -> list[Any]:
-            return states if encoded else [encode(state) for state in states]
+            return states if encoded else [self.model.encode(state) for state in states]
 
         data = {
             "magic": CHECKPOINT_MAGIC,
@@ -630,7 +610,7 @@ class _Bfs:
         os.replace(temporary, target)
 
     @classmethod
-    def load(cls, directory: Path, model: Model, symmetry: bool, encoded: bool) -> _Bfs:
+    def load(cls, directory: Path, model: AnyModel, symmetry: bool, encoded: bool) -> _Bfs:
         path = directory / CHECKPOINT_FILE
         try:
             with open(path, "rb") as source:
@@ -656,7 +636,7 @@ class _Bfs:
             seen.update(level.fps)
 
         def states(encodings: list[Any]) -> list[Any]:
-            return encodings if encoded else [decode(item) for item in encodings]
+            return encodings if encoded else [model.decode(item) for item in encodings]
 
         return cls(model, symmetry, levels, states(data["frontier"]), next_level,
                    states(data["next_frontier"]), data["position"], seen, data["generated"],
@@ -667,15 +647,12 @@ class _Bfs:
 MARSHAL_FILE_VERSION = 4
 
 
-def _identity(model: Model, symmetry: bool) -> list[Any]:
+def _identity(model: AnyModel, symmetry: bool) -> list[Any]:
     """What a checkpoint must match to be resumed: the same core, world, bounds, reduction."""
-    config, bounds = model.config, model.bounds
-    return [model.core.name, config.cluster_size, config.timing, config.seed,
-            list(config.election_timeout_ms), config.heartbeat_ms, bounds.describe(),
-            bool(symmetry and symmetric_model(model))]
+    return [*model.identity(), model.symmetric(symmetry)]
 
 
-def _bfs(model: Model, *, symmetry: bool, limits: _Limits, max_depth: int | None,
+def _bfs(model: AnyModel, *, symmetry: bool, limits: _Limits, max_depth: int | None,
          workers: int, all_violations: bool, checkpoint: Path | None,
          checkpoint_every: float, resume: Path | None, progress: _Progress,
          interrupt: _Interrupt, exact: bool) -> ExploreResult:
@@ -683,12 +660,12 @@ def _bfs(model: Model, *, symmetry: bool, limits: _Limits, max_depth: int | None
     parallel = workers > 1
     exact_states: dict[int, bytes] | None = {} if exact else None
     collisions = 0
-    reduce = fingerprint_of is canonical_fingerprint
+    reduce = model.symmetric(symmetry)
 
-    def fingerprint_exact(world: World) -> int:
+    def fingerprint_exact(state: Any) -> int:
         nonlocal collisions
         assert exact_states is not None
-        data = state_bytes(world, reduce=reduce)
+        data = model.state_bytes(state, reduce)
         fp = digest_bytes(data)
         known = exact_states.setdefault(fp, data)
         if known != data:
@@ -708,9 +685,10 @@ def _bfs(model: Model, *, symmetry: bool, limits: _Limits, max_depth: int | None
         level.fps.append(fp)
         level.parents.append(0)
         level.indices.append(0)
-        search = _Bfs(model, symmetry, [level], [encode(initial) if parallel else initial],
-                      _Level(), [], 0, {fp}, 0, set(goals_reached(initial)), [])
-        violation = check_state(initial)
+        search = _Bfs(model, symmetry, [level],
+                      [model.encode(initial) if parallel else initial], _Level(), [], 0, {fp},
+                      0, set(model.goals_reached(initial)), [])
+        violation = model.check_initial(initial)
         if violation is not None:
             search.found.append((violation.property, []))
     pool = _Workers(model, symmetry, workers) if parallel else None
@@ -745,11 +723,11 @@ def _bfs(model: Model, *, symmetry: bool, limits: _Limits, max_depth: int | None
             search.next_level.indices.append(index)
             search.next_frontier.append(after)
             new = True
-            if not parallel and len(search.goals) < len(GOALS):
-                search.goals |= goals_reached(after)
+            if not parallel and len(search.goals) < len(model.goal_names):
+                search.goals |= model.goals_reached(after)
         # A state-property violation counts at the state's first discovery only (elsewhere it
         # is a repeat; a worker may check a state another worker found first in this level).
-        if violation is not None and (new or violation.property in TRANSITION_PROPERTIES) \
+        if violation is not None and (new or violation.property in model.transition_names) \
                 and record(depth, position, index, violation):
             return "violation"
         return ""
@@ -763,7 +741,8 @@ def _bfs(model: Model, *, symmetry: bool, limits: _Limits, max_depth: int | None
             depth = len(search.levels) - 1
             if max_depth is not None and depth >= max_depth:
                 # Stopped at the depth bound: incomplete unless no frontier state can move.
-                states = search.frontier if not parallel else map(decode, search.frontier)
+                states = search.frontier if not parallel else map(model.decode,
+                                                                  search.frontier)
                 if any(True for state in states for _ in model.successors(state)):
                     stop_reason = "max_depth"
                 break
@@ -851,7 +830,7 @@ def _bfs(model: Model, *, symmetry: bool, limits: _Limits, max_depth: int | None
     notes = []
     if collisions:
         notes.append(f"{collisions} fingerprint collisions: the state counts are not exact")
-    if symmetry and not symmetric_model(model):
+    if symmetry and not model.symmetric(symmetry):
         notes.append("symmetry reduction is off: the timed world (or a cluster this large) "
                      "is not reduced")
     return ExploreResult(
@@ -865,9 +844,9 @@ def _bfs(model: Model, *, symmetry: bool, limits: _Limits, max_depth: int | None
         goals=frozenset(search.goals),
         bounds=model.bounds,
         config=model.config,
-        core=model.core.name,
+        core=model.name,
         strategy="bfs",
-        symmetry=bool(symmetry and symmetric_model(model)),
+        symmetry=model.symmetric(symmetry),
         workers=workers,
         queue=len(search.frontier) - search.position + len(search.next_frontier)
         if stop_reason and stop_reason != "violation" else 0,
@@ -888,7 +867,7 @@ class _DepthFirst:
     expanded again, so every state within the limit is expanded at its true distance and
     every transition from it is checked."""
 
-    model: Model
+    model: AnyModel
     fingerprint_of: Fingerprinter
     limit: int | None
     limits: _Limits
@@ -907,12 +886,12 @@ class _DepthFirst:
         model = self.model
         initial = model.initial_state()
         self.seen[self.fingerprint_of(initial)] = 0
-        self.goals |= goals_reached(initial)
-        violation = check_state(initial)
+        self.goals |= model.goals_reached(initial)
+        violation = model.check_initial(initial)
         if violation is not None and self._record(violation, []):
             return
         names = {v.property for v, _ in self.found}
-        stack: list[tuple[World, Iterator[tuple[int, tuple[Action, World]]]]] = [
+        stack: list[tuple[Any, Iterator[tuple[int, tuple[Any, Any]]]]] = [
             (initial, enumerate(model.successors(initial)))]
         path: list[int] = []
         limit = self.limit
@@ -925,7 +904,7 @@ class _DepthFirst:
                 if path:
                     path.pop()
                 continue
-            index, (_action, after) = step
+            index, (action, after) = step
             depth = len(stack)
             self.generated += 1
             fp = self.fingerprint_of(after)
@@ -936,12 +915,12 @@ class _DepthFirst:
                     self.stop_reason = "max_states"
                     return
                 self.seen[fp] = depth
-                if len(self.goals) < len(GOALS):
-                    self.goals |= goals_reached(after)
-                violation = check_transition(state, after)
+                if len(self.goals) < len(model.goal_names):
+                    self.goals |= model.goals_reached(after)
+                violation = model.check_step(state, action, after)
                 expand = True
             else:
-                violation = _transition_only(state, after)
+                violation = model.check_known(state, action, after)
                 expand = limit is not None and depth < known
                 if expand:
                     self.seen[fp] = depth
@@ -977,7 +956,7 @@ class _DepthFirst:
         return False
 
 
-def _depth_first(model: Model, *, strategy: str, symmetry: bool, limits: _Limits,
+def _depth_first(model: AnyModel, *, strategy: str, symmetry: bool, limits: _Limits,
                  max_depth: int | None, all_violations: bool, progress: _Progress,
                  interrupt: _Interrupt) -> ExploreResult:
     fingerprint_of = fingerprinter(model, symmetry)
@@ -1039,9 +1018,9 @@ def _depth_first(model: Model, *, strategy: str, symmetry: bool, limits: _Limits
         goals=frozenset(goals),
         bounds=model.bounds,
         config=model.config,
-        core=model.core.name,
+        core=model.name,
         strategy=strategy,
-        symmetry=fingerprint_of is canonical_fingerprint,
+        symmetry=model.symmetric(symmetry),
         workers=1,
         peak_rss=_peak_rss(),
     )
@@ -1054,15 +1033,13 @@ def _depth_first(model: Model, *, strategy: str, symmetry: bool, limits: _Limits
 _FAULTS = (Drop, Duplicate, Crash, Restart, Partition, Heal)
 
 
-def _kind(action: Action) -> Any:
-    if isinstance(action, Deliver):
-        return type(action.message)
-    if isinstance(action, _FAULTS):
-        return "fault"
-    return type(action)
+def _kind(model: AnyModel, action: Any) -> Any:
+    """The group a biased walk draws first: the model's kind, with every fault one group."""
+    kind = model.kind_of(action)
+    return "fault" if kind in _FAULTS else kind
 
 
-def _simulate(model: Model, *, symmetry: bool, limits: _Limits, seed: int, walks: int | None,
+def _simulate(model: AnyModel, *, symmetry: bool, limits: _Limits, seed: int, walks: int | None,
               walk_depth: int, bias: str, all_violations: bool, progress: _Progress,
               interrupt: _Interrupt) -> ExploreResult:
     """Seeded random walks from the initial state (TLC's -simulate). Never complete."""
@@ -1078,23 +1055,24 @@ def _simulate(model: Model, *, symmetry: bool, limits: _Limits, seed: int, walks
     stop_reason = ""
     initial = model.initial_state()
     seen.add(fingerprint_of(initial))
-    goals |= goals_reached(initial)
-    violation = check_state(initial)
+    goals |= model.goals_reached(initial)
+    violation = model.check_initial(initial)
     if violation is not None:
         found.append(Counterexample(violation, (), True))
         stop_reason = "violation"
     try:
         while not stop_reason and (walks is None or done < walks):
             state = initial
-            actions: list[Action] = []
+            actions: list[Any] = []
             for _ in range(walk_depth):
                 options = list(model.successors(state))
                 if not options:
                     break
                 if bias == "kind":
-                    kinds = sorted({_kind(action) for action, _ in options}, key=str)
+                    kinds = sorted({_kind(model, action) for action, _ in options}, key=str)
                     chosen = rng.choice(kinds)
-                    options = [option for option in options if _kind(option[0]) == chosen]
+                    options = [option for option in options
+                               if _kind(model, option[0]) == chosen]
                 action, after = rng.choice(options)
                 actions.append(action)
                 generated += 1
@@ -1104,11 +1082,11 @@ def _simulate(model: Model, *, symmetry: bool, limits: _Limits, seed: int, walks
                         stop_reason = "max_states"
                         break
                     seen.add(fp)
-                    if len(goals) < len(GOALS):
-                        goals |= goals_reached(after)
-                    violation = check_transition(state, after)
+                    if len(goals) < len(model.goal_names):
+                        goals |= model.goals_reached(after)
+                    violation = model.check_step(state, action, after)
                 else:
-                    violation = _transition_only(state, after)
+                    violation = model.check_known(state, action, after)
                 state = after
                 if violation is not None and violation.property not in names:
                     names.add(violation.property)
@@ -1138,9 +1116,9 @@ def _simulate(model: Model, *, symmetry: bool, limits: _Limits, seed: int, walks
         goals=frozenset(goals),
         bounds=model.bounds,
         config=model.config,
-        core=model.core.name,
+        core=model.name,
         strategy="simulate",
-        symmetry=fingerprint_of is canonical_fingerprint,
+        symmetry=model.symmetric(symmetry),
         workers=1,
         walks=done,
         peak_rss=_peak_rss(),
@@ -1152,7 +1130,7 @@ def _simulate(model: Model, *, symmetry: bool, limits: _Limits, seed: int, walks
 
 
 def explore(
-    model: Model,
+    model: AnyModel,
     *,
     strategy: str = "bfs",
     symmetry: bool = True,
@@ -1198,6 +1176,7 @@ def explore(
                         resume=resume, seed=seed, walks=walks, walk_depth=walk_depth,
                         bias=bias, exact=exact, progress=progress)
     except CoreFault:
+        assert isinstance(model, Model), "only a Raft world's core raises CoreFault"
         return _fault_result(model, strategy, symmetry, workers, limits)
 
 
@@ -1223,12 +1202,12 @@ def _fault_result(model: Model, strategy: str, symmetry: bool, workers: int,
         symmetry=False, workers=workers, peak_rss=_peak_rss(), notes=notes)
 
 
-def _explore(model: Model, *, strategy: str, symmetry: bool, limits: _Limits,
+def _explore(model: AnyModel, *, strategy: str, symmetry: bool, limits: _Limits,
              max_depth: int | None, workers: int, all_violations: bool,
              checkpoint: str | os.PathLike[str] | None, checkpoint_every: float,
              resume: str | os.PathLike[str] | None, seed: int, walks: int | None,
              walk_depth: int, bias: str, exact: bool, progress: bool) -> ExploreResult:
-    title = f"explore {model.core.name} ({strategy})"
+    title = f"explore {model.name} ({strategy})"
     with _Interrupt() as interrupt, _Progress(progress, title) as bar:
         if strategy == "bfs":
             return _bfs(model, symmetry=symmetry, limits=limits, max_depth=max_depth,

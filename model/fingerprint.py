@@ -54,7 +54,7 @@ from raftcheck.impl.types import (
     Role,
     Volatile,
 )
-from raftcheck.model.world import Clock, Committed, History, World
+from raftcheck.model.state import Clock, Committed, History, World
 
 Encoding = tuple[Any, ...]
 """A state as nested tuples of ints and strings (see the module docstring)."""

@@ -16,8 +16,7 @@ from contextlib import closing, contextmanager
 from typing import Any
 
 from attrs import frozen
-from hypothesis import Phase
-from hypothesis import seed as hypothesis_seed
+from hypothesis import Phase, seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
 from hypothesis.stateful import run_state_machine_as_test
 

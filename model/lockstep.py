@@ -25,23 +25,36 @@ search (`raftcheck diff`). A divergence is reported as a `Violation` of `NO_DIVE
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import marshal
+from collections.abc import Callable, Iterator, Sequence
 from itertools import zip_longest
+from typing import Any
 
 from attrs import frozen
 
 from raftcheck.impl.types import Message, Node, Persistent, message_key
+from raftcheck.model.fingerprint import (
+    MARSHAL_VERSION,
+    decode,
+    decode_message,
+    digest_bytes,
+    encode,
+    encode_message,
+)
 from raftcheck.model.seam import added
+from raftcheck.model.symmetry import state_bytes
 from raftcheck.model.trace import node_changes, sent_messages, show_action, show_log, show_message
 from raftcheck.model.verdict import UsageError
 from raftcheck.model.world import (
     Action,
     Bounds,
+    Config,
     CoreFault,
     Deliver,
     Drop,
     Duplicate,
     Model,
+    ModelError,
     World,
 )
 from raftcheck.properties import Violation
@@ -340,6 +353,61 @@ class Lockstep:
 
     def goals_reached(self, state: Pair) -> frozenset[str]:
         return self.old.goals_reached(state.old)
+
+    @property
+    def config(self) -> Config:
+        return self.old.config
+
+    @property
+    def transition_names(self) -> frozenset[str]:
+        return frozenset({NO_DIVERGENCE})
+
+    def successors(self, state: Pair) -> Iterator[tuple[PairAction, Pair]]:
+        for action in self.candidate_actions(state):
+            after = self.bounded_next(state, action)
+            if after is not None:
+                yield action, after
+
+    def run(self, actions: list[PairAction]) -> list[Pair]:
+        states = [self.initial_state()]
+        for number, action in enumerate(actions, 1):
+            after = self.successor(states[-1], action)
+            if after is None:
+                raise ModelError(f"step {number}: {action!r} is not enabled")
+            states.append(after)
+        return states
+
+    def check_known(self, before: Pair, action: PairAction, after: Pair) -> Violation | None:
+        return _violation(after)
+
+    def symmetric(self, symmetry: bool) -> bool:
+        return False  # two cores' worlds side by side: no reduction under relabelling
+
+    def fingerprinter(self, symmetry: bool) -> Callable[[Pair], int]:
+        return lambda pair: digest_bytes(self.state_bytes(pair, False))
+
+    def state_bytes(self, state: Pair, reduce: bool) -> bytes:
+        return (state_bytes(state.old, reduce=False) + state_bytes(state.new, reduce=False)
+                + marshal.dumps((self._links(state.links), state.divergence), MARSHAL_VERSION))
+
+    def encode(self, state: Pair) -> Any:
+        return (encode(state.old), encode(state.new), self._links(state.links),
+                state.divergence)
+
+    def decode(self, data: Any) -> Pair:
+        old, new, links, divergence = data
+        return Pair(decode(old), decode(new),
+                    tuple((None if a is None else decode_message(a),
+                           None if b is None else decode_message(b)) for a, b in links),
+                    divergence)
+
+    def identity(self) -> list[object]:
+        return ["lockstep", self.level, *self.old.identity(), self.new.core.name]
+
+    @staticmethod
+    def _links(links: tuple[Link, ...]) -> tuple[Any, ...]:
+        return tuple((None if a is None else encode_message(a),
+                      None if b is None else encode_message(b)) for a, b in links)
 
     def render(self, actions: Sequence[PairAction], violation: Violation | None,
                title: str) -> str:

@@ -15,6 +15,10 @@ What a model provides:
   `sent(before, after)`, and the actions that deliver or duplicate one in a state;
 * the properties it carries: `check_initial(state)` and `check_step(before, action, after)`
   return the first `Violation` or None, `goals_reached(state)` the reachability goals met;
+* for the exhaustive engines: `successors(state)`, `run(actions)`, `check_known` (the
+  transition properties alone, for a step into a state already checked), fingerprints
+  (`fingerprinter`, `state_bytes`, whether states are reduced under symmetry) and a compact
+  `encode`/`decode` for worker processes and checkpoints;
 * `with_bounds(bounds)` (the swarm draws tighter bounds per run), `kind_of(action)` (the
   groups an engine weighs), `election_of(action)` (the node an election timeout starts),
   `reaim(state, action)` (the same action on a message that changed after an edit, for
@@ -26,11 +30,11 @@ Properties and engines never import the command line; only `model.cli` prints.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
 if TYPE_CHECKING:
-    from raftcheck.model.world import Bounds
+    from raftcheck.model.state import Bounds, Config
     from raftcheck.properties.violation import Violation
 
 S = TypeVar("S", bound=Hashable)  # a state: an immutable value
@@ -77,6 +81,35 @@ class Model(Protocol[S, A, M]):
     def check_step(self, before: S, action: A, after: S) -> Violation | None: ...
 
     def goals_reached(self, state: S) -> frozenset[str]: ...
+
+    # -- what the exhaustive engines (model.explore) need besides
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def transition_names(self) -> frozenset[str]: ...
+
+    def successors(self, state: S) -> Iterator[tuple[A, S]]: ...
+
+    def run(self, actions: list[A]) -> list[S]: ...
+
+    def check_known(self, before: S, action: A, after: S) -> Violation | None: ...
+
+    def symmetric(self, symmetry: bool) -> bool: ...
+
+    def fingerprinter(self, symmetry: bool) -> Callable[[S], int]: ...
+
+    def state_bytes(self, state: S, reduce: bool) -> bytes: ...
+
+    def encode(self, state: S) -> Any: ...
+
+    def decode(self, data: Any) -> S: ...
+
+    def identity(self) -> list[object]: ...
 
     def render(self, actions: Sequence[A], violation: Violation | None, title: str) -> str: ...
 

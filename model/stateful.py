@@ -24,8 +24,7 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from attrs import define, evolve, field
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from raftcheck.impl.types import (

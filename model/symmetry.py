@@ -30,7 +30,7 @@ from __future__ import annotations
 import marshal
 from collections.abc import Iterator, Sequence
 from itertools import pairwise, permutations, product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from raftcheck.impl.types import Message, Node, Persistent
 from raftcheck.model.fingerprint import (
@@ -45,7 +45,10 @@ from raftcheck.model.fingerprint import (
     encode_message,
     encode_node,
 )
-from raftcheck.model.world import History, Model, World
+from raftcheck.model.state import History, World
+
+if TYPE_CHECKING:
+    from raftcheck.model.world import Model
 
 MAX_SYMMETRIC_NODES = 7  # 7! = 5040 relabellings of the all-alike initial state
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from raftcheck.impl.types import (
     AppendEntries,
@@ -23,7 +24,7 @@ from raftcheck.impl.types import (
     RequestVoteResponse,
     message_key,
 )
-from raftcheck.model.world import (
+from raftcheck.model.state import (
     CORE_FAULT,
     Action,
     Crash,
@@ -32,7 +33,6 @@ from raftcheck.model.world import (
     Duplicate,
     Heal,
     Heartbeat,
-    Model,
     Partition,
     Restart,
     Submit,
@@ -41,6 +41,9 @@ from raftcheck.model.world import (
     World,
 )
 from raftcheck.properties.violation import Violation
+
+if TYPE_CHECKING:
+    from raftcheck.model.world import Model
 
 
 def show_log(log: Sequence[Entry]) -> str:

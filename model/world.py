@@ -23,8 +23,8 @@ jumps to the earliest deadline. It shows why randomized timeouts make split vote
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Literal, Protocol
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Protocol
 
 from attrs import evolve, field, frozen
 
@@ -33,7 +33,6 @@ from raftcheck.impl.types import (
     ClientRequest,
     Effects,
     ElectionTimeout,
-    Entry,
     Event,
     HeartbeatTimeout,
     Message,
@@ -43,12 +42,44 @@ from raftcheck.impl.types import (
     Role,
     message_key,
 )
+from raftcheck.model.fingerprint import Encoding, decode, encode
 from raftcheck.model.seam import added
+
+# The values of the world, defined in model.state and re-exported here.
+from raftcheck.model.state import (
+    CORE_FAULT as CORE_FAULT,
+    Action as Action,
+    Bounds as Bounds,
+    Clock as Clock,
+    Committed as Committed,
+    Config as Config,
+    Crash as Crash,
+    Deliver as Deliver,
+    Drop as Drop,
+    Duplicate as Duplicate,
+    Heal as Heal,
+    Heartbeat as Heartbeat,
+    History as History,
+    ModelError as ModelError,
+    Partition as Partition,
+    Restart as Restart,
+    Submit as Submit,
+    Tick as Tick,
+    Timeout as Timeout,
+    World as World,
+)
+from raftcheck.model.symmetry import (
+    canonical_fingerprint,
+    exact_fingerprint,
+    state_bytes,
+    symmetric_model,
+)
+from raftcheck.model.trace import render_trace, replayable
 from raftcheck.properties import RAFT_PROPERTIES, Properties
 from raftcheck.properties.violation import Violation
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 # ------------------------------------------------------------------------------ the core seam
 
@@ -66,7 +97,6 @@ class Core(Protocol):
     def step(self, node: Node, event: Event) -> tuple[Node, Effects]: ...
 
 
-CORE_FAULT = "Core Fault"  # the "property" a CoreFault is reported under, beside Figure 3's
 
 
 class CoreFault(Exception):
@@ -152,201 +182,6 @@ def _effects_problem(effects: object, node_id: int, cluster_size: int) -> str | 
     return None
 
 
-# ------------------------------------------------------------------------------ configuration
-
-
-@frozen
-class Config:
-    """What the cluster is: its size and how time passes."""
-
-    cluster_size: int = 3
-    timing: Literal["untimed", "timed"] = "untimed"
-    seed: int = 0  # seeds the timed world's election-timeout draws
-    election_timeout_ms: tuple[int, int] = (150, 300)
-    heartbeat_ms: int = 50
-
-    def __attrs_post_init__(self) -> None:
-        if not 1 <= self.cluster_size <= 9:
-            raise ValueError(f"cluster_size must be between 1 and 9, got {self.cluster_size}")
-        low, high = self.election_timeout_ms
-        if not 0 < low <= high or self.heartbeat_ms <= 0:
-            raise ValueError("timeouts must be positive and election_timeout_ms low <= high")
-
-
-@frozen
-class Bounds:
-    """Every bound of the state space in one value, printed in every report. `None` means
-    unbounded. A successor outside the bounds is not part of the model (like a TLC state
-    constraint): it is neither explored nor checked."""
-
-    max_term: int = 3
-    max_log: int = 2  # longest log a leader may grow by client requests
-    values: int = 1  # distinct command values a client may submit (raft.tla's Value set)
-    max_messages: int = 4  # messages in flight
-    max_crashes: int | None = 1
-    max_partitions: int | None = 0
-    drop: bool = True
-    duplicate: bool = False
-
-    def __attrs_post_init__(self) -> None:
-        for name in ("max_term", "max_log", "values", "max_messages"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0")
-        for name in ("max_crashes", "max_partitions"):
-            value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ValueError(f"{name} must be >= 0 or None")
-
-    def describe(self) -> str:
-        def show(value: int | None) -> str:
-            return "∞" if value is None else str(value)
-
-        return (
-            f"term≤{self.max_term} log≤{self.max_log} values={self.values} "
-            f"msgs≤{self.max_messages} crashes≤{show(self.max_crashes)} "
-            f"partitions≤{show(self.max_partitions)} drop={'on' if self.drop else 'off'} "
-            f"duplicate={'on' if self.duplicate else 'off'}"
-        )
-
-
-# ------------------------------------------------------------------------------ actions
-
-
-def _node_set(nodes: Iterable[int]) -> frozenset[int]:
-    return frozenset(nodes)
-
-
-@frozen(order=True)
-class Deliver:
-    message: Message
-
-
-@frozen(order=True)
-class Drop:
-    message: Message
-
-
-@frozen(order=True)
-class Duplicate:
-    message: Message
-
-
-@frozen(order=True)
-class Timeout:
-    """Node `node`'s election timer fires (untimed world)."""
-
-    node: int
-
-
-@frozen(order=True)
-class Heartbeat:
-    """Leader `node`'s heartbeat interval elapses (untimed world)."""
-
-    node: int
-
-
-@frozen(order=True)
-class Submit:
-    """A client submits `Put(key, value)` to `node`."""
-
-    node: int
-    value: int
-    key: str = "x"
-
-
-@frozen(order=True)
-class Crash:
-    node: int
-
-
-@frozen(order=True)
-class Restart:
-    node: int
-
-
-@frozen(order=True)
-class Partition:
-    """Isolate `isolated` from the rest of the cluster (both sides keep talking inside)."""
-
-    isolated: frozenset[int] = field(converter=_node_set)
-
-
-@frozen(order=True)
-class Heal:
-    pass
-
-
-@frozen(order=True)
-class Tick:
-    """Timed world: advance the clock to the earliest timer deadline and fire it."""
-
-
-Action = (Deliver | Drop | Duplicate | Timeout | Heartbeat | Submit | Crash | Restart | Partition
-          | Heal | Tick)
-
-
-# ------------------------------------------------------------------------------ world state
-
-
-@frozen
-class Committed:
-    """An entry known committed at some index, and the term of the node that committed it."""
-
-    entry: Entry
-    term: int
-
-
-@frozen
-class History:
-    """PROOF-ONLY ghost state (raft.tla's history variables). No node reads it; the properties
-    use it to speak of the past: who has ever led which term, who voted for a campaign still
-    running, what has ever been committed and applied. Committed and applied indices are
-    contiguous from 1, so they are tuples: `committed[i-1]` is the first entry any node
-    committed at index i."""
-
-    leaders: frozenset[tuple[int, int]] = frozenset()  # (term, node)
-    committed: tuple[Committed, ...] = ()
-    applied: tuple[Entry, ...] = ()
-    # (term, voter, candidate): votes granted to campaigns still running. A vote outlives the
-    # voter's own record of it (the voter moves to a later term and forgets it), so the
-    # majority a new leader needs is counted here; a campaign's ballots are dropped as soon
-    # as it ends (won, lost, or crashed), so they add no states once it is over.
-    ballots: frozenset[tuple[int, int, int]] = frozenset()
-
-
-@frozen
-class Clock:
-    """Timed world only: the current time, each node's next timer deadline (None while down),
-    and the state of the seeded generator that draws election timeouts."""
-
-    now: int
-    deadlines: tuple[int | None, ...]
-    rng: int
-
-
-@frozen
-class World:
-    nodes: tuple[Node | None, ...]  # None while the node is down
-    disk: tuple[Persistent, ...]  # what each node last wrote to stable storage
-    network: tuple[Message, ...]  # a bag, sorted by message_key
-    isolated: frozenset[int] = frozenset()  # empty: no partition
-    crashes: int = 0
-    partitions: int = 0
-    history: History = History()
-    clock: Clock | None = None
-
-    def persistent_of(self, node_id: int) -> Persistent:
-        """The persistent state a node has: in memory if up, on disk if down."""
-        node = self.nodes[node_id]
-        return self.disk[node_id] if node is None else node.persistent
-
-    def up_nodes(self) -> Iterator[Node]:
-        return (node for node in self.nodes if node is not None)
-
-    def connected(self, a: int, b: int) -> bool:
-        return (a in self.isolated) == (b in self.isolated)
-
-
 # ------------------------------------------------------------------------------ the model
 
 
@@ -357,11 +192,6 @@ def _splitmix64(state: int) -> tuple[int, int]:
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     return state, z ^ (z >> 31)
-
-
-class ModelError(Exception):
-    """An action that is not enabled in the state it was applied to (a bad trace file or a
-    scenario that no longer applies), as opposed to a property violation."""
 
 
 @frozen
@@ -557,15 +387,51 @@ class Model:
     def goals_reached(self, state: World) -> frozenset[str]:
         return self.properties.goals_reached(state)
 
+    def check_known(self, before: World, action: Action, after: World) -> Violation | None:
+        """The transition properties alone: for a step into a state already checked (its
+        state properties held there, and symmetric states satisfy the same ones)."""
+        return self.properties.check_transition_only(before, after)
+
+    @property
+    def transition_names(self) -> frozenset[str]:
+        return self.properties.transition_names
+
+    @property
+    def name(self) -> str:
+        return self.core.name
+
+    def symmetric(self, symmetry: bool) -> bool:
+        """Whether states are reduced under node relabelling when `symmetry` is asked for
+        (the untimed world of up to MAX_SYMMETRIC_NODES servers is symmetric)."""
+        return symmetry and symmetric_model(self)
+
+    def fingerprinter(self, symmetry: bool) -> Callable[[World], int]:
+        """The 64-bit fingerprint a search deduplicates by: of the state's class under node
+        relabelling when reduced, of the state itself otherwise."""
+        return canonical_fingerprint if self.symmetric(symmetry) else exact_fingerprint
+
+    def state_bytes(self, state: World, reduce: bool) -> bytes:
+        """The bytes a fingerprint digests (what an exact search compares on a collision)."""
+        return state_bytes(state, reduce=reduce)
+
+    def encode(self, state: World) -> Encoding:
+        """The state as nested tuples, cheap to ship to a worker and to checkpoint."""
+        return encode(state)
+
+    def decode(self, data: Encoding) -> World:
+        return decode(data)
+
+    def identity(self) -> list[object]:
+        """What a checkpoint of a search of this model must match to be resumed."""
+        config, bounds = self.config, self.bounds
+        return [self.core.name, config.cluster_size, config.timing, config.seed,
+                list(config.election_timeout_ms), config.heartbeat_ms, bounds.describe()]
+
     def render(self, actions: Sequence[Action], violation: Violation | None,
                title: str) -> str:
-        from raftcheck.model.trace import render_trace  # the printer builds on this module
-
         return render_trace(self, list(actions), violation, title=title)
 
     def snippet(self, actions: Sequence[Action]) -> str:
-        from raftcheck.model.trace import replayable
-
         return ("Replay with Model(core, config, bounds).run(actions):\n"
                 + replayable(actions))
 

@@ -110,11 +110,21 @@ class Properties:
     def check_transition(self, before: World, after: World) -> Violation | None:
         """The first property the step before -> after violates (transition properties
         first, then the state properties of `after`), or None."""
+        return self.check_transition_only(before, after) or self.check_state(after)
+
+    def check_transition_only(self, before: World, after: World) -> Violation | None:
+        """The first transition property the step violates (the state properties of
+        `after` not checked: a search that has checked that state, or one symmetric to it,
+        already did)."""
         for prop in self.transitions:
             violation = prop(before, after)
             if violation is not None:
                 return violation
-        return self.check_state(after)
+        return None
+
+    @property
+    def transition_names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.all if p.kind == "transition")
 
     def goals_reached(self, world: World) -> frozenset[str]:
         return frozenset(name for name, reached in self.goals if reached(world))

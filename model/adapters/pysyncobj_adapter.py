@@ -62,11 +62,15 @@ from raftcheck.impl.types import (
     Role,
     Volatile,
 )
-from raftcheck.model.world import Crash as Crash
-from raftcheck.model.world import Heal as Heal
-from raftcheck.model.world import History, World, record_history
-from raftcheck.model.world import Partition as Partition
-from raftcheck.model.world import Restart as Restart
+from raftcheck.model.world import (
+    Crash as Crash,
+    Heal as Heal,
+    History,
+    Partition as Partition,
+    Restart as Restart,
+    World,
+    record_history,
+)
 
 LIBRARY_VERSION: str = str(getattr(pysyncobj.syncobj, "VERSION", "unknown"))
 Ordering = Literal["fifo", "any"]

@@ -34,9 +34,7 @@ from typing import Any
 import attrs
 import cattrs
 from attrs import define, evolve, field, frozen
-from hypothesis import Phase
-from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
+from hypothesis import Phase, seed as hypothesis_seed, strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,

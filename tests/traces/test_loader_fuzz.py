@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from raftcheck.model.cli import main
 from raftcheck.model.tracefile import TraceFile, TraceFileError, parse_trace
