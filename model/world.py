@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 from attrs import evolve, field, frozen
 
@@ -50,18 +50,7 @@ if TYPE_CHECKING:  # properties imports this module: the Violation import is laz
 # ------------------------------------------------------------------------------ the core seam
 
 
-class Core(Protocol):
-    """What the world needs from a Raft core. `impl.raft.RaftCore` is the bundled one."""
-
-    @property
-    def name(self) -> str: ...
-
-    def initial_node(self, node_id: int, cluster_size: int) -> Node: ...
-
-    def restart(self, node_id: int, cluster_size: int, persistent: Persistent) -> Node: ...
-
-    def step(self, node: Node, event: Event) -> tuple[Node, Effects]: ...
-
+from raftcheck.impl.core import Core as Core  # the core protocol, re-exported from its home
 
 CORE_FAULT = "Core Fault"  # the "property" a CoreFault is reported under, beside Figure 3's
 

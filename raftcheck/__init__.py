@@ -30,10 +30,11 @@ _EXPORTS: dict[str, str] = {
         "Node", "RequestVote", "RequestVoteResponse", "AppendEntries",
         "AppendEntriesResponse", "Message", "ElectionTimeout", "HeartbeatTimeout",
         "ClientRequest", "ClientReply", "Effects", "Event"), "raftcheck.impl.types"),
+    "Core": "raftcheck.impl.core",  # the protocol a core satisfies
     **dict.fromkeys(("CORE", "RaftCore"), "raftcheck.impl.raft"),
     # the world: the Raft model, its configuration, bounds and actions
     **dict.fromkeys((
-        "Model", "Config", "Bounds", "World", "Core", "CoreFault", "Action", "Deliver", "Drop",
+        "Model", "Config", "Bounds", "World", "CoreFault", "Action", "Deliver", "Drop",
         "Duplicate", "Timeout", "Heartbeat", "Submit", "Crash", "Restart", "Partition", "Heal",
         "Tick"), "raftcheck.model.world"),
     # the seam every engine takes, and the properties a model carries
@@ -62,6 +63,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers
+    from raftcheck.impl.core import Core
     from raftcheck.impl.raft import CORE, RaftCore
     from raftcheck.impl.types import (
         AppendEntries,
@@ -92,7 +94,6 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         Action,
         Bounds,
         Config,
-        Core,
         CoreFault,
         Crash,
         Deliver,
