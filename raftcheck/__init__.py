@@ -12,6 +12,9 @@ stays as light as the core itself (no Hypothesis, no z3):
     result = fuzz(Model(CORE, Config(), Bounds()), seed=1, examples=200)
     assert result.violation is None, result.trace
 
+    report = check_core(MyCore())   # the checks every core must pass (model.conformance)
+    assert report.ok, report.render()
+
 `from raftcheck import *` brings every action and message type, which is what a printed
 counterexample's replay snippet uses.
 """
@@ -44,6 +47,9 @@ _EXPORTS: dict[str, str] = {
     "explore": "raftcheck.model.explore",
     "diff": "raftcheck.model.diff",
     "load_core": "raftcheck.model.cores",
+    # the checks every core must pass, on any core
+    **dict.fromkeys(("check_core", "ConformanceReport", "ConformanceCheck"),
+                    "raftcheck.model.conformance"),
 }
 
 __all__ = sorted(_EXPORTS)
@@ -86,6 +92,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         Role,
         Volatile,
     )
+    from raftcheck.model.conformance import ConformanceCheck, ConformanceReport, check_core
     from raftcheck.model.cores import load_core
     from raftcheck.model.diff import diff
     from raftcheck.model.explore import explore
