@@ -201,7 +201,7 @@ def _step_contract(core: Core, seed: int, walks: int, length: int,
                     return _check("step contract", False,
                                   f"{violation} (walk {walk}, step {len(actions)}: "
                                   f"{show_action(action)})",
-                                  render_trace(model, actions, violation))
+                                  render_trace(model, actions, violation, title=f"Walk {walk}"))
                 state = after
                 steps += 1
         except CoreFault as fault:
@@ -266,8 +266,8 @@ def _exhaustive(core: Core, bounds: Bounds) -> list[ConformanceCheck]:
     else:
         progress = _check("exhaustive: progress", False,
                           f"no entry committed in {searched}"
-                          + ("; the search stopped at a violation" if result.violations
-                             else ""))
+                          + (f"; the search stopped at the {result.violations[0].property} "
+                             "violation" if result.violations else ""))
     return [safety, progress]
 
 
