@@ -11,8 +11,9 @@ import pytest
 from raftcheck import CORE, ConformanceReport, check_core
 from raftcheck.impl.broken import BROKEN_CORES
 from raftcheck.impl.types import Node, Persistent
-from raftcheck.model.conformance import CHECKS
+from raftcheck.model.conformance import CHECKS, REFERENCES
 from raftcheck.model.cores import load_core
+from raftcheck.model.scenarios import SCENARIOS
 
 BAD = Path(__file__).resolve().parent / "bad_cores.py"
 
@@ -124,8 +125,17 @@ def test_reasons_are_one_line() -> None:
         assert all("\n" not in check.reason for check in check_core(core).checks)
 
 
+def test_every_check_has_a_paper_reference() -> None:
+    assert CHECKS[:6] == ("protocol", "step contract", "random runs: safety",
+                          "random runs: progress", "exhaustive: safety", "exhaustive: progress")
+    assert CHECKS[6:] == tuple(f"scenario: {name}" for name in SCENARIOS)
+    assert set(CHECKS) == set(REFERENCES)
+
+
 def test_unknown_checks_and_names_are_errors() -> None:
     with pytest.raises(ValueError, match="unknown conformance check"):
         check_core(CORE, only=["no such check"])
+    report = check_core(CORE, walks=2, only="step contract")  # one name is a name
+    assert [check.name for check in report.checks] == ["protocol", "step contract"]
     with pytest.raises(KeyError, match="no check 'exhaustive: safety'"):
-        check_core(CORE, only=["step contract"])["exhaustive: safety"]
+        report["exhaustive: safety"]
