@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from attrs import evolve, field, frozen
 
@@ -84,19 +84,7 @@ if TYPE_CHECKING:
 # ------------------------------------------------------------------------------ the core seam
 
 
-class Core(Protocol):
-    """What the world needs from a Raft core. `impl.raft.RaftCore` is the bundled one."""
-
-    @property
-    def name(self) -> str: ...
-
-    def initial_node(self, node_id: int, cluster_size: int) -> Node: ...
-
-    def restart(self, node_id: int, cluster_size: int, persistent: Persistent) -> Node: ...
-
-    def step(self, node: Node, event: Event) -> tuple[Node, Effects]: ...
-
-
+from raftcheck.impl.core import Core as Core  # the core protocol, re-exported from its home
 
 
 class CoreFault(Exception):

@@ -12,6 +12,9 @@ stays as light as the core itself (no Hypothesis, no z3):
     result = fuzz(Model(CORE, Config(), Bounds()), seed=1, examples=200)
     assert result.violation is None, result.trace
 
+    report = check_core(MyCore())   # the checks every core must pass (model.conformance)
+    assert report.ok, report.render()
+
 `from raftcheck import *` brings every action and message type, which is what a printed
 counterexample's replay snippet uses.
 """
@@ -30,10 +33,11 @@ _EXPORTS: dict[str, str] = {
         "Node", "RequestVote", "RequestVoteResponse", "AppendEntries",
         "AppendEntriesResponse", "Message", "ElectionTimeout", "HeartbeatTimeout",
         "ClientRequest", "ClientReply", "Effects", "Event"), "raftcheck.impl.types"),
+    "Core": "raftcheck.impl.core",  # the protocol a core satisfies
     **dict.fromkeys(("CORE", "RaftCore"), "raftcheck.impl.raft"),
     # the world: the Raft model, its configuration, bounds and actions
     **dict.fromkeys((
-        "Model", "Config", "Bounds", "World", "Core", "CoreFault", "Action", "Deliver", "Drop",
+        "Model", "Config", "Bounds", "World", "CoreFault", "Action", "Deliver", "Drop",
         "Duplicate", "Timeout", "Heartbeat", "Submit", "Crash", "Restart", "Partition", "Heal",
         "Tick"), "raftcheck.model.world"),
     # the seam every engine takes, and the properties a model carries
@@ -43,6 +47,9 @@ _EXPORTS: dict[str, str] = {
     "explore": "raftcheck.model.explore",
     "diff": "raftcheck.model.diff",
     "load_core": "raftcheck.model.cores",
+    # the checks every core must pass, on any core
+    **dict.fromkeys(("check_core", "ConformanceReport", "ConformanceCheck"),
+                    "raftcheck.model.conformance"),
 }
 
 __all__ = sorted(_EXPORTS)
@@ -62,6 +69,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers
+    from raftcheck.impl.core import Core
     from raftcheck.impl.raft import CORE, RaftCore
     from raftcheck.impl.types import (
         AppendEntries,
@@ -84,6 +92,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         Role,
         Volatile,
     )
+    from raftcheck.model.conformance import ConformanceCheck, ConformanceReport, check_core
     from raftcheck.model.cores import load_core
     from raftcheck.model.diff import diff
     from raftcheck.model.explore import explore
@@ -92,7 +101,6 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         Action,
         Bounds,
         Config,
-        Core,
         CoreFault,
         Crash,
         Deliver,

@@ -1,7 +1,7 @@
 """The built wheel installs one top-level package, `raftcheck`, and works beside a user project
 that has packages of its own named `model`, `impl` and `properties`: the user's tests import
 their own `model`, and the `raftcheck` pytest fixture (loaded by the wheel's entry point)
-checks a core in the same run.
+and `raftcheck.check_core` check a core in the same run.
 
 The wheel is built from a copy of the package's sources (nothing is written into the
 checkout) and installed without dependencies into a fresh virtual environment; the
@@ -46,6 +46,16 @@ def test_raftcheck_catches_a_broken_core_beside_them(raftcheck):
     import pytest
     with pytest.raises(pytest.fail.Exception, match="Counterexample"):
         raftcheck.fuzz("two-votes-per-term", seed=1, examples=200)
+
+
+def test_check_core_runs_on_a_core_of_my_own():
+    from raftcheck import RaftCore, check_core
+
+    class MyCore(RaftCore):
+        name = "mine"
+
+    report = check_core(MyCore(), walks=5, only=["step contract", "scenario: split-brain"])
+    assert report.ok, report.render()
 '''
 
 
@@ -116,7 +126,7 @@ def test_a_user_project_with_its_own_model_package(
                            "tests"], cwd=project, env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "3 passed" in done.stdout
+    assert "4 passed" in done.stdout
     where = subprocess.run([str(python), "-c", "import raftcheck; print(raftcheck.__file__)"],
                            cwd=project, env=env, capture_output=True, text=True, check=True)
     assert "site-packages" in where.stdout  # the wheel's copy, not a checkout
