@@ -50,7 +50,7 @@ def wilson(hits: int, trials: int, z: float = 1.96) -> tuple[float, float]:
 def median_time(found_after: list[float], seeds: int) -> float | None:
     """The median over all seeds of the time to the first failing run, a seed that missed
     counting as longer than any that found it (so it is only known when at least half found
-    it; None otherwise). This is the figure the issue's "median time to catch" asks for."""
+    it; None otherwise): the median time to catch that docs/zoo.md reports."""
     times = sorted(found_after) + [math.inf] * (seeds - len(found_after))
     middle = (times[(seeds - 1) // 2] + times[seeds // 2]) / 2
     return None if math.isinf(middle) else round(middle, 2)

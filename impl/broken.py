@@ -2,11 +2,12 @@
 
 Every class here is `RaftCore` with one small method overridden, named after the bug, so the
 diff against the correct rule *is* the bug. Each docstring says what is wrong, where the
-mistake is known from (the Raft paper, the Raft students' guide, production systems), which
-property catches it, and the shortest counterexample the exhaustive engine found (`raftcheck
-break --show NAME` prints it; the bounds it needs are in `model/zoo.py`, and
-`tests/zoo/` asserts every engine still catches every bug). Several are only reachable with
-crashes, duplicated or reordered messages: that is what the world's faults are for.
+mistake is known from (the Raft paper, the Raft students' guide, production systems), and
+which property catches it. The numbers (the bounds each bug needs, the length of its
+shortest counterexample, the pinned fuzzing seed) live in the catalogue, `model/zoo.py`;
+`raftcheck break --show NAME` prints the shortest counterexample, and `tests/zoo/` asserts
+every engine still catches every bug. Several are only reachable with crashes, duplicated
+or reordered messages: that is what the world's faults are for.
 
 References used below:
   [paper]  Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm" (2014).
@@ -35,8 +36,7 @@ from raftcheck.impl.types import (
 class VoteWithoutUpToDateCheck(RaftCore):
     """Grants votes without §5.4.1's "at least as up-to-date" check, so a candidate missing
     committed entries can win and overwrite them. The restriction is what the paper's §5.4.3
-    safety argument rests on [paper §5.4.1]. Caught by Leader Completeness; shortest
-    counterexample: 10 steps."""
+    safety argument rests on [paper §5.4.1]. Caught by Leader Completeness."""
 
     name = "vote-without-up-to-date-check"
 
@@ -49,7 +49,7 @@ class UpToDateByLengthOnly(RaftCore):
     entries from a deposed leader "wins" against a shorter log holding a newer committed
     entry. §5.4.1 compares last terms first and lengths only on a tie [paper §5.4.1]; the
     length-only reading is a classic course-implementation slip. Caught by Leader
-    Completeness; shortest counterexample: 28 steps."""
+    Completeness."""
 
     name = "up-to-date-by-length-only"
 
@@ -60,7 +60,8 @@ class UpToDateByLengthOnly(RaftCore):
 class TwoVotesPerTerm(RaftCore):
     """Forgets that it already voted in this term (voted_for ignored), so two candidates can
     both collect a majority in one term [paper §5.2: "at most one candidate in a given term"].
-    Caught by Single Vote Per Term in 3 steps, Election Safety one step later."""
+    Caught by Single Vote Per Term at the second vote; Election Safety breaks when both
+    candidates win with it."""
 
     name = "two-votes-per-term"
 
@@ -74,9 +75,9 @@ class CountDuplicateVotes(RaftCore):
     a cluster of four, two such candidates win the same term. §5.2 counts votes "from a
     majority of the servers"; etcd keeps a map voter -> vote for this reason [paper §5.2].
     Only reachable with duplication, and only with four or more servers (in three, one vote
-    besides its own is already a majority). Caught by Elected By Majority; shortest
-    counterexample: 5 steps (one vote response duplicated). Election Safety itself breaks
-    only when two such candidates win one term: 16 steps."""
+    besides its own is already a majority). Caught by Elected By Majority (one vote
+    response duplicated). Election Safety itself breaks only when two such candidates win one
+    term."""
 
     name = "count-duplicate-votes"
 
@@ -91,9 +92,9 @@ class NoStepDownOnHigherTerm(RaftCore):
     """Adopts a higher term it hears of but keeps its role: a leader (or candidate) that
     learns of term T > its own carries on leading in term T, beside the server actually
     elected in T. Figure 2, All Servers: "set currentTerm = T, convert to follower" [paper
-    §5.1]. Caught by Elected By Majority; shortest counterexample: 5 steps (the leader of
-    term 1 hears a term-2 RequestVote and leads term 2 with nobody's vote). Election Safety
-    breaks at 6."""
+    §5.1]. Caught by Elected By Majority (the leader of term 1 hears a term-2 RequestVote and
+    leads term 2 with nobody's vote); Election Safety breaks when term 2's elected leader
+    appears beside it."""
 
     name = "no-step-down-on-higher-term"
 
@@ -108,9 +109,8 @@ class NoStepDownOnHigherTerm(RaftCore):
 class QuorumOffByOne(RaftCore):
     """Counts `n // 2` as a majority instead of `n // 2 + 1`: in a cluster of three, one
     server alone elects itself and commits alone, so two "majorities" need not intersect
-    [paper §5.2]. Caught by Elected By Majority; shortest counterexample: 1 step (a server
-    times out and wins alone). Election Safety breaks one step later, when a second server
-    does the same in that term."""
+    [paper §5.2]. Caught by Elected By Majority (a server times out and wins alone). Election
+    Safety breaks next, when a second server does the same in that term."""
 
     name = "quorum-off-by-one"
 
@@ -126,7 +126,7 @@ class VotedForNotPersisted(RaftCore):
     crashes after voting restarts with no vote in the same term and votes again. Figure 2
     lists votedFor as persistent state; etcd keeps it in HardState.Vote and hashicorp/raft
     in LastVoteCand for exactly this reason [paper Fig. 2]. Only reachable with a crash.
-    Caught by Single Vote Per Term the moment the vote is lost (time out, crash: 2 steps);
+    Caught by Single Vote Per Term the moment the vote is lost (time out, crash);
     Election Safety once a second candidate collects it."""
 
     name = "voted-for-not-persisted"
@@ -141,8 +141,8 @@ class CurrentTermNotPersisted(RaftCore):
     from the last log entry, the only place it survives. The restarted server has forgotten
     the terms it saw and the vote's term, so it votes again in a term it already voted in
     [paper Fig. 2: currentTerm is persistent state; etcd HardState.Term]. Only reachable
-    with a crash. Caught by Term Monotonicity when the term goes back (time out, crash: 2
-    steps); Election Safety once it votes again in a term it already voted in."""
+    with a crash. Caught by Term Monotonicity when the term goes back (time out, crash);
+    Election Safety once it votes again in a term it already voted in."""
 
     name = "current-term-not-persisted"
 
@@ -161,7 +161,7 @@ class AppendWithoutConsistencyCheck(RaftCore):
     """Follower accepts AppendEntries without the prev_log_index/prev_log_term consistency
     check: entries meant for index k land wherever its log happens to end, and it
     acknowledges a match it does not have [paper §5.3]. Caught by Commit Within Log (and Log
-    Matching on longer traces); shortest counterexample: 24 steps."""
+    Matching on longer traces)."""
 
     name = "append-without-consistency-check"
 
@@ -176,7 +176,7 @@ class TruncateOnStaleAppend(RaftCore):
     has all the entries the leader sent, the follower MUST NOT truncate its log" [guide;
     paper §5.3 rule 3]. Only reachable with a duplicated or reordered request. Caught by
     Committed Entries Kept (the follower deletes an entry it knows is committed; State Machine
-    Safety breaks at the same step); shortest counterexample: 10 steps."""
+    Safety breaks at the same step)."""
 
     name = "truncate-on-stale-append"
 
@@ -193,7 +193,7 @@ class CommitToLeaderCommit(RaftCore):
     entry" rather than the last log index [paper Fig. 2 AppendEntries rule 5; guide]. Only
     observable when AppendEntries carries part of the suffix (here one entry per message, as
     in raft.tla): a whole-suffix request always has leaderCommit <= its last new entry.
-    Caught by Commit Within Log; shortest counterexample: 13 steps."""
+    Caught by Commit Within Log."""
 
     name = "commit-to-leader-commit"
     max_entries_per_append = 1  # batched replication, where the rule matters (see RaftCore)
@@ -207,7 +207,7 @@ class AckBeyondRequest(RaftCore):
     checked (prev_log_index + len(entries)): stale entries past the checked prefix are
     reported as matching, and the leader counts them toward a commit. etcd answers with
     `lastnewi`, the last index the request verified, for this reason [paper §5.3]. Caught by
-    Leader Completeness; shortest counterexample: 23 steps."""
+    Leader Completeness."""
 
     name = "ack-beyond-request"
 
@@ -220,8 +220,7 @@ class MatchIndexFromLeaderLog(RaftCore):
     instead of from the request that was answered; a response to an older, shorter request
     then claims entries the follower never received, and they are committed without a
     majority. The guide: set matchIndex "to prevLogIndex + len(entries[]) from the arguments
-    you sent in the RPC originally" [guide; paper Fig. 2]. Caught by Leader Completeness;
-    shortest counterexample: 9 steps."""
+    you sent in the RPC originally" [guide; paper Fig. 2]. Caught by Leader Completeness."""
 
     name = "match-index-from-leader-log"
 
@@ -235,9 +234,8 @@ class AcceptStaleTermAppend(RaftCore):
     "Reply false if term < currentTerm" [paper §5.1]. Needs the deposed leader's request to
     stay in flight while the new leader commits an entry: caught by Committed Entries Kept
     when the stale request reaches the new leader, which steps down and overwrites it (State
-    Machine Safety needed a 14th step, another server applying the stale entry). Shortest
-    counterexample: 13 steps, with up to 10 messages in flight (the deepest BFS in the zoo:
-    763,693 states; docs/zoo.md)."""
+    Machine Safety breaks one step later, when another server applies the stale entry). The
+    deepest BFS in the zoo: the stale request must stay in flight among many others."""
 
     name = "accept-stale-term-append"
 
@@ -254,8 +252,8 @@ class ActOnStaleResponses(RaftCore):
     success that answered what it sent as leader of an earlier term raises matchIndex over
     entries its log no longer has. The guide's "term confusion": "compare the current term
     with the term you sent in your original RPC. If the two are different, drop the reply"
-    [guide; paper §5.1]. Caught by Elected By Majority; shortest counterexample: 4 steps (a
-    term-1 "yes" elects its candidate in term 2). Election Safety breaks at 7."""
+    [guide; paper §5.1]. Caught by Elected By Majority (a term-1 "yes" elects its candidate
+    in term 2); Election Safety breaks a few steps later, once term 2 has a second leader."""
 
     name = "act-on-stale-responses"
 
@@ -269,7 +267,7 @@ class CommitPreviousTermByCounting(RaftCore):
     """Commits an entry from an earlier term as soon as it is stored on a majority: the exact
     mistake the paper's Figure 8 warns against [paper §5.4.2]. A later leader that never had
     the entry can be elected and overwrite it. Caught by Leader Completeness; the shortest
-    counterexample needs three leaders: 34 steps."""
+    counterexample needs three leaders."""
 
     name = "commit-previous-term-by-counting"
 
@@ -295,6 +293,6 @@ ZOO: tuple[RaftCore, ...] = (
     CountDuplicateVotes(),
     QuorumOffByOne(),
 )
-"""In the order of the issue that asked for them (tests/zoo checks the catalogue matches)."""
+"""The zoo, in catalogue order (tests/zoo checks `model/zoo.py` lists the same bugs)."""
 
 BROKEN_CORES: dict[str, RaftCore] = {core.name: core for core in ZOO}

@@ -1,7 +1,8 @@
 """`raftcheck break`: every engine against every bug in the zoo, as one table.
 
 A checker is only as good as the bugs it is shown to catch. For each broken core in the zoo
-(`impl/broken.py`, catalogued with its bounds in `model/zoo.py`) this runs
+(`impl/broken.py`, catalogued with its bounds, expected property and shortest length in
+`model/zoo.py`) this runs
 
 * the exhaustive engine (BFS, symmetry) within the bug's bounds: found or not, the property,
   time, distinct states, and the length of the shortest counterexample;
@@ -37,9 +38,9 @@ from raftcheck.model.zoo import BUGS, Bug
 from raftcheck.properties import Violation
 
 EXIT_ALL_CAUGHT, EXIT_ESCAPED, EXIT_USAGE = 0, 1, 2
-# Enough for the deepest catalogued bug on one core (accept-stale-term-append: 763,693
-# states, 194 s with --workers 2 on an idle 2-core machine, 491 s single-process beside
-# another job), so that `raftcheck break` on defaults shows every engine catching every bug.
+# Enough for the deepest catalogued bug (accept-stale-term-append) on one core, so that
+# `raftcheck break` on defaults shows every engine catching every bug (docs/zoo.md has the
+# measured BFS times).
 DEFAULT_EXPLORE_SECONDS = 600.0
 DEFAULT_FUZZ_SECONDS = 30.0
 

@@ -1,10 +1,21 @@
-"""The bug zoo's catalogue: for each broken core in `impl.broken`, the world it needs.
+"""The bug zoo's catalogue: every fact about each broken core in `impl.broken`, once.
 
-`impl/broken.py` says *what* each bug is; this says where the engines find it: the smallest
-bounds under which the exhaustive engine reaches a violation (so its search stays short), the
-property its shortest counterexample breaks and that counterexample's length. These are pins:
-`tests/zoo/` fails if an engine stops finding a bug, finds a longer shortest trace, or if a
-broken core is added without an entry here.
+`impl/broken.py` tells each bug's story (what is wrong, where the mistake is known from, why
+it breaks safety); this record holds the facts the engines, the tests and the docs read:
+
+* where the exhaustive engine finds it: the smallest bounds under which BFS reaches a
+  violation (so its search stays short), the cluster size, the property its shortest
+  counterexample breaks and that counterexample's length;
+* where the Hypothesis engine finds it: a pinned seed and example budget on the fuzzing
+  bounds (`FUZZ_BOUNDS`), under which the engine catches it by the same property;
+* how `raftcheck prove` models it: the field of `model.prove.encoding.Rules` its rule set
+  replaces (None when the encoding cannot express it, `NOT_ENCODED` says why);
+* a source and a one-line description, for the generated tables in README.md and
+  docs/zoo.md (`python scripts/zoo_tables.py` rewrites them; a test fails when they are
+  stale).
+
+These are pins: `tests/zoo/` fails if an engine stops finding a bug, finds a longer shortest
+trace, or if a broken core is added without an entry here.
 
 A bound is part of the bug's story: `max_crashes=1` means the bug needs a crash,
 `duplicate=True` a duplicated message, `drop=True` a lost one.
@@ -22,25 +33,33 @@ from raftcheck.model.world import Bounds
 
 # Faults off unless a bug needs them: each entry turns on only what its trace uses.
 _QUIET = Bounds(max_term=2, max_log=1, values=1, max_messages=3, max_crashes=0,
-                max_partitions=0, drop=False, duplicate=False)
+               max_partitions=0, drop=False, duplicate=False)
 
 
 def _bounds(**changes: int | bool | None) -> Bounds:
     fields = {name: getattr(_QUIET, name) for name in
-              ("max_term", "max_log", "values", "max_messages", "max_crashes",
-               "max_partitions", "drop", "duplicate")}
+             ("max_term", "max_log", "values", "max_messages", "max_crashes",
+              "max_partitions", "drop", "duplicate")}
     fields.update(changes)
     return Bounds(**fields)
 
 
 @frozen
 class Bug:
-    """One zoo entry: the broken core and where the exhaustive engine finds it."""
+    """One zoo entry: the broken core and every fact the engines, tests and docs use."""
 
     core: RaftCore
+    description: str  # what is wrong, in one line (the generated tables' "what is wrong")
+    source: str  # where the mistake is known from ([paper], [guide], [thesis] in impl.broken)
     bounds: Bounds  # the smallest world (we found) in which BFS reaches a violation
-    breaks: str  # the property the shortest counterexample violates
+    breaks: str  # the property the shortest counterexample violates (and the fuzzed one)
     shortest: int  # its length in world actions (BFS: no shorter one within `bounds`)
+    seed: int  # Hypothesis: a seed that catches it on FUZZ_BOUNDS...
+    examples: int  # ...within this many runs (50 more than the first failing run)
+    prove_rule: str | None  # the `Rules` field its z3 rule set replaces; None: not encoded
+    # further properties the bug breaks later in a run, with that run's length
+    # (documentation: not pinned by a test)
+    then: tuple[tuple[str, int], ...] = ()
     slow: bool = False  # BFS takes more than a few seconds: not in the default test run
     nodes: int = 3  # cluster size it needs
 
@@ -59,45 +78,94 @@ class Bug:
         """The faults its counterexample needs, in words."""
         b = self.bounds
         faults = [name for name, on in (("crash", b.max_crashes), ("drop", b.drop),
-                                        ("duplicate", b.duplicate),
-                                        ("partition", b.max_partitions)) if on]
+                                       ("duplicate", b.duplicate),
+                                       ("partition", b.max_partitions)) if on]
         return ", ".join(faults) or "no faults (reordering only)"
 
 
-# bug -> (bounds, property, shortest length, slow?, nodes). The bounds are those of the
-# shortest run found (its terms, log lengths, messages in flight, faults): BFS within them
-# returns a run of exactly `shortest` steps, and none shorter exists within them.
-_CATALOGUE: dict[str, tuple[Any, ...]] = {
-    "vote-without-up-to-date-check": (_bounds(max_messages=7), "Leader Completeness",
-                                      10, False),
-    "up-to-date-by-length-only": (_bounds(max_term=3), "Leader Completeness", 28, False),
-    "two-votes-per-term": (_bounds(max_term=1, max_log=0, max_messages=4),
-                           "Single Vote Per Term", 3, False),
-    "voted-for-not-persisted": (_bounds(max_term=1, max_log=0, max_messages=2, max_crashes=1),
-                                "Single Vote Per Term", 2, False),
-    "current-term-not-persisted": (_bounds(max_term=1, max_log=0, max_messages=2,
-                                           max_crashes=1), "Term Monotonicity", 2, False),
-    "commit-previous-term-by-counting": (_bounds(max_term=4), "Leader Completeness", 34,
-                                         True),
-    "truncate-on-stale-append": (_bounds(max_term=1, max_messages=6), "Committed Entries Kept",
-                                 10, False),
-    "append-without-consistency-check": (_bounds(max_term=3), "Commit Within Log", 24, False),
-    "commit-to-leader-commit": (_bounds(max_term=1, max_log=2, values=2, max_messages=7),
-                                "Commit Within Log", 13, True),
-    "match-index-from-leader-log": (_bounds(max_messages=5), "Leader Completeness", 9, False),
-    "ack-beyond-request": (_bounds(max_term=3), "Leader Completeness", 23, False),
-    "accept-stale-term-append": (_bounds(max_messages=10), "Committed Entries Kept", 13, True),
-    "act-on-stale-responses": (_bounds(max_log=0, max_messages=5), "Elected By Majority", 4,
-                               False),
-    "no-step-down-on-higher-term": (_bounds(max_log=0, max_messages=5), "Elected By Majority",
-                                    5, False),
-    "count-duplicate-votes": (_bounds(max_term=1, max_log=0, max_messages=5, duplicate=True),
-                              "Elected By Majority", 5, False, 4),
-    "quorum-off-by-one": (_bounds(max_term=1, max_log=0, max_messages=2), "Elected By Majority",
-                          1, False),
+# The bounds are those of the shortest run found (its terms, log lengths, messages in
+# flight, faults): BFS within them returns a run of exactly `shortest` steps, and none
+# shorter exists within them. Each seed's budget is 50 runs more than where the seed first
+# fails, so the failing run's batch is always run whole.
+_FACTS: dict[str, dict[str, Any]] = {
+    "vote-without-up-to-date-check": dict(
+        description="votes granted without §5.4.1's check", source="paper §5.4.1",
+        bounds=_bounds(max_messages=7), breaks="Leader Completeness", shortest=10,
+        seed=1, examples=100, prove_rule="log_is_up_to_date"),
+    "up-to-date-by-length-only": dict(
+        description="logs compared by length, last term ignored", source="paper §5.4.1",
+        bounds=_bounds(max_term=3), breaks="Leader Completeness", shortest=28,
+        seed=4, examples=200, prove_rule="log_is_up_to_date"),
+    "two-votes-per-term": dict(
+        description="`voted_for` ignored", source="paper §5.2",
+        bounds=_bounds(max_term=1, max_log=0, max_messages=4), breaks="Single Vote Per Term",
+        shortest=3, seed=0, examples=150, prove_rule="may_vote_for",
+        then=(("Election Safety", 4),)),
+    "voted-for-not-persisted": dict(
+        description="the vote is not written to disk", source="paper Fig. 2",
+        bounds=_bounds(max_term=1, max_log=0, max_messages=2, max_crashes=1),
+        breaks="Single Vote Per Term", shortest=2, seed=0, examples=100,
+        prove_rule="on_disk"),
+    "current-term-not-persisted": dict(
+        description="the term is not written (recovered from the log)", source="paper Fig. 2",
+        bounds=_bounds(max_term=1, max_log=0, max_messages=2, max_crashes=1),
+        breaks="Term Monotonicity", shortest=2, seed=0, examples=100, prove_rule="on_disk"),
+    "commit-previous-term-by-counting": dict(
+        description="paper Figure 8: old-term entry committed by counting",
+        source="paper §5.4.2", bounds=_bounds(max_term=4), breaks="Leader Completeness",
+        shortest=34, seed=4, examples=100, prove_rule="may_commit", slow=True),
+    "truncate-on-stale-append": dict(
+        description="log truncated after prev_log_index, conflict or not (needs a "
+                    "reordered request)", source="guide; paper §5.3",
+        bounds=_bounds(max_term=1, max_messages=6), breaks="Committed Entries Kept",
+        shortest=10, seed=0, examples=100, prove_rule="merge_replaces",
+        then=(("State Machine Safety", 10),)),
+    "append-without-consistency-check": dict(
+        description="no prev_log_index/prev_log_term check", source="paper §5.3",
+        bounds=_bounds(max_term=3), breaks="Commit Within Log", shortest=24,
+        seed=1, examples=100, prove_rule="log_matches"),
+    "commit-to-leader-commit": dict(
+        description="follower commit_index = leader_commit, not min(·, last new) (needs "
+                    "batched AppendEntries)", source="paper Fig. 2; guide",
+        bounds=_bounds(max_term=1, max_log=2, values=2, max_messages=7),
+        breaks="Commit Within Log", shortest=13, seed=0, examples=200,
+        prove_rule="follower_commit_index", slow=True),
+    "match-index-from-leader-log": dict(
+        description="matchIndex from the leader's own log length", source="guide; paper Fig. 2",
+        bounds=_bounds(max_messages=5), breaks="Leader Completeness", shortest=9,
+        seed=0, examples=100, prove_rule="matched_index"),
+    "ack-beyond-request": dict(
+        description="follower acknowledges its whole log, not what the request checked",
+        source="paper §5.3; etcd", bounds=_bounds(max_term=3), breaks="Leader Completeness",
+        shortest=23, seed=0, examples=100, prove_rule="acknowledged_index"),
+    "accept-stale-term-append": dict(
+        description="AppendEntries with term < currentTerm accepted", source="paper §5.1",
+        bounds=_bounds(max_messages=10), breaks="Committed Entries Kept", shortest=13,
+        seed=2, examples=250, prove_rule="is_stale", slow=True,
+        then=(("State Machine Safety", 14),)),
+    "act-on-stale-responses": dict(
+        description="no stale-response check (either response kind)",
+        source="guide; paper §5.1", bounds=_bounds(max_log=0, max_messages=5),
+        breaks="Elected By Majority", shortest=4, seed=0, examples=100,
+        prove_rule="is_stale", then=(("Election Safety", 7),)),
+    "no-step-down-on-higher-term": dict(
+        description="higher term adopted, role kept", source="paper §5.1",
+        bounds=_bounds(max_log=0, max_messages=5), breaks="Elected By Majority", shortest=5,
+        seed=0, examples=100, prove_rule="on_higher_term", then=(("Election Safety", 6),)),
+    "count-duplicate-votes": dict(
+        description="votes tallied per response, not per voter (4 servers)",
+        source="paper §5.2; etcd",
+        bounds=_bounds(max_term=1, max_log=0, max_messages=5, duplicate=True),
+        breaks="Elected By Majority", shortest=5, seed=0, examples=100, prove_rule=None,
+        then=(("Election Safety", 16),), nodes=4),
+    "quorum-off-by-one": dict(
+        description="`n // 2` as a majority", source="paper §5.2",
+        bounds=_bounds(max_term=1, max_log=0, max_messages=2), breaks="Elected By Majority",
+        shortest=1, seed=0, examples=100, prove_rule="quorum",
+        then=(("Election Safety", 2),)),
 }
 
 BUGS: dict[str, Bug] = {
-    core.name: Bug(core, *_CATALOGUE[core.name]) for core in ZOO if core.name in _CATALOGUE
+    core.name: Bug(core, **_FACTS[core.name]) for core in ZOO if core.name in _FACTS
 }
 """Every zoo bug, in `impl.broken.ZOO` order."""
