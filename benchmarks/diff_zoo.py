@@ -1,4 +1,6 @@
-"""`raftcheck diff raft BUG --compare properties` for every bug of the zoo, on the defaults:
+"""`raftcheck diff raft BUG --compare properties --nodes N` for every bug of the zoo, on the
+default budgets, N being the cluster size the bug needs (model/zoo.py; 4 for
+count-duplicate-votes, whose duplicated vote changes nothing in a cluster of 3):
 the verdict, which engine found the divergence, its length (shrunk), and the time. The table
 in docs/refactoring.md. Every line should say DIVERGENT: a refactor that brings a zoo bug back
 must never be called equivalent.
@@ -23,10 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from raftcheck.impl.broken import BROKEN_CORES
 from raftcheck.impl.raft import CORE
 from raftcheck.model.diff import DIFF_EXAMPLES, diff
 from raftcheck.model.lockstep import LEVELS
+from raftcheck.model.world import Config
+from raftcheck.model.zoo import BUGS
 
 
 def main() -> int:
@@ -39,8 +42,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    names = args.bugs or sorted(BROKEN_CORES)
-    unknown = sorted(set(names) - set(BROKEN_CORES))
+    names = args.bugs or sorted(BUGS)
+    unknown = sorted(set(names) - set(BUGS))
     if unknown:
         parser.error(f"not in the zoo: {', '.join(unknown)}")
     print(f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -49,8 +52,9 @@ def main() -> int:
     rows = []
     for name in names:
         started = time.monotonic()
-        result = diff(CORE, BROKEN_CORES[name], level=args.compare, seed=args.seed,
-                      examples=args.examples, workers=args.workers)
+        bug = BUGS[name]
+        result = diff(CORE, bug.core, level=args.compare, config=Config(bug.nodes),
+                      seed=args.seed, examples=args.examples, workers=args.workers)
         found = result.divergence
         row = {"bug": name, "verdict": result.verdict,
                "engine": None if found is None else found.engine,

@@ -49,7 +49,7 @@ DIFF_BOUNDS = Bounds(max_term=2, max_log=1, values=1, max_messages=3, max_crashe
 # The random part's budget: runs of the Hypothesis machine on the pair, within FUZZ_BOUNDS.
 # Sized so that every bug of the zoo diverges from the bundled core at `--compare properties`
 # with the default seed (tests/refactor/test_diff_zoo.py; times in docs/refactoring.md).
-DIFF_EXAMPLES = 1000
+DIFF_EXAMPLES = 2000
 DIFF_STEPS = 50
 
 

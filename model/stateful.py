@@ -122,8 +122,8 @@ ELECTION, REPLICATION = "election", "replication round"  # the cascading kinds (
 # How often each kind is chosen when offered: progress (deliveries, whole elections and
 # replication rounds, client requests) outweighs single timers and faults, which are the spice.
 # Client requests weigh 5: the deepest bugs (Figure 8, length-only votes, stale appends) need
-# entries written by two leaders at one index and one of them committed, and at weight 2 a
-# quarter of runs wrote nothing at all (docs/zoo.md, "Tuning the machine").
+# entries written by two leaders at one index and one of them committed; at a lower weight many
+# runs write nothing (docs/zoo.md, "How the Hypothesis engine finds them").
 WEIGHTS: tuple[tuple[Any, int], ...] = (
     (RequestVote, 2), (RequestVoteResponse, 2), (AppendEntries, 3), (AppendEntriesResponse, 3),
     (ELECTION, 2), (REPLICATION, 3), (Submit, 5), (Tick, 2),
@@ -133,7 +133,7 @@ WEIGHTS: tuple[tuple[Any, int], ...] = (
 # Optional kinds, each kept by a run with odds 1 in n (leaving it out is the draw shrinking
 # moves toward). A lone election timeout (a candidacy outside a whole election) is kept 1 run
 # in 4: each one spends a term, and runs that keep it reach the term bound with half their
-# steps left; most deep finds came from runs without it.
+# steps left; deep finds come mostly from runs without it.
 OPTIONAL: dict[Any, int] = {Timeout: 4, Heartbeat: 2, Drop: 2, Duplicate: 2, Crash: 2,
                             Restart: 2, Partition: 2, Heal: 2}
 # Swarm: a run's own caps on messages in flight and on log length, beside the bounds' own
@@ -345,7 +345,7 @@ def swarm_campaigners(cluster_size: int, draw: Callable[[int], int]) -> frozense
     third server campaigning in between spends the terms and overwrites the logs the story
     needs; the one left out still votes and replicates. A single server always campaigns.
     Only untimed worlds have election timeouts as actions; in timed ones the clock decides.
-    Measured: docs/zoo.md, "Tuning the machine"."""
+    Measured: docs/zoo.md, "Hit rates, for deciding machine changes"."""
     everyone = frozenset(range(cluster_size))
     pick = draw(cluster_size + 1) if cluster_size > 1 else 0
     return everyone if pick == 0 else everyone - {pick - 1}
