@@ -28,6 +28,7 @@ import pytest
 from attrs import evolve
 
 from raftcheck.model.cores import ENV_VAR, CoreLoadError, load_core
+from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Action, Bounds, Config, Core, Model, World
 
 if TYPE_CHECKING:
@@ -77,15 +78,17 @@ class Raftcheck:
         violation or core fault, and, with `require_goals`, when a reachability goal was never
         reached (a run that never commits anything checks little)."""
         from raftcheck.model.fuzz import fuzz
+        from raftcheck.model.fuzz_report import fuzz_verdict
         from raftcheck.model.stateful import FUZZ_BOUNDS
 
         model = Model(self.core(core), Config(cluster_size=nodes),
                       evolve(bounds or FUZZ_BOUNDS, **bound_overrides))
         result = fuzz(model, seed=seed, examples=examples, steps=steps)
-        if result.violation is not None:
+        verdict = fuzz_verdict(result)
+        if verdict is Verdict.VIOLATION and result.violation is not None:
             pytest.fail(f"{result.violation.property} found by raftcheck fuzz "
                         f"(seed {seed}):\n{result.trace}", pytrace=False)
-        if require_goals and result.missing_goals:
+        if require_goals and verdict is Verdict.INCONCLUSIVE:
             pytest.fail(f"raftcheck fuzz never reached: {', '.join(result.missing_goals)} "
                         f"in {result.examples} runs (seed {seed}); raise `examples` or pass "
                         "require_goals=False", pytrace=False)
@@ -103,7 +106,7 @@ class Raftcheck:
                       evolve(bounds or DEFAULT_BOUNDS, **bound_overrides))
         result = explore(model, strategy=strategy, max_states=max_states,
                          max_seconds=max_seconds)
-        if result.verdict != "PASS":
+        if not result.verdict.is_clean:
             pytest.fail(format_result(result, model), pytrace=False)
         return result
 
@@ -118,7 +121,8 @@ class Raftcheck:
         result = diff(old_core, new_core, level=compare, config=Config(cluster_size=nodes),
                       bounds=evolve(bounds or DIFF_BOUNDS, **bound_overrides), engine=engine,
                       seed=seed, examples=examples)
-        if result.verdict != "EQUIVALENT":
+        # Verdict(...) accepts diff's verdict as a Verdict or as its printed word
+        if not Verdict(result.verdict).is_clean:
             pytest.fail(render(result, old_core, new_core), pytrace=False)
         return result
 

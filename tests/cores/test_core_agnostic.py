@@ -18,6 +18,7 @@ from raftcheck.model.explore import DEFAULT_BOUNDS, explore
 from raftcheck.model.fuzz import fuzz
 from raftcheck.model.scenarios import SCENARIOS, run_scenario
 from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Config, Core, Model
 from raftcheck.properties import check_transition
 
@@ -47,7 +48,7 @@ def test_fuzz_is_clean_and_makes_progress(raftcheck_core: Core) -> None:
 def test_every_state_within_small_bounds_is_safe(raftcheck_core: Core) -> None:
     bounds = evolve(DEFAULT_BOUNDS, max_messages=3)
     result = explore(Model(raftcheck_core, Config(), bounds))
-    assert result.verdict == "PASS", [str(found.violation) for found in result.violations]
+    assert result.verdict is Verdict.PASS, [str(found.violation) for found in result.violations]
     assert "entry committed" in result.goals
 
 

@@ -1,0 +1,153 @@
+"""`raftcheck fuzz`: the Hypothesis engine (model/fuzz.py) on the command line, and
+`--core pysyncobj` (model/adapters/pysyncobj_fuzz.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.console import Console
+
+from raftcheck.model.cli.common import resolve_seed
+from raftcheck.model.fuzz import FuzzResult, fuzz
+from raftcheck.model.fuzz_report import fuzz_summary, fuzz_verdict
+from raftcheck.model.options import add_world_arguments, model_from_args
+from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
+from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
+from raftcheck.model.verdict import Exit, UsageError
+from raftcheck.model.world import CORE_FAULT, Model
+from raftcheck.properties import GOALS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_world_arguments(parser, FUZZ_BOUNDS)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed for the run (default: drawn at random and printed)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="ci",
+                        help="Hypothesis settings profile (default: ci)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--examples", type=int, default=None,
+                        help="number of runs to try (default: the profile's)")
+    budget.add_argument("--seconds", type=float, default=None, help="time budget instead")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="actions per run (default: the profile's)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes sharing the batches of runs; the result for a seed "
+                             "and --examples does not depend on it (default: 1)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary only")
+    parser.add_argument("--no-progress", action="store_true", help="no live progress display")
+    add_save_arguments(parser)
+    library = parser.add_argument_group("PySyncObj (--core pysyncobj; docs/pysyncobj.md)")
+    library.add_argument("--network", choices=("any", "fifo"), default="any",
+                         help="message order: any in-flight message may be delivered, or only "
+                              "the oldest on each link, as over TCP (default: %(default)s)")
+    library.add_argument("--replay", metavar="FILE", default=None,
+                         help="re-run a saved PySyncObj counterexample record")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.examples is not None and args.examples < 1:
+        raise UsageError("--examples must be at least 1")
+    if args.seconds is not None and args.seconds <= 0:
+        raise UsageError("--seconds must be positive")
+    if args.steps is not None and args.steps < 1:
+        raise UsageError("--steps must be at least 1")
+    if args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    seed = resolve_seed(args.seed)
+    if args.core == "pysyncobj":  # a real library, not a step function: its own engine
+        if args.workers != 1:
+            raise UsageError("--workers applies to step-function cores, not to pysyncobj")
+        return _run_pysyncobj(args, seed)
+    if args.replay is not None or args.network != "any":
+        raise UsageError("--replay and --network apply to --core pysyncobj only")
+    try:
+        model = model_from_args(args, seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    console = Console(stderr=True)
+    show_progress = not args.json and not args.no_progress and console.is_terminal
+    if not args.json:
+        print(f"raftcheck fuzz: core={model.core.name} nodes={model.config.cluster_size} "
+              f"timing={model.config.timing} seed={seed} profile={args.profile}")
+        print(f"bounds: {model.bounds.describe()}")
+    result = _with_progress(console, show_progress, lambda progress: fuzz(
+        model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
+        steps=args.steps, workers=args.workers, on_progress=progress))
+    saved = save_error = None
+    if result.violation is not None:
+        saved, save_error = save_from_args(args, record(
+            model, engine="fuzz", core_spec=args.core, seed=seed, actions=result.actions,
+            violation=result.violation, metadata={
+                "profile": result.profile, "examples": result.examples, "steps": result.steps,
+                "seconds": round(result.seconds, 3)}))
+        if save_error is not None:
+            print(f"raftcheck fuzz: warning: counterexample not saved: {save_error}",
+                  file=sys.stderr)
+    return report(result, model, args.json, saved=saved)
+
+
+def _run_pysyncobj(args: argparse.Namespace, seed: int) -> int:
+    """Exit codes as above, plus 4: the adapter failed (docs/pysyncobj.md)."""
+    try:
+        from raftcheck.model.adapters import pysyncobj_fuzz
+    except ImportError as error:
+        raise UsageError(f"--core pysyncobj needs the pysyncobj extra "
+                         f"(pip install 'raftcheck[pysyncobj]'): {error}") from None
+    try:
+        return pysyncobj_fuzz.run_cli(args, seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _with_progress(console: Console, enabled: bool,
+                   job: Callable[[Callable[[RunStats], None] | None], FuzzResult]) -> FuzzResult:
+    if not enabled:
+        return job(None)
+    last = [0.0]
+    with console.status("fuzzing…") as status:
+        def progress(stats: RunStats) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.25:
+                return
+            last[0] = now
+            elapsed = now - stats.started
+            status.update(f"examples {stats.examples}  steps {stats.steps}  distinct "
+                          f"{len(stats.distinct)}  goals {len(stats.goals)}/{len(GOALS)}  "
+                          f"{stats.steps / max(elapsed, 1e-9):,.0f} steps/s")
+        return job(progress)
+
+
+def report(result: FuzzResult, model: Model, as_json: bool, saved: Path | None = None) -> Exit:
+    """Print the result; `saved` is the trace file the counterexample went to, if any."""
+    verdict = fuzz_verdict(result)
+    if as_json:
+        summary = fuzz_summary(result, model)
+        summary["trace_file"] = None if saved is None else str(saved)
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"seed {result.seed}: {result.examples} runs, {result.steps} steps, "
+              f"{result.distinct_states} distinct states in {result.seconds:.1f} s "
+              f"({result.steps / max(result.seconds, 1e-9):,.0f} steps/s)")
+        for goal in GOALS:
+            print(f"  goal {'✓' if goal in result.goals else '✗ NOT reached:'} {goal}")
+        if result.violation is not None:
+            print()
+            print(result.trace)
+            if result.violation.property == CORE_FAULT:  # the one-line diagnosis, last
+                print(f"\nCORE FAULT at step {len(result.actions)}: {result.violation.detail}")
+            else:
+                print(f"\nVIOLATION of {result.violation.property} "
+                      f"(shrunk to {len(result.actions)} steps; seed {result.seed})")
+            if saved is not None:
+                print(f"trace saved: {saved} (raftcheck replay {saved})")
+        elif result.missing_goals:
+            print("INCONCLUSIVE: no violation, but some goals were never reached; "
+                  "a run that never gets there checks little")
+        else:
+            print("CLEAN: no property violated, every goal reached")
+    return verdict.exit_code
