@@ -61,7 +61,7 @@ def measure(core: str, bounds: dict[str, Any], options: dict[str, Any]) -> dict[
     seconds = time.perf_counter() - started
     grown = max(result.peak_rss - before, 0)
     return {
-        "verdict": result.verdict, "distinct": result.distinct,
+        "verdict": result.verdict.value, "distinct": result.distinct,
         "generated": result.generated, "depth": result.depth, "seconds": round(seconds, 2),
         "distinct_per_s": round(result.distinct / seconds),
         "generated_per_s": round(result.generated / seconds),

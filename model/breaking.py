@@ -11,33 +11,25 @@ A checker is only as good as the bugs it is shown to catch. For each broken core
 * the seed's three experiments (split brain, log inconsistency, network partition), which the
   correct core passes: which of them the bug breaks, if any.
 
-Exit 0 when every engine caught every bug it was run against ("no mutant survived"), 1 when
-some bug escaped an engine within its budget, 2 on bad usage.
+The verdict (`overall`) is ALL CAUGHT, exit 0, when every engine caught every bug it was run
+against ("no mutant survived"), ESCAPED, exit 1, when some bug escaped an engine within its
+budget; bad usage is exit 2. The command line is model/cli/breaking.py.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 from attrs import frozen
-from rich.console import Console
-from rich.table import Table
 
-from raftcheck.impl.raft import CORE
 from raftcheck.model.explore import explore
 from raftcheck.model.fuzz import fuzz
 from raftcheck.model.stateful import FUZZ_BOUNDS
-from raftcheck.model.trace import count_steps, render_trace, replayable
+from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Action, Config, Core, Model
-from raftcheck.model.zoo import BUGS, Bug
+from raftcheck.model.zoo import Bug
 from raftcheck.properties import Violation
 
-EXIT_ALL_CAUGHT, EXIT_ESCAPED, EXIT_USAGE = 0, 1, 2
 # Enough for the deepest catalogued bug (accept-stale-term-append) on one core, so that
 # `raftcheck break` on defaults shows every engine catching every bug (docs/zoo.md has the
 # measured BFS times).
@@ -70,6 +62,16 @@ class Report:
     @property
     def caught(self) -> bool:
         return all(hunt.found for hunt in (self.exhaustive, self.hypothesis) if hunt is not None)
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.ALL_CAUGHT if self.caught else Verdict.ESCAPED
+
+
+def overall(reports: Sequence[Report]) -> Verdict:
+    """ALL_CAUGHT when every engine caught every bug it was run against, else ESCAPED."""
+    escaped = any(report.verdict is Verdict.ESCAPED for report in reports)
+    return Verdict.ESCAPED if escaped else Verdict.ALL_CAUGHT
 
 
 def hunt_exhaustive(bug: Bug, max_seconds: float | None = DEFAULT_EXPLORE_SECONDS,
@@ -111,190 +113,3 @@ def hunt(bug: Bug, *, seed: int, engines: Sequence[str], explore_seconds: float 
     hypothesis = (hunt_hypothesis(bug, seed, fuzz_seconds, workers)
                   if "hypothesis" in engines else None)
     return Report(bug, exhaustive, hypothesis, scenario_outcomes(bug.core))
-
-
-# ------------------------------------------------------------------------------ command line
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bugs", nargs="*", metavar="NAME",
-                        help="zoo bugs to run (default: all; see --list)")
-    parser.add_argument("--list", action="store_true", help="list the zoo and exit")
-    parser.add_argument("--show", metavar="NAME",
-                        help="print the shortest counterexample for one bug in full")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed for the Hypothesis engine (default: random, printed)")
-    parser.add_argument("--engines", default="exhaustive,hypothesis",
-                        help="comma-separated: exhaustive, hypothesis (default: both)")
-    parser.add_argument("--explore-seconds", type=float, default=DEFAULT_EXPLORE_SECONDS,
-                        help="time budget per bug for the exhaustive engine "
-                             "(default: %(default)s)")
-    parser.add_argument("--fuzz-seconds", type=float, default=DEFAULT_FUZZ_SECONDS,
-                        help="time budget per bug for the Hypothesis engine "
-                             "(default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes per engine: BFS levels and Hypothesis batches are "
-                             "shared out; results do not depend on it (default: 1)")
-    parser.add_argument("--save", metavar="DIR", default=None,
-                        help="save every counterexample found as a trace file in DIR "
-                             "(<engine>-<bug>.json; replay with `raftcheck replay`)")
-    parser.add_argument("--json", action="store_true", help="print a JSON report only")
-
-
-def run(args: argparse.Namespace) -> int:
-    from raftcheck.model import cli
-
-    unknown = [name for name in [*args.bugs, *([args.show] if args.show else [])]
-               if name not in BUGS]
-    if unknown:
-        raise cli.UsageError(f"unknown bug {unknown[0]!r}; `raftcheck break --list` names "
-                             "them")
-    engines = [engine.strip() for engine in args.engines.split(",") if engine.strip()]
-    if not engines or any(engine not in ("exhaustive", "hypothesis") for engine in engines):
-        raise cli.UsageError("--engines takes exhaustive, hypothesis or both")
-    for option in ("explore_seconds", "fuzz_seconds"):
-        if getattr(args, option) <= 0:
-            raise cli.UsageError(f"--{option.replace('_', '-')} must be positive")
-    if args.workers < 1:
-        raise cli.UsageError("--workers must be at least 1")
-    if args.list:
-        for bug in BUGS.values():
-            print(f"{bug.name:34s} {bug.summary}")
-        return EXIT_ALL_CAUGHT
-    if args.show:
-        return show(BUGS[args.show], args.explore_seconds)
-    seed = cli.resolve_seed(args.seed)
-    chosen = [BUGS[name] for name in args.bugs] or list(BUGS.values())
-    say: Callable[[str], None] = (lambda text: None) if args.json else print
-    say(f"raftcheck break: {len(chosen)} bugs, engines={','.join(engines)}, seed={seed}, "
-        f"budgets: exhaustive {args.explore_seconds:g} s, hypothesis {args.fuzz_seconds:g} s "
-        "per bug")
-    correct = scenario_outcomes(CORE)
-    console = Console(stderr=True)
-    reports: list[Report] = []
-    for bug in chosen:
-        with console.status(f"hunting {bug.name}…") if console.is_terminal and not args.json \
-                else _Null():
-            reports.append(hunt(bug, seed=seed, engines=engines,
-                                explore_seconds=args.explore_seconds,
-                                fuzz_seconds=args.fuzz_seconds, workers=args.workers))
-    escaped = [report for report in reports if not report.caught]
-    saved = save_all(reports, args.save, seed) if args.save else {}
-    if args.json:
-        print(json.dumps({"engine": "break", "seed": seed, "engines": engines,
-                          "correct_core_scenarios": correct,
-                          "all_caught": not escaped, "saved": saved,
-                          "bugs": [_json(report) for report in reports]}, indent=2))
-    else:
-        out = Console()
-        if not out.is_terminal:
-            out = Console(width=200)
-        out.print(table(reports, correct))
-        for path in saved.values():
-            print(f"saved {path}")
-        if escaped:
-            print("ESCAPED: " + ", ".join(report.bug.name for report in escaped)
-                  + " (not caught within the budget by every engine)")
-        else:
-            print(f"every bug caught by every engine ({len(reports)} bugs)")
-    return EXIT_ESCAPED if escaped else EXIT_ALL_CAUGHT
-
-
-def save_all(reports: Sequence[Report], directory: str, seed: int) -> dict[str, str]:
-    """Every counterexample as a trace file in `directory`; {"engine/bug": path}. A file
-    that cannot be written is reported on stderr and skipped: the table still prints."""
-    from raftcheck.model.tracefile import TraceFileError, record, save_counterexample
-
-    saved: dict[str, str] = {}
-    for report in reports:
-        bug = report.bug
-        for hunt_ in (report.exhaustive, report.hypothesis):
-            if hunt_ is None or not hunt_.found:
-                continue
-            exhaustive = hunt_.engine == "exhaustive"
-            model = Model(bug.core, Config(bug.nodes), bug.bounds if exhaustive else FUZZ_BOUNDS)
-            trace = record(model, engine=f"break-{hunt_.engine}", core_spec=bug.name,
-                           seed=None if exhaustive else seed, actions=hunt_.actions,
-                           violation=hunt_.violation)
-            try:
-                path = save_counterexample(trace, Path(directory) / f"{hunt_.engine}-"
-                                                                    f"{bug.name}.json")
-            except TraceFileError as error:
-                print(f"raftcheck break: could not save {bug.name}: {error}", file=sys.stderr)
-                continue
-            saved[f"{hunt_.engine}/{bug.name}"] = str(path)
-    return saved
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def show(bug: Bug, max_seconds: float) -> int:
-    """The bug, its bounds, and its shortest counterexample in full."""
-    print(f"{bug.name}: {' '.join((type(bug.core).__doc__ or '').split())}")
-    print(f"needs: {bug.needs}; bounds: {bug.bounds.describe()}")
-    found = hunt_exhaustive(bug, max_seconds)
-    if not found.found or found.violation is None:
-        print(f"not found by BFS within {max_seconds:g} s")
-        return EXIT_ESCAPED
-    model = Model(bug.core, Config(bug.nodes), bug.bounds)
-    print(render_trace(model, list(found.actions), found.violation,
-                       title=f"Shortest counterexample ({count_steps(found.length)}, "
-                             f"{found.states:,} states, {found.seconds:.1f} s)"))
-    print("\nReplay with Model(core, config, bounds).run(actions):")
-    print(replayable(list(found.actions)))
-    return EXIT_ALL_CAUGHT
-
-
-def _cell(hunt_: Hunt | None) -> str:
-    if hunt_ is None:
-        return "-"
-    if not hunt_.found:
-        return f"[bold red]missed[/] in {hunt_.seconds:.0f} s"
-    if hunt_.engine == "exhaustive":
-        return (f"[green]✓[/] {count_steps(hunt_.length)}, {hunt_.states:,} st, "
-                f"{hunt_.seconds:.1f} s")
-    return (f"[green]✓[/] {hunt_.seconds:.1f} s, {count_steps(hunt_.length)} "
-            f"(from {hunt_.raw_length})")
-
-
-def table(reports: Sequence[Report], correct: dict[str, bool]) -> Table:
-    passing = all(correct.values())
-    caption = ("correct core: passes " if passing else "correct core: [bold red]FAILS[/] ") + \
-        ", ".join(name for name, ok in correct.items() if ok == passing)
-    grid = Table(title="raftcheck break: the bug zoo", caption=caption)
-    for column in ("bug", "needs", "property violated", "exhaustive (BFS)", "Hypothesis",
-                   "seed experiments it breaks"):
-        grid.add_column(column)
-    for report in reports:
-        properties = sorted({hunt_.property for hunt_ in (report.exhaustive, report.hypothesis)
-                             if hunt_ is not None and hunt_.property is not None})
-        broken = [name for name, ok in report.scenarios.items() if not ok]
-        needs = report.bug.needs.replace("no faults (reordering only)", "-")
-        grid.add_row(report.bug.name, needs, " / ".join(properties) or "-",
-                     _cell(report.exhaustive), _cell(report.hypothesis),
-                     ", ".join(broken) or "none")
-    return grid
-
-
-def _json(report: Report) -> dict[str, Any]:
-    def hunt_json(hunt_: Hunt | None) -> dict[str, Any] | None:
-        if hunt_ is None:
-            return None
-        return {"found": hunt_.found, "property": hunt_.property,
-                "seconds": round(hunt_.seconds, 3), "states_or_examples": hunt_.states,
-                "length": hunt_.length, "raw_length": hunt_.raw_length,
-                "actions": [repr(action) for action in hunt_.actions]}
-
-    return {"bug": report.bug.name, "summary": report.bug.summary, "needs": report.bug.needs,
-            "bounds": report.bug.bounds.describe(), "expected_property": report.bug.breaks,
-            "expected_shortest": report.bug.shortest,
-            "exhaustive": hunt_json(report.exhaustive),
-            "hypothesis": hunt_json(report.hypothesis),
-            "scenarios_broken": [name for name, ok in report.scenarios.items() if not ok],
-            "caught": report.caught}

@@ -21,20 +21,14 @@ budget's.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from attrs import define, field, frozen
 
-from raftcheck.model.cores import CoreLoadError, load_core
 from raftcheck.model.explore import explore
 from raftcheck.model.fuzz import fuzz
-from raftcheck.model.lockstep import LEVELS, Lockstep, PairAction, render_schedule
-from raftcheck.model.options import count, optional_count
+from raftcheck.model.lockstep import Lockstep, PairAction, render_schedule
 from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.verdict import UsageError, Verdict
 from raftcheck.model.world import Bounds, Config, Core, Model
@@ -90,7 +84,7 @@ class DiffResult:
     notes: list[str] = field(factory=list)
 
     @property
-    def outcome(self) -> Verdict:
+    def verdict(self) -> Verdict:
         if self.divergence is not None:
             return Verdict.DIVERGENT
         if self.complete is False:
@@ -98,12 +92,8 @@ class DiffResult:
         return Verdict.EQUIVALENT
 
     @property
-    def verdict(self) -> str:
-        return self.outcome.value
-
-    @property
     def exit_code(self) -> int:
-        return int(self.outcome.exit_code)
+        return int(self.verdict.exit_code)
 
 
 # ------------------------------------------------------------------------------ exhaustive
@@ -208,12 +198,12 @@ def render(result: DiffResult, old: Core, new: Core) -> str:
         lines.extend(f"      {line}" for line in found.detail)
     lines.append("")
     verdict = result.verdict
-    if verdict == "EQUIVALENT":
+    if verdict is Verdict.EQUIVALENT:
         scopes = (["any schedule within the bounds"] if result.complete else []) + (
             [f"{result.random_runs:,} random schedules"] if result.seed is not None else [])
         lines.append(f"EQUIVALENT at --compare {result.level}: no divergence in "
                      f"{', nor in '.join(scopes)}")
-    elif verdict == "INCONCLUSIVE":
+    elif verdict is Verdict.INCONCLUSIVE:
         lines.append("INCONCLUSIVE: no divergence found, but the exhaustive search stopped "
                      f"({result.stop_reason}); not a proof of equivalence")
     else:
@@ -226,7 +216,7 @@ def to_json(result: DiffResult) -> dict[str, Any]:
     found = result.divergence
     return {
         "engine": "diff", "old": result.old, "new": result.new, "compare": result.level,
-        "verdict": result.verdict.lower(), "exit_code": result.exit_code,
+        "verdict": result.verdict.value.lower(), "exit_code": result.exit_code,
         "nodes": result.config.cluster_size, "bounds": result.bounds.describe(),
         "exhaustive": None if result.complete is None else {
             "complete": result.complete, "stop_reason": result.stop_reason,
@@ -241,128 +231,3 @@ def to_json(result: DiffResult) -> dict[str, Any]:
             "shrunk_from": found.shrunk_from, "detail": list(found.detail),
             "actions": [{"old": repr(a.old), "new": repr(a.new)} for a in found.actions]},
     }
-
-
-# ------------------------------------------------------------------------------ the CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("old", metavar="OLD",
-                        help="the reference core: raft, a bundled core's name, module:object "
-                             "or path/to/file.py:object")
-    parser.add_argument("new", metavar="NEW", help="the refactored core, likewise")
-    parser.add_argument("--compare", choices=LEVELS, default="state",
-                        help="state: node state after every step; messages: also every "
-                             "message sent; properties: only that both satisfy every "
-                             "property (default: %(default)s)")
-    parser.add_argument("--engine", choices=ENGINES, default="both",
-                        help="exhaustive (BFS within the bounds), random (Hypothesis), or "
-                             "both, exhaustive first (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of the random schedules (default: %(default)s)")
-    parser.add_argument("--examples", type=count, default=DIFF_EXAMPLES,
-                        help="runs of the Hypothesis engine on the pair, within the fuzz "
-                             f"engine's bounds ({FUZZ_BOUNDS.describe()}); the default "
-                             "finds every zoo bug at --compare properties "
-                             "(default: %(default)s)")
-    parser.add_argument("--steps", type=count, default=DIFF_STEPS,
-                        help="actions per random run (default: %(default)s)")
-    parser.add_argument("--workers", type=count, default=1,
-                        help="processes sharing the random runs; the result for a seed does "
-                             "not depend on it (default: %(default)s)")
-    parser.add_argument("--max-states", type=count, default=None,
-                        help="stop the exhaustive search after this many pair states "
-                             "(inconclusive)")
-    parser.add_argument("--max-seconds", type=float, default=None,
-                        help="stop the exhaustive search after this long (inconclusive)")
-    parser.add_argument("--json", action="store_true", help="print a JSON summary only")
-    from raftcheck.model.tracefile import add_save_arguments
-
-    add_save_arguments(parser)
-    d = DIFF_BOUNDS
-    world = parser.add_argument_group("exhaustive bounds (random schedules use the fuzz "
-                                      "engine's)")
-    world.add_argument("--nodes", type=int, default=3,
-                       help="cluster size, for both engines (default: %(default)s)")
-    world.add_argument("--max-term", type=count, default=d.max_term,
-                       help="no election timeout past this term (default: %(default)s)")
-    world.add_argument("--max-log", type=count, default=d.max_log,
-                       help="longest log a leader grows (default: %(default)s)")
-    world.add_argument("--values", type=count, default=d.values,
-                       help="distinct command values (default: %(default)s)")
-    world.add_argument("--max-messages", type=count, default=d.max_messages,
-                       help="messages in flight on either side (default: %(default)s)")
-    world.add_argument("--max-crashes", type=optional_count, default=d.max_crashes,
-                       help="crashes, or 'none' (default: %(default)s)")
-    world.add_argument("--max-partitions", type=optional_count, default=d.max_partitions,
-                       help="partitions, or 'none' (default: %(default)s)")
-    world.add_argument("--drop", action=argparse.BooleanOptionalAction, default=d.drop,
-                       help="messages may be lost (default: %(default)s)")
-    world.add_argument("--duplicate", action=argparse.BooleanOptionalAction,
-                       default=d.duplicate,
-                       help="messages may be duplicated (default: %(default)s)")
-
-
-def run(args: argparse.Namespace) -> int:
-    from raftcheck.model.cli import UsageError as CliUsageError
-
-    try:
-        old, new = load_core(args.old), load_core(args.new)
-        config = Config(cluster_size=args.nodes)
-        bounds = Bounds(max_term=args.max_term, max_log=args.max_log, values=args.values,
-                        max_messages=args.max_messages, max_crashes=args.max_crashes,
-                        max_partitions=args.max_partitions, drop=args.drop,
-                        duplicate=args.duplicate)
-        if args.steps < 1 or args.workers < 1 or (args.engine != "exhaustive"
-                                                  and args.examples < 1):
-            raise UsageError("--steps, --workers and --examples must be at least 1")
-        if args.max_seconds is not None and args.max_seconds <= 0:
-            raise UsageError("--max-seconds must be positive")
-        result = diff(old, new, level=args.compare, config=config, bounds=bounds,
-                      engine=args.engine, seed=args.seed, examples=args.examples,
-                      steps=args.steps, max_states=args.max_states,
-                      max_seconds=args.max_seconds, workers=args.workers)
-    except (CoreLoadError, ValueError) as error:  # UsageError is a ValueError
-        raise CliUsageError(str(error)) from None
-    saved = save_divergence(args, result, old, new)
-    if args.json:
-        summary = to_json(result)
-        summary["saved"] = None if saved is None else str(saved)
-        print(json.dumps(summary, indent=2))
-    else:
-        print(render(result, old, new))
-        if saved is not None:
-            print(f"saved: {saved} (NEW's side of the schedule; `raftcheck replay` runs it)")
-    return result.exit_code
-
-
-def save_divergence(args: argparse.Namespace, result: DiffResult, old: Core,
-                    new: Core) -> Path | None:
-    """Save the divergence as a trace file (model/tracefile.py) of the NEW core's side of the
-    schedule: its violation when it is NEW that breaks a property, else none (the cores
-    differ, but NEW alone may be correct), with the comparison in `metadata["diff"]`."""
-    from raftcheck.model.tracefile import record, save_from_args
-
-    found = result.divergence
-    if found is None:
-        return None
-    bounds = result.bounds if found.engine == "exhaustive" else result.random_bounds
-    model = Model(new, result.config, bounds)
-    actions = [a.new for a in found.actions if a.new is not None]
-    violation = None
-    if result.level == "properties" and found.detail[0].startswith("NEW violates"):
-        from raftcheck.model.shrink import first_violation
-
-        outcome = first_violation(model, actions)
-        violation = None if outcome is None else outcome.violation
-    if any(line.startswith("NEW fails") for line in found.detail):
-        violation = None  # the failing step is NEW's last action; replay reports it
-    saved, error = save_from_args(args, record(
-        model, engine="diff", core_spec=args.new, seed=result.seed, actions=actions,
-        violation=violation, metadata={"diff": {
-            "old": args.old, "new": args.new, "compare": result.level,
-            "found_by": found.engine, "detail": list(found.detail),
-            "old_actions": [repr(a.old) for a in found.actions]}}))
-    if error is not None:
-        print(f"raftcheck diff: warning: divergence not saved: {error}", file=sys.stderr)
-    return saved

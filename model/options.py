@@ -1,11 +1,21 @@
-"""Command-line options every engine shares: which core, which world, which bounds."""
+"""Command-line options every engine shares: which core, which world, which bounds.
+
+The bounds options are derived from `attrs.fields(Bounds)`: one option per field, named after
+it (`max_term` -> `--max-term`), typed by its annotation (an int is a count >= 0, an optional
+int also takes 'none', a bool is a --x/--no-x switch), defaulting to the engine's preset.
+"""
 
 from __future__ import annotations
 
 import argparse
+import typing
+from typing import Any
+
+import attrs
 
 from raftcheck.model.cores import CoreLoadError, load_core
 from raftcheck.model.world import Bounds, Config, Model
+from raftcheck.properties import RAFT_PROPERTIES, Properties
 
 
 def count(text: str) -> int:
@@ -26,10 +36,59 @@ def optional_count(text: str) -> int | None:
     return count(text)
 
 
+# What each bound means on the command line, before "(default: ...)". A field's own
+# `metadata["help"]` takes precedence (model/world.py may carry it there one day);
+# `test_every_bound_has_an_option` checks that no field is left without one.
+BOUND_HELP = {
+    "max_term": "no election timeout past this term",
+    "max_log": "longest log a leader grows by client requests",
+    "values": "distinct command values",
+    "max_messages": "messages in flight, the whole bag",
+    "max_crashes": "crashes in a behaviour, or 'none'",
+    "max_partitions": "partitions in a behaviour, or 'none'",
+    "drop": "messages may be lost",
+    "duplicate": "messages may be duplicated",
+}
+
+
+def option_name(field: attrs.Attribute[Any]) -> str:
+    """The option of a `Bounds` field: `max_term` -> `--max-term`."""
+    return "--" + field.name.replace("_", "-")
+
+
+def bound_help(field: attrs.Attribute[Any]) -> str:
+    return str(field.metadata.get("help") or BOUND_HELP.get(field.name) or
+               field.name.replace("_", " "))
+
+
+def _option_kind(field: attrs.Attribute[Any]) -> dict[str, Any]:
+    """argparse keywords for a field, from its (resolved) annotation."""
+    if field.type is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if field.type is int:
+        return {"type": count}
+    if set(typing.get_args(field.type)) == {int, type(None)}:
+        return {"type": optional_count}
+    raise TypeError(f"Bounds.{field.name}: no command-line option for type {field.type!r}")
+
+
+def bound_fields() -> tuple[attrs.Attribute[Any], ...]:
+    """The fields of `Bounds`, their annotations resolved (model/world.py postpones them)."""
+    return tuple(attrs.fields(attrs.resolve_types(Bounds)))
+
+
+def add_bounds_arguments(group: argparse._ActionsContainer, defaults: Bounds) -> None:
+    """One option per field of `Bounds`, defaulting to `defaults`."""
+    for field in bound_fields():
+        group.add_argument(option_name(field), dest=field.name,
+                           default=getattr(defaults, field.name),
+                           help=f"{bound_help(field)} (default: %(default)s)",
+                           **_option_kind(field))
+
+
 def add_world_arguments(parser: argparse.ArgumentParser, defaults: Bounds,
                         nodes: int = 3) -> None:
     """--core, --nodes, --timed and every field of `Bounds`, with the engine's defaults."""
-    d = defaults
     world = parser.add_argument_group("world and bounds (a successor outside them is not "
                                       "part of the model, like a TLC state constraint)")
     world.add_argument("--core", default="raft",
@@ -40,24 +99,35 @@ def add_world_arguments(parser: argparse.ArgumentParser, defaults: Bounds,
     world.add_argument("--timed", action="store_true",
                        help="the timed world (clock and seeded 150-300 ms election timeouts) "
                             "instead of untimed")
-    world.add_argument("--max-term", type=count, default=d.max_term,
-                       help="no election timeout past this term (default: %(default)s)")
-    world.add_argument("--max-log", type=count, default=d.max_log,
-                       help="longest log a leader grows by client requests "
-                            "(default: %(default)s)")
-    world.add_argument("--values", type=count, default=d.values,
-                       help="distinct command values (default: %(default)s)")
-    world.add_argument("--max-messages", type=count, default=d.max_messages,
-                       help="messages in flight, the whole bag (default: %(default)s)")
-    world.add_argument("--max-crashes", type=optional_count, default=d.max_crashes,
-                       help="crashes in a behaviour, or 'none' (default: %(default)s)")
-    world.add_argument("--max-partitions", type=optional_count, default=d.max_partitions,
-                       help="partitions in a behaviour, or 'none' (default: %(default)s)")
-    world.add_argument("--drop", action=argparse.BooleanOptionalAction, default=d.drop,
-                       help="messages may be lost (default: %(default)s)")
-    world.add_argument("--duplicate", action=argparse.BooleanOptionalAction,
-                       default=d.duplicate, help="messages may be duplicated "
-                                                 "(default: %(default)s)")
+    add_bounds_arguments(world, defaults)
+    add_property_arguments(parser)
+
+
+def add_property_arguments(parser: argparse.ArgumentParser) -> None:
+    """--property and --ignore: which of the model's properties the engines check."""
+    names = ", ".join(RAFT_PROPERTIES.names)
+    checks = parser.add_argument_group("properties (default: every property the model "
+                                       "carries)")
+    checks.add_argument("--property", dest="properties", action="append", metavar="NAME",
+                        default=None, help="check only this property (repeatable; the "
+                                           f"reachability goals are always tracked): {names}")
+    checks.add_argument("--ignore", dest="ignored", action="append", metavar="NAME",
+                        default=None, help="do not check this property (repeatable)")
+
+
+def properties_from_args(args: argparse.Namespace) -> Properties:
+    """The properties the options select. Raises ValueError naming an unknown property."""
+    chosen = RAFT_PROPERTIES
+    if getattr(args, "properties", None):
+        chosen = chosen.selecting(args.properties)
+    if getattr(args, "ignored", None):
+        chosen = chosen.ignoring(args.ignored)
+    return chosen
+
+
+def bounds_from_args(args: argparse.Namespace) -> Bounds:
+    """The `Bounds` the options describe. Raises ValueError with a one-line reason."""
+    return Bounds(**{field.name: getattr(args, field.name) for field in attrs.fields(Bounds)})
 
 
 def model_from_args(args: argparse.Namespace, seed: int) -> Model:
@@ -66,10 +136,6 @@ def model_from_args(args: argparse.Namespace, seed: int) -> Model:
         core = load_core(args.core)
     except CoreLoadError as error:
         raise ValueError(str(error)) from None
-    bounds = Bounds(max_term=args.max_term, max_log=args.max_log, values=args.values,
-                    max_messages=args.max_messages, max_crashes=args.max_crashes,
-                    max_partitions=args.max_partitions, drop=args.drop,
-                    duplicate=args.duplicate)
     config = Config(cluster_size=args.nodes, timing="timed" if args.timed else "untimed",
                     seed=seed)
-    return Model(core, config, bounds)
+    return Model(core, config, bounds_from_args(args), properties=properties_from_args(args))

@@ -28,7 +28,9 @@ import pytest
 from attrs import evolve
 
 from raftcheck.model.cores import ENV_VAR, CoreLoadError, load_core
+from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Action, Bounds, Config, Core, Model, World
+from raftcheck.properties import RAFT_PROPERTIES, Properties, Property
 
 if TYPE_CHECKING:
     from raftcheck.model.diff import DiffResult
@@ -70,22 +72,41 @@ class Raftcheck:
                 pytest.fail(str(error), pytrace=False)
         return core
 
+    def properties(self, properties: Sequence[str] | None = None, ignore: Sequence[str] = (),
+                   extra: Sequence[Property] = ()) -> Properties:
+        """The Raft properties, narrowed to the names in `properties` (goals always kept),
+        without those in `ignore`, plus your own `extra` ones (`Property.always(name, fn)`,
+        `Property.transition(name, fn)`, `Property.sometimes(name, fn)`)."""
+        chosen = RAFT_PROPERTIES.adding(*extra)
+        try:
+            if properties is not None:
+                chosen = chosen.selecting(properties)
+            return chosen.ignoring(ignore)
+        except ValueError as error:
+            pytest.fail(str(error), pytrace=False)
+
     def fuzz(self, core: CoreLike, *, examples: int = 200, seed: int = 0, nodes: int = 3,
              bounds: Bounds | None = None, steps: int | None = None,
-             require_goals: bool = True, **bound_overrides: Any) -> FuzzResult:
+             require_goals: bool = True, properties: Sequence[str] | None = None,
+             ignore: Sequence[str] = (), extra: Sequence[Property] = (),
+             **bound_overrides: Any) -> FuzzResult:
         """The Hypothesis engine for `examples` runs (`seed` makes it reproducible). Fails on a
         violation or core fault, and, with `require_goals`, when a reachability goal was never
-        reached (a run that never commits anything checks little)."""
+        reached (a run that never commits anything checks little). `properties`, `ignore`
+        and `extra` choose what is checked (`properties()`)."""
         from raftcheck.model.fuzz import fuzz
+        from raftcheck.model.fuzz_report import fuzz_verdict
         from raftcheck.model.stateful import FUZZ_BOUNDS
 
         model = Model(self.core(core), Config(cluster_size=nodes),
-                      evolve(bounds or FUZZ_BOUNDS, **bound_overrides))
+                      evolve(bounds or FUZZ_BOUNDS, **bound_overrides),
+                      properties=self.properties(properties, ignore, extra))
         result = fuzz(model, seed=seed, examples=examples, steps=steps)
-        if result.violation is not None:
+        verdict = fuzz_verdict(result)
+        if verdict is Verdict.VIOLATION and result.violation is not None:
             pytest.fail(f"{result.violation.property} found by raftcheck fuzz "
                         f"(seed {seed}):\n{result.trace}", pytrace=False)
-        if require_goals and result.missing_goals:
+        if require_goals and verdict is Verdict.INCONCLUSIVE:
             pytest.fail(f"raftcheck fuzz never reached: {', '.join(result.missing_goals)} "
                         f"in {result.examples} runs (seed {seed}); raise `examples` or pass "
                         "require_goals=False", pytrace=False)
@@ -93,17 +114,21 @@ class Raftcheck:
 
     def explore(self, core: CoreLike, *, nodes: int = 3, strategy: str = "bfs",
                 max_states: int | None = None, max_seconds: float | None = None,
-                bounds: Bounds | None = None, **bound_overrides: Any) -> ExploreResult:
+                bounds: Bounds | None = None, properties: Sequence[str] | None = None,
+                ignore: Sequence[str] = (), extra: Sequence[Property] = (),
+                **bound_overrides: Any) -> ExploreResult:
         """Bounded exhaustive search (default bounds: `raftcheck explore`'s, overridden by
         keyword, e.g. `max_term=2`). Fails on a violation or core fault, on an incomplete
-        search, and on a complete one that reached no goal."""
+        search, and on a complete one that reached no goal. `properties`, `ignore` and
+        `extra` choose what is checked (`properties()`)."""
         from raftcheck.model.explore import DEFAULT_BOUNDS, explore, format_result
 
         model = Model(self.core(core), Config(cluster_size=nodes),
-                      evolve(bounds or DEFAULT_BOUNDS, **bound_overrides))
+                      evolve(bounds or DEFAULT_BOUNDS, **bound_overrides),
+                      properties=self.properties(properties, ignore, extra))
         result = explore(model, strategy=strategy, max_states=max_states,
                          max_seconds=max_seconds)
-        if result.verdict != "PASS":
+        if not result.verdict.is_clean:
             pytest.fail(format_result(result, model), pytrace=False)
         return result
 
@@ -118,7 +143,7 @@ class Raftcheck:
         result = diff(old_core, new_core, level=compare, config=Config(cluster_size=nodes),
                       bounds=evolve(bounds or DIFF_BOUNDS, **bound_overrides), engine=engine,
                       seed=seed, examples=examples)
-        if result.verdict != "EQUIVALENT":
+        if not result.verdict.is_clean:
             pytest.fail(render(result, old_core, new_core), pytrace=False)
         return result
 

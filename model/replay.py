@@ -25,33 +25,20 @@ property. Bad files, unknown cores and bad options are exit 2 with one line.
 
 `--shrink` minimises the replayed violation with `model.shrink.shrink` (delete steps while
 the same property breaks) and saves the shorter trace as a new file (never over the input);
-`--format mermaid|html` renders the trace (`model.render`) to `--out` or stdout.
+`--format mermaid|html` renders the trace (`model.render`) to `--out` or stdout. Each outcome
+is a `Verdict` (`ReplayResult.verdict`); the command line is model/cli/replay.py.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from attrs import evolve, frozen
+from attrs import frozen
 
 from raftcheck.impl.types import Role
-from raftcheck.model.cores import CoreLoadError, load_core
-from raftcheck.model.render import render_html, render_mermaid
-from raftcheck.model.shrink import first_violation, shrink
-from raftcheck.model.trace import count_steps, render_trace, show_action, show_message
-from raftcheck.model.tracefile import (
-    CoreIdentity,
-    TraceFile,
-    TraceFileError,
-    load_trace,
-    save_trace,
-    save_trace_fresh,
-)
+from raftcheck.model.shrink import first_violation
+from raftcheck.model.trace import show_message
+from raftcheck.model.verdict import Exit, Verdict
 from raftcheck.model.world import (
     Action,
     CoreFault,
@@ -72,12 +59,10 @@ from raftcheck.model.world import (
 )
 from raftcheck.properties import Violation
 
-EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
-
 REPRODUCED, DIFFERENT, FIXED, CLEAN, STOPS_APPLYING = (
     "reproduced", "different", "fixed", "clean", "stops applying")
-EXIT_CODES = {REPRODUCED: EXIT_VIOLATION, DIFFERENT: EXIT_VIOLATION, FIXED: EXIT_CLEAN,
-              CLEAN: EXIT_CLEAN, STOPS_APPLYING: EXIT_INCONCLUSIVE}
+VERDICTS = {REPRODUCED: Verdict.REPRODUCED, DIFFERENT: Verdict.DIFFERENT, FIXED: Verdict.FIXED,
+            CLEAN: Verdict.CLEAN, STOPS_APPLYING: Verdict.STOPS_APPLYING}
 
 
 @frozen
@@ -95,8 +80,12 @@ class ReplayResult:
     reason: str | None = None
 
     @property
-    def exit_code(self) -> int:
-        return EXIT_CODES[self.outcome]
+    def verdict(self) -> Verdict:
+        return VERDICTS[self.outcome]
+
+    @property
+    def exit_code(self) -> Exit:
+        return self.verdict.exit_code
 
     @property
     def stopped(self) -> tuple[int, Action, str] | None:
@@ -220,195 +209,3 @@ def why_not_enabled(model: Model, state: World, action: Action) -> str:
         return (f"it would put {len(after.network)} messages in flight, over the bound "
                 f"max_messages={bounds.max_messages}")
     return "not enabled in this state"
-
-
-# ------------------------------------------------------------------------------ the CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `raftcheck replay`."""
-    parser.add_argument("file", metavar="FILE", help="a trace file (raftcheck-traces/*.json)")
-    parser.add_argument("--core", default=None,
-                        help="the core to replay on: raft, a broken core's name, or "
-                             "module:object (default: the core recorded in the file)")
-    parser.add_argument("--shrink", action="store_true",
-                        help="minimise the violation and save the shorter trace as a new file")
-    parser.add_argument("--shrunk", metavar="PATH", default=None,
-                        help="where --shrink saves (default: FILE's name + .shrunk.json; "
-                             "never overwrites)")
-    parser.add_argument("--format", choices=("text", "mermaid", "html"), default="text",
-                        help="text (numbered trace), mermaid (sequence diagram) or html "
-                             "(self-contained chart) (default: %(default)s)")
-    parser.add_argument("--out", metavar="PATH", default=None,
-                        help="write the rendering here instead of stdout")
-    parser.add_argument("--json", action="store_true", help="print a JSON summary only")
-
-
-def run(args: argparse.Namespace) -> int:
-    """`raftcheck replay`: 0 fixed/clean, 1 violation (same or different), 2 bad input,
-    3 the trace stops applying."""
-    try:
-        return _run(args)
-    except _Usage as error:
-        print(f"raftcheck replay: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-class _Usage(Exception):
-    pass
-
-
-def _run(args: argparse.Namespace) -> int:
-    if args.json and args.format != "text" and args.out is None:
-        raise _Usage("--json with --format mermaid/html needs --out PATH for the rendering")
-    try:
-        trace = load_trace(args.file)
-    except TraceFileError as error:
-        raise _Usage(str(error)) from None
-    spec = args.core if args.core is not None else trace.core.spec
-    try:
-        core = load_core(spec)
-    except CoreLoadError as error:
-        hint = "" if args.core is not None else " (the core recorded in the file; use --core)"
-        raise _Usage(f"{error}{hint}") from None
-    model = trace.model(core)
-    result = replay(model, trace.actions, trace.violation)
-    shown_actions, shown_violation = list(result.actions), result.violation
-    shrunk_path: Path | None = None
-    shrink_note = None
-    if args.shrink:
-        if result.violation is None:
-            shrink_note = "nothing to shrink: no property is violated on this core"
-        else:
-            shown_actions, shown_violation = shrink(model, result.actions)
-            shrunk = evolve(
-                trace, core=CoreIdentity(spec, core.name), actions=tuple(shown_actions),
-                violation=shown_violation,
-                metadata={**trace.metadata, "shrunk_from": {
-                    "file": str(args.file), "steps": len(trace.actions)}})
-            shrunk_path = _save_shrunk(args, shrunk)
-            shrink_note = (f"shrunk from {len(result.actions)} to {len(shown_actions)} steps: "
-                           f"saved {shrunk_path}")
-    rendering = _render(args.format, model, shown_actions, shown_violation, result,
-                        title=f"raftcheck replay {Path(args.file).name}")
-    if args.out is not None:
-        try:
-            Path(args.out).write_text(rendering, encoding="utf-8")
-        except OSError as error:
-            raise _Usage(f"cannot write {args.out}: {error.strerror or error}") from None
-    summary = _summary_lines(result, trace, spec, core.name)
-    if shrink_note:
-        summary.append(shrink_note)
-    if args.out is not None:
-        summary.append(f"{args.format} rendering written to {args.out}")
-    if args.json:
-        print(json.dumps(_json(result, args, spec, core.name, shrunk_path, shrink_note),
-                         indent=2))
-    elif args.out is not None:
-        print("\n".join(summary))
-    elif args.format == "text":
-        print(rendering)
-        print()
-        print("\n".join(summary))
-    else:  # the rendering is the output; the verdict goes to stderr
-        sys.stdout.write(rendering)
-        print("\n".join(summary), file=sys.stderr)
-    return result.exit_code
-
-
-def _save_shrunk(args: argparse.Namespace, shrunk: TraceFile) -> Path:
-    try:
-        if args.shrunk is not None:
-            return save_trace(args.shrunk, shrunk)
-        source = Path(args.file)
-        stem = source.name[:-5] if source.name.endswith(".json") else source.name
-        return save_trace_fresh(source.with_name(f"{stem}.shrunk.json"), shrunk)
-    except TraceFileError as error:
-        raise _Usage(str(error)) from None
-
-
-def _render(form: str, model: Model, actions: list[Action], violation: Violation | None,
-            result: ReplayResult, title: str) -> str:
-    stopped = result.stopped
-    if form == "mermaid":
-        return render_mermaid(model, actions, violation, title=title, stopped=stopped)
-    if form == "html":
-        return render_html(model, actions, violation, title=title, stopped=stopped,
-                           verdict=_headline(result))
-    text = render_trace(model, actions, violation, title="Replay")
-    if stopped is not None:
-        number, action, why = stopped
-        text += f"\n  ⊘ step {number} does not apply: {show_action(action)}\n    why: {why}"
-    return text
-
-
-def _headline(result: ReplayResult) -> str:
-    found = result.violation
-    recorded = result.recorded
-    if result.outcome == REPRODUCED and found is not None:
-        return f"✗ REPRODUCED: {found.property} at step {result.step}"
-    if result.outcome == DIFFERENT and found is not None:
-        was = f" (recorded: {recorded.property})" if recorded is not None else \
-            " (recorded clean)"
-        return f"✗ DIFFERENT VIOLATION: {found.property} at step {result.step}{was}"
-    if result.outcome == FIXED and recorded is not None:
-        return f"✓ FIXED: {recorded.property} no longer happens"
-    if result.outcome == CLEAN:
-        return "✓ CLEAN: no property violated"
-    return f"⊘ STOPS APPLYING at step {result.step}"
-
-
-def _summary_lines(result: ReplayResult, trace: TraceFile, spec: str, name: str) -> list[str]:
-    recorded = result.recorded
-    on = f"core {name!r}" + ("" if spec == name else f" ({spec})")
-    lines = [f"replayed {len(trace.actions)} recorded steps (found by {trace.engine} on core "
-             f"{trace.core.name!r}) on {on}"]
-    found = result.violation
-    if result.outcome == REPRODUCED and found is not None:
-        same_step = " at the same step" if result.step == len(trace.actions) else \
-            f" at step {result.step} (recorded after step {len(trace.actions)})"
-        lines.append(f"REPRODUCED: {found.property}{same_step}: {found.detail}")
-    elif result.outcome == DIFFERENT and found is not None:
-        was = f"recorded {recorded.property}" if recorded is not None else "recorded clean"
-        lines.append(f"DIFFERENT VIOLATION: {found.property} at step {result.step} "
-                     f"({was}): {found.detail}")
-    elif result.outcome == FIXED and recorded is not None:
-        lines.append(f"FIXED: all {count_steps(len(result.actions))} run and no property is "
-                     f"violated (recorded: {recorded.property})")
-    elif result.outcome == CLEAN:
-        lines.append(f"CLEAN: all {count_steps(len(result.actions))} run and no property is "
-                     "violated")
-    else:
-        assert result.stopped_action is not None
-        lines.append(f"STOPS APPLYING at step {result.step}: "
-                     f"{show_action(result.stopped_action)} is not enabled: {result.reason} "
-                     f"(steps 1-{(result.step or 1) - 1} ran without a violation; "
-                     "inconclusive)")
-    return lines
-
-
-def _violation_json(violation: Violation | None) -> dict[str, Any] | None:
-    if violation is None:
-        return None
-    return {"property": violation.property, "detail": violation.detail, "why": violation.why,
-            "nodes": list(violation.nodes), "index": violation.index, "term": violation.term}
-
-
-def _json(result: ReplayResult, args: argparse.Namespace, spec: str, name: str,
-          shrunk: Path | None, shrink_note: str | None) -> dict[str, Any]:
-    return {
-        "file": str(args.file),
-        "core": {"spec": spec, "name": name},
-        "outcome": result.outcome,
-        "exit_code": result.exit_code,
-        "recorded": _violation_json(result.recorded),
-        "violation": _violation_json(result.violation),
-        "step": result.step,
-        "steps_run": len(result.actions),
-        "stopped": None if result.stopped is None else {
-            "step": result.step, "action": repr(result.stopped_action),
-            "reason": result.reason},
-        "shrunk_file": None if shrunk is None else str(shrunk),
-        "shrink": shrink_note,
-        "rendering": args.out,
-    }

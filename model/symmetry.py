@@ -30,7 +30,7 @@ from __future__ import annotations
 import marshal
 from collections.abc import Iterator, Sequence
 from itertools import pairwise, permutations, product
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from raftcheck.impl.types import Message, Node, Persistent
 from raftcheck.model.fingerprint import (
@@ -45,18 +45,15 @@ from raftcheck.model.fingerprint import (
     encode_message,
     encode_node,
 )
-from raftcheck.model.state import History, World
-
-if TYPE_CHECKING:
-    from raftcheck.model.world import Model
+from raftcheck.model.state import Config, History, World
 
 MAX_SYMMETRIC_NODES = 7  # 7! = 5040 relabellings of the all-alike initial state
 
 
-def symmetric_model(model: Model) -> bool:
-    """Whether `model` is symmetric under node relabelling (see the module docstring)."""
-    return (model.config.timing == "untimed"
-            and model.config.cluster_size <= MAX_SYMMETRIC_NODES)
+def symmetric_model(config: Config) -> bool:
+    """Whether the world `config` describes is symmetric under node relabelling (see the
+    module docstring)."""
+    return config.timing == "untimed" and config.cluster_size <= MAX_SYMMETRIC_NODES
 
 
 def _relabellings(signatures: Sequence[Any]) -> Iterator[tuple[int, ...]]:

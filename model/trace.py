@@ -43,7 +43,7 @@ from raftcheck.model.state import (
 from raftcheck.properties.violation import Violation
 
 if TYPE_CHECKING:
-    from raftcheck.model.world import Model
+    from raftcheck.model.seam import AnyModel
 
 
 def show_log(log: Sequence[Entry]) -> str:
@@ -139,7 +139,7 @@ def sent_messages(before: World, after: World, action: Action) -> list[Message]:
 
 
 def render_trace(
-    model: Model,
+    model: AnyModel,
     actions: Sequence[Action],
     violation: Violation | None = None,
     title: str | None = None,
@@ -151,7 +151,7 @@ def render_trace(
     faulted = violation is not None and violation.property == CORE_FAULT
     lines = []
     header = title or "Trace"
-    lines.append(f"{header}: core={model.core.name} nodes={model.config.cluster_size} "
+    lines.append(f"{header}: core={model.name} nodes={model.config.cluster_size} "
                  f"timing={model.config.timing} bounds: {model.bounds.describe()}")
     if faulted and not actions:
         assert violation is not None

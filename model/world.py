@@ -391,7 +391,7 @@ class Model:
     def symmetric(self, symmetry: bool) -> bool:
         """Whether states are reduced under node relabelling when `symmetry` is asked for
         (the untimed world of up to MAX_SYMMETRIC_NODES servers is symmetric)."""
-        return symmetry and symmetric_model(self)
+        return symmetry and symmetric_model(self.config)
 
     def fingerprinter(self, symmetry: bool) -> Callable[[World], int]:
         """The 64-bit fingerprint a search deduplicates by: of the state's class under node

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from raftcheck.impl.broken import ZOO
 from raftcheck.impl.raft import RaftCore
@@ -36,12 +36,8 @@ _QUIET = Bounds(max_term=2, max_log=1, values=1, max_messages=3, max_crashes=0,
                max_partitions=0, drop=False, duplicate=False)
 
 
-def _bounds(**changes: int | bool | None) -> Bounds:
-    fields = {name: getattr(_QUIET, name) for name in
-             ("max_term", "max_log", "values", "max_messages", "max_crashes",
-              "max_partitions", "drop", "duplicate")}
-    fields.update(changes)
-    return Bounds(**fields)
+def _bounds(**changes: Any) -> Bounds:
+    return evolve(_QUIET, **changes)
 
 
 @frozen

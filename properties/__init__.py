@@ -38,6 +38,9 @@ from raftcheck.properties.transitions import (
 )
 from raftcheck.properties.violation import Violation
 
+if TYPE_CHECKING:  # the state type, for annotations only
+    from raftcheck.model.state import World
+
 StateProperty: TypeAlias = "Callable[[World], Violation | None]"
 TransitionProperty: TypeAlias = "Callable[[World, World], Violation | None]"
 Goal: TypeAlias = "Callable[[World], bool]"
@@ -170,8 +173,6 @@ RAFT_PROPERTIES = Properties((
     *(Property.sometimes(name, reached) for name, reached in GOALS.items()),
 ))
 
-if TYPE_CHECKING:  # the state type, for annotations only: the world imports the properties
-    from raftcheck.model.world import World
 STATE_PROPERTIES: dict[str, StateProperty] = {
     p.name: p.check for p in RAFT_PROPERTIES.all if p.kind == "always"}
 TRANSITION_PROPERTIES: dict[str, TransitionProperty] = {

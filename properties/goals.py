@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # the state type, for annotations only: the world imports the properties
-    from raftcheck.model.world import World
+if TYPE_CHECKING:  # the state type, for annotations only
+    from raftcheck.model.state import World
 
 
 def leader_elected(world: World) -> bool:

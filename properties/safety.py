@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from raftcheck.impl.types import Entry, Role
 from raftcheck.properties.violation import Violation
 
-if TYPE_CHECKING:  # the state type, for annotations only: the world imports the properties
-    from raftcheck.model.world import World
+if TYPE_CHECKING:  # the state type, for annotations only
+    from raftcheck.model.state import World
 
 ELECTION_SAFETY = "Election Safety"
 LEADER_APPEND_ONLY = "Leader Append-Only"

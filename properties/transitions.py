@@ -8,8 +8,8 @@ from raftcheck.impl.types import Entry, Role
 from raftcheck.properties.safety import LEADER_APPEND_ONLY
 from raftcheck.properties.violation import Violation
 
-if TYPE_CHECKING:  # the state type, for annotations only: the world imports the properties
-    from raftcheck.model.world import World
+if TYPE_CHECKING:  # the state type, for annotations only
+    from raftcheck.model.state import World
 
 TERM_MONOTONICITY = "Term Monotonicity"
 SINGLE_VOTE_PER_TERM = "Single Vote Per Term"

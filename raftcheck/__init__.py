@@ -19,7 +19,6 @@ stays as light as the core itself (no Hypothesis, no z3):
 counterexample's replay snippet uses.
 """
 
-# ruff: noqa: F401  (the TYPE_CHECKING imports are the lazy exports' types, re-exported)
 from __future__ import annotations
 
 import importlib
@@ -41,7 +40,10 @@ _EXPORTS: dict[str, str] = {
         "Duplicate", "Timeout", "Heartbeat", "Submit", "Crash", "Restart", "Partition", "Heal",
         "Tick"), "raftcheck.model.world"),
     # the seam every engine takes, and the properties a model carries
-    "Violation": "raftcheck.properties",
+    **dict.fromkeys(("Property", "Properties", "RAFT_PROPERTIES", "Violation"),
+                    "raftcheck.properties"),
+    "Verdict": "raftcheck.model.verdict",
+    "Lockstep": "raftcheck.model.lockstep",
     # the engines
     "fuzz": "raftcheck.model.fuzz",
     "explore": "raftcheck.model.explore",
@@ -69,51 +71,62 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers
-    from raftcheck.impl.core import Core
-    from raftcheck.impl.raft import CORE, RaftCore
+    from raftcheck.impl.core import Core as Core
+    from raftcheck.impl.raft import CORE as CORE, RaftCore as RaftCore
     from raftcheck.impl.types import (
-        AppendEntries,
-        AppendEntriesResponse,
-        CandidateState,
-        ClientReply,
-        ClientRequest,
-        Effects,
-        ElectionTimeout,
-        Entry,
-        Event,
-        HeartbeatTimeout,
-        LeaderState,
-        Message,
-        Node,
-        Persistent,
-        Put,
-        RequestVote,
-        RequestVoteResponse,
-        Role,
-        Volatile,
+        AppendEntries as AppendEntries,
+        AppendEntriesResponse as AppendEntriesResponse,
+        CandidateState as CandidateState,
+        ClientReply as ClientReply,
+        ClientRequest as ClientRequest,
+        Effects as Effects,
+        ElectionTimeout as ElectionTimeout,
+        Entry as Entry,
+        Event as Event,
+        HeartbeatTimeout as HeartbeatTimeout,
+        LeaderState as LeaderState,
+        Message as Message,
+        Node as Node,
+        Persistent as Persistent,
+        Put as Put,
+        RequestVote as RequestVote,
+        RequestVoteResponse as RequestVoteResponse,
+        Role as Role,
+        Volatile as Volatile,
     )
-    from raftcheck.model.conformance import ConformanceCheck, ConformanceReport, check_core
-    from raftcheck.model.cores import load_core
-    from raftcheck.model.diff import diff
-    from raftcheck.model.explore import explore
-    from raftcheck.model.fuzz import fuzz
+    from raftcheck.model.conformance import (
+        ConformanceCheck as ConformanceCheck,
+        ConformanceReport as ConformanceReport,
+        check_core as check_core,
+    )
+    from raftcheck.model.cores import load_core as load_core
+    from raftcheck.model.diff import diff as diff
+    from raftcheck.model.explore import explore as explore
+    from raftcheck.model.fuzz import fuzz as fuzz
+    from raftcheck.model.lockstep import Lockstep as Lockstep
+    from raftcheck.model.verdict import Verdict as Verdict
     from raftcheck.model.world import (
-        Action,
-        Bounds,
-        Config,
-        CoreFault,
-        Crash,
-        Deliver,
-        Drop,
-        Duplicate,
-        Heal,
-        Heartbeat,
-        Model,
-        Partition,
-        Restart,
-        Submit,
-        Tick,
-        Timeout,
-        World,
+        Action as Action,
+        Bounds as Bounds,
+        Config as Config,
+        CoreFault as CoreFault,
+        Crash as Crash,
+        Deliver as Deliver,
+        Drop as Drop,
+        Duplicate as Duplicate,
+        Heal as Heal,
+        Heartbeat as Heartbeat,
+        Model as Model,
+        Partition as Partition,
+        Restart as Restart,
+        Submit as Submit,
+        Tick as Tick,
+        Timeout as Timeout,
+        World as World,
     )
-    from raftcheck.properties import Violation
+    from raftcheck.properties import (
+        RAFT_PROPERTIES as RAFT_PROPERTIES,
+        Properties as Properties,
+        Property as Property,
+        Violation as Violation,
+    )

@@ -70,6 +70,7 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
 )
 from raftcheck.model.fuzz import batch_seed, without_local_constants
 from raftcheck.model.stateful import PROFILES, profile_settings
+from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import World
 from raftcheck.properties import (
     FIGURE_3,
@@ -80,7 +81,6 @@ from raftcheck.properties import (
     check_state,
 )
 
-EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_ADAPTER_FAULT = 0, 1, 2, 3, 4
 BATCH = 50
 DEFAULT_STEPS = 100  # a PySyncObj run needs ~20 actions to elect and commit: give faults room
 MAX_IN_FLIGHT_FOR_DUPLICATE = 24  # duplication stops growing the network past this
@@ -622,12 +622,12 @@ class FuzzResult:
         return [goal for goal in ADAPTER_GOALS if goal not in self.goals]
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         if self.outcome.fault is not None:
-            return "adapter fault"
+            return Verdict.ADAPTER_FAULT
         if self.outcome.violation is not None:
-            return "violation"
-        return "clean" if not self.missing_goals else "inconclusive"
+            return Verdict.VIOLATION
+        return Verdict.CLEAN if not self.missing_goals else Verdict.INCONCLUSIVE
 
 
 def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(),
@@ -695,7 +695,7 @@ def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "goals_reached": sorted(result.goals),
         "goals_missing": result.missing_goals,
-        "verdict": result.verdict,
+        "verdict": result.verdict.value.lower(),  # clean | violation | inconclusive | ...
         "violation": None if outcome.violation is None else {
             "property": outcome.violation.property,
             "figure_3": outcome.violation.property in FIGURE_3,
@@ -714,16 +714,11 @@ def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
     }
 
 
-def exit_code(verdict: str) -> int:
-    return {"clean": EXIT_CLEAN, "violation": EXIT_VIOLATION,
-            "adapter fault": EXIT_ADAPTER_FAULT}.get(verdict, EXIT_INCONCLUSIVE)
-
-
 # ------------------------------------------------------------------------------ the CLI
 
 
 def run_cli(args: argparse.Namespace, seed: int) -> int:
-    """`raftcheck fuzz --core pysyncobj` (dispatched from model.cli.run_fuzz). Uses --nodes,
+    """`raftcheck fuzz --core pysyncobj` (dispatched from model/cli/fuzz.py). Uses --nodes,
     --drop/--duplicate, --max-crashes, --max-partitions, --seed, --profile, --examples,
     --seconds, --steps, --json, plus --network and --replay."""
     replay_path = getattr(args, "replay", None)
@@ -746,7 +741,7 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
         saved = save_record(Record(result.config, result.actions, result.outcome), seed)
     if args.json:
         print(json.dumps(summary(result, saved), indent=2))
-        return exit_code(result.verdict)
+        return result.verdict.exit_code
     print(f"seed {seed}: {result.examples} runs, {result.steps} steps, "
           f"{result.distinct_states} distinct states in {result.seconds:.1f} s "
           f"(highest term {result.max_term})")
@@ -767,7 +762,7 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
         print("INCONCLUSIVE: no violation, but some goals were never reached")
     else:
         print("CLEAN: no property violated, every goal reached")
-    return exit_code(result.verdict)
+    return result.verdict.exit_code
 
 
 def run_replay(path: str, as_json: bool) -> int:
@@ -792,8 +787,8 @@ def run_replay(path: str, as_json: bool) -> int:
         print(f"\nrecorded: {record.outcome.label} ({record.library}); now: {outcome.label} "
               f"→ {'reproduced' if same else 'NOT reproduced'}")
     if outcome.fault is not None:
-        return EXIT_ADAPTER_FAULT
-    return EXIT_VIOLATION if outcome.violation is not None else EXIT_CLEAN
+        return Verdict.ADAPTER_FAULT.exit_code
+    return (Verdict.VIOLATION if outcome.violation is not None else Verdict.CLEAN).exit_code
 
 
 # ------------------------------------------------------------------------------ deep run

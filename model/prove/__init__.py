@@ -7,5 +7,6 @@ selectable rules a broken core overrides), `invariant` (named lemmas with plain-
 statements), `checks` (the per-(action, lemma) proof obligations), `cti` (minimised
 counterexamples to induction, printed like the other engines' traces), `faithful` (the
 differential tests' machinery: projection of `World` states, z3 successor enumeration),
-`helpers_equiv` (refactor equivalence of pure helpers), `cli` (`raftcheck prove`).
+`helpers_equiv` (refactor equivalence of pure helpers). The command line, `raftcheck prove`,
+is model/cli/prove.py.
 """

@@ -32,6 +32,7 @@ from raftcheck.model.prove.encoding import (
     state_equal,
 )
 from raftcheck.model.prove.invariant import LEMMAS, Context, Lemma
+from raftcheck.model.verdict import Verdict
 
 
 @frozen
@@ -59,6 +60,16 @@ class ProofResult:
 
     def failed(self) -> list[Check]:
         return [check for check in self.checks if not check.ok]
+
+    @property
+    def verdict(self) -> Verdict:
+        """INDUCTIVE; INCONCLUSIVE when z3 answered unknown; else NOT_INDUCTIVE (a
+        counterexample to induction, or an action never enabled under the invariant)."""
+        if self.inductive:
+            return Verdict.INDUCTIVE
+        if any(check.detail == "unknown" for check in self.failed()):
+            return Verdict.INCONCLUSIVE
+        return Verdict.NOT_INDUCTIVE
 
 
 def packed(pre: State) -> Expr:

@@ -43,6 +43,7 @@ from raftcheck.model.adapters.pysyncobj_fuzz import (
     replay,
 )
 from raftcheck.model.cli import main
+from raftcheck.model.verdict import Verdict
 from raftcheck.properties import check_state
 from raftcheck.properties.safety import election_safety
 
@@ -247,7 +248,7 @@ def test_fuzz_reaches_the_goals() -> None:
     """CI-sized (50 runs of up to 100 actions): leaders elected and replaced, client commands
     committed and applied on every node."""
     result = fuzz(seed=3, examples=50, faults=Faults(duplicate=False))
-    assert result.verdict != "adapter fault", result.outcome
+    assert result.verdict is not Verdict.ADAPTER_FAULT, result.outcome
     assert set(ADAPTER_GOALS) <= result.goals, result.missing_goals
 
 

@@ -20,6 +20,7 @@ from raftcheck.model.diff import diff
 from raftcheck.model.explore import explore
 from raftcheck.model.fuzz import fuzz
 from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import CORE_FAULT, Config, CoreFault, Model, Timeout
 
 HERE = Path(__file__).resolve().parent
@@ -73,7 +74,7 @@ def test_explore_reports_the_shortest_run_to_the_fault(
 def test_parallel_explore_and_the_api_carry_the_fault() -> None:
     model = Model(load_core(f"{BAD}:RAISING_STEP"), Config())
     result = explore(model, workers=2)
-    assert result.verdict == "VIOLATION" and result.exit_code == 1
+    assert result.verdict is Verdict.VIOLATION and result.exit_code == 1
     (found,) = result.violations
     assert found.property == CORE_FAULT and len(found.actions) == 2 and found.shortest
     fuzzed = fuzz(Model(load_core(f"{BAD}:RAISING_STEP"), Config(), FUZZ_BOUNDS), seed=1,

@@ -9,6 +9,7 @@ from raftcheck.impl.raft import CORE
 from raftcheck.model.cli import main
 from raftcheck.model.cores import load_core
 from raftcheck.model.diff import diff
+from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Bounds
 
 SPEC = "examples.my_core:CORE"  # importable from the repository root, as the README runs it
@@ -37,5 +38,5 @@ def test_the_example_core_is_the_bundled_core_in_other_clothes() -> None:
     bounds = Bounds(max_term=1, max_log=1, values=1, max_messages=3, max_crashes=0,
                     max_partitions=0, drop=False, duplicate=False)
     result = diff(CORE, load_core(SPEC), level="messages", bounds=bounds, examples=20)
-    assert result.verdict == "EQUIVALENT", result.divergence
+    assert result.verdict is Verdict.EQUIVALENT, result.divergence
     assert result.complete and result.pairs > 2000

@@ -21,20 +21,15 @@ import pytest
 
 from raftcheck.impl.broken import BROKEN_CORES
 from raftcheck.impl.raft import CORE
+from raftcheck.model.cli.explore import add_arguments, run
 from raftcheck.model.explore import (
     CHECKPOINT_FILE,
     DEFAULT_BOUNDS,
-    EXIT_INCOMPLETE,
-    EXIT_PASS,
-    EXIT_USAGE,
-    EXIT_VACUOUS,
-    EXIT_VIOLATION,
     ExploreResult,
     UsageError,
-    add_arguments,
     explore,
-    run,
 )
+from raftcheck.model.verdict import Exit, Verdict
 from raftcheck.model.world import Bounds, Config, Model
 from raftcheck.model.zoo import BUGS
 from raftcheck.properties import GOALS
@@ -67,17 +62,17 @@ def test_pinned_state_space_sizes(nodes: int, bounds: Bounds, reduced: int, full
                                   generated_reduced: int, generated_full: int, depth: int,
                                   symmetry: bool) -> None:
     result = explore(Model(CORE, Config(nodes), bounds), symmetry=symmetry)
-    assert result.verdict == "PASS", result
+    assert result.verdict == Verdict.PASS, result
     assert result.complete and result.stop_reason == "exhausted"
     assert (result.distinct, result.generated, result.depth) == (
         (reduced, generated_reduced, depth) if symmetry else (full, generated_full, depth))
-    assert result.exit_code == EXIT_PASS
+    assert result.exit_code == Verdict.PASS.exit_code
 
 
 @pytest.mark.slow
 def test_correct_core_passes_at_the_default_bounds() -> None:
     result = explore(Model(CORE, Config(3), DEFAULT_BOUNDS))
-    assert result.verdict == "PASS" and result.complete
+    assert result.verdict == Verdict.PASS and result.complete
     assert result.goals == frozenset(GOALS)
     assert result.distinct == 124_957
 
@@ -97,7 +92,8 @@ DEEP = ["append-without-consistency-check", "match-index-from-leader-log",
 
 def check_counterexample(model: Model, result: ExploreResult, expected: str,
                          length: int) -> None:
-    assert result.verdict == "VIOLATION" and result.exit_code == EXIT_VIOLATION
+    assert result.verdict == Verdict.VIOLATION
+    assert result.exit_code == Verdict.VIOLATION.exit_code
     found = result.violations[0]
     assert found.property == expected
     assert found.shortest
@@ -127,7 +123,7 @@ def test_symmetry_never_changes_a_deep_verdict(name: str) -> None:
                                                        marks=pytest.mark.slow)])
 def test_default_bounds_catch_the_shallow_broken_cores(name: str) -> None:
     result = explore(Model(BROKEN_CORES[name], Config(3), DEFAULT_BOUNDS))
-    assert result.verdict == "VIOLATION"
+    assert result.verdict == Verdict.VIOLATION
 
 
 def test_iterative_deepening_agrees_on_the_shortest_length() -> None:
@@ -153,14 +149,14 @@ def test_all_violations_collects_one_counterexample_per_property() -> None:
 
 def test_depth_first_visits_the_same_states() -> None:
     result = explore(small_model(), strategy="dfs")
-    assert result.verdict == "PASS"
+    assert result.verdict == Verdict.PASS
     assert result.distinct == 3_273
 
 
 def test_iterative_deepening_is_complete_when_the_space_is() -> None:
     result = explore(small_model(bounds=TINY), strategy="iddfs")
     bfs = explore(small_model(bounds=TINY))
-    assert result.verdict == bfs.verdict == "PASS"
+    assert result.verdict == bfs.verdict == Verdict.PASS
     assert result.distinct == bfs.distinct
 
 
@@ -168,12 +164,13 @@ def test_simulation_finds_a_bug_reproducibly_and_never_passes() -> None:
     model = Model(BROKEN_CORES["two-votes-per-term"], Config(3), DEFAULT_BOUNDS)
     first = explore(model, strategy="simulate", seed=7, walks=200, walk_depth=30)
     again = explore(model, strategy="simulate", seed=7, walks=200, walk_depth=30)
-    assert first.verdict == "VIOLATION"
+    assert first.verdict == Verdict.VIOLATION
     assert first.violations[0].actions == again.violations[0].actions
     assert not first.violations[0].shortest
     model.run(list(first.violations[0].actions))
     clean = explore(small_model(), strategy="simulate", seed=1, walks=20, walk_depth=20)
-    assert clean.verdict == "INCOMPLETE" and clean.exit_code == EXIT_INCOMPLETE
+    assert clean.verdict == Verdict.INCOMPLETE
+    assert clean.exit_code == Verdict.INCOMPLETE.exit_code
 
 
 # ------------------------------------------------------------------ incomplete is never a pass
@@ -185,15 +182,16 @@ def test_simulation_finds_a_bug_reproducibly_and_never_passes() -> None:
 def test_a_run_stopped_by_a_limit_is_incomplete(limit: dict[str, float],
                                                 strategy: str) -> None:
     result = explore(small_model(), strategy=strategy, **limit)  # type: ignore[arg-type]
-    assert result.verdict == "INCOMPLETE", result
-    assert result.exit_code == EXIT_INCOMPLETE
+    assert result.verdict == Verdict.INCOMPLETE, result
+    assert result.exit_code == Verdict.INCOMPLETE.exit_code
     assert not result.complete
 
 
 def test_a_space_without_any_goal_is_a_broken_model() -> None:
     result = explore(small_model(bounds=Bounds(max_term=0, max_messages=3, max_crashes=0)))
     assert result.complete and result.distinct == 1
-    assert result.verdict == "BROKEN MODEL" and result.exit_code == EXIT_VACUOUS
+    assert result.verdict == Verdict.VACUOUS
+    assert result.exit_code == Verdict.VACUOUS.exit_code
 
 
 # ------------------------------------------------------------------ same counts, however run
@@ -215,9 +213,9 @@ def test_checkpoint_and_resume_finish_with_the_same_counts(tmp_path: Path,
                                                            workers: int) -> None:
     plain = explore(small_model())
     stopped = explore(small_model(), max_states=1000, checkpoint=tmp_path, workers=workers)
-    assert stopped.verdict == "INCOMPLETE" and stopped.stop_reason == "max_states"
+    assert stopped.verdict == Verdict.INCOMPLETE and stopped.stop_reason == "max_states"
     again = explore(small_model(), max_states=2000, resume=tmp_path, checkpoint=tmp_path)
-    assert again.verdict == "INCOMPLETE" and again.distinct == 2000
+    assert again.verdict == Verdict.INCOMPLETE and again.distinct == 2000
     done = explore(small_model(), resume=tmp_path, workers=3 - workers)
     assert (done.verdict, done.distinct, done.generated, done.depth) == \
         (plain.verdict, plain.distinct, plain.generated, plain.depth)
@@ -256,16 +254,16 @@ def test_ctrl_c_stops_with_partial_statistics_and_a_resumable_checkpoint(
         timer.cancel()
         timer.join()
         signal.signal(signal.SIGINT, previous)
-    assert stopped.verdict == "INCOMPLETE" and stopped.stop_reason == "interrupted"
+    assert stopped.verdict == Verdict.INCOMPLETE and stopped.stop_reason == "interrupted"
     assert 0 < stopped.distinct < 11_208
     done = explore(model, symmetry=False, resume=tmp_path)
-    assert (done.verdict, done.distinct, done.generated) == ("PASS", 11_208, 41_058)
+    assert (done.verdict, done.distinct, done.generated) == (Verdict.PASS, 11_208, 41_058)
 
 
 def test_exact_mode_detects_no_collision() -> None:
     result = explore(small_model(), exact=True)
     assert result.exact and result.collisions == 0
-    assert result.distinct == 3_273 and result.verdict == "PASS"
+    assert result.distinct == 3_273 and result.verdict == Verdict.PASS
 
 
 # ------------------------------------------------------------------ the CLI
@@ -282,29 +280,29 @@ SMALL_ARGS = ("--max-term", "2", "--max-log", "1", "--max-messages", "3", "--max
 
 
 def test_cli_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert cli(*SMALL_ARGS) == EXIT_PASS
+    assert cli(*SMALL_ARGS) == Verdict.PASS.exit_code
     out = capsys.readouterr().out
     assert "PASS" in out and "term≤2 log≤1" in out and "3,273 distinct" in out
     trace = tmp_path / "trace.py"
     assert cli("--core", "two-votes-per-term", "--max-term", "1", "--max-log", "0",
                "--max-messages", "4", "--max-crashes", "0", "--no-drop",
-               "--trace-out", str(trace)) == EXIT_VIOLATION
+               "--trace-out", str(trace)) == Verdict.VIOLATION.exit_code
     out = capsys.readouterr().out
     assert "Single Vote Per Term" in out and "Counterexample (shortest)" in out
     namespace: dict[str, object] = {}
     exec(trace.read_text(), namespace)
     Model(BROKEN_CORES["two-votes-per-term"], Config(3), BROKEN["two-votes-per-term"][0]
           ).run(namespace["actions"])  # type: ignore[arg-type]
-    assert cli(*SMALL_ARGS, "--max-states", "10") == EXIT_INCOMPLETE
+    assert cli(*SMALL_ARGS, "--max-states", "10") == Verdict.INCOMPLETE.exit_code
     assert "INCOMPLETE" in capsys.readouterr().out
-    assert cli(*SMALL_ARGS, "--strategy", "dfs", "--workers", "2") == EXIT_USAGE
+    assert cli(*SMALL_ARGS, "--strategy", "dfs", "--workers", "2") == Exit.USAGE
     assert "error" in capsys.readouterr().err
-    assert cli("--max-term", "0", "--max-crashes", "0") == EXIT_VACUOUS
-    assert cli("--nodes", "12") == EXIT_USAGE
+    assert cli("--max-term", "0", "--max-crashes", "0") == Verdict.VACUOUS.exit_code
+    assert cli("--nodes", "12") == Exit.USAGE
 
 
 def test_cli_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(*SMALL_ARGS, "--json") == EXIT_PASS
+    assert cli(*SMALL_ARGS, "--json") == Verdict.PASS.exit_code
     summary = json.loads(capsys.readouterr().out)
     assert summary["verdict"] == "PASS" and summary["distinct"] == 3_273
     assert summary["bounds"]["max_term"] == 2 and summary["symmetry"]

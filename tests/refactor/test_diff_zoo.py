@@ -19,6 +19,7 @@ from raftcheck.model.diff import DIFF_EXAMPLES, diff
 from raftcheck.model.lockstep import Lockstep, PairAction
 from raftcheck.model.shrink import first_violation
 from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Config, Core, Model
 from raftcheck.model.zoo import BUGS
 
@@ -29,7 +30,7 @@ EQUIVALENT_TO_RAFT = {"raft": CORE, "median-commit": MEDIAN_COMMIT,
 def assert_diverges(old: Core, new: Core, **options: object) -> None:
     result = diff(old, new, level="properties", **options)  # type: ignore[arg-type]
     found = result.divergence
-    assert result.verdict == "DIVERGENT" and result.exit_code == 1, result.notes
+    assert result.verdict is Verdict.DIVERGENT and result.exit_code == 1, result.notes
     assert found is not None
     broken = "NEW" if new is not CORE else "OLD"
     assert found.detail[0].startswith(f"{broken} violates") or \
@@ -65,7 +66,7 @@ def test_a_bug_in_the_old_core_is_a_divergence_too() -> None:
 def test_correct_refactors_stay_equivalent_on_a_small_budget(name: str) -> None:
     result = diff(CORE, EQUIVALENT_TO_RAFT[name], level="properties", engine="random",
                   examples=30)
-    assert result.verdict == "EQUIVALENT" and result.exit_code == 0, result.divergence
+    assert result.verdict is Verdict.EQUIVALENT and result.exit_code == 0, result.divergence
     assert result.random_runs >= 30
 
 
@@ -98,4 +99,4 @@ def test_every_zoo_bug_diverges_on_the_defaults(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(EQUIVALENT_TO_RAFT))
 def test_correct_refactors_stay_equivalent_on_the_defaults(name: str) -> None:
     result = diff(CORE, EQUIVALENT_TO_RAFT[name], level="properties", workers=2)
-    assert result.verdict == "EQUIVALENT" and result.complete, result.divergence
+    assert result.verdict is Verdict.EQUIVALENT and result.complete, result.divergence

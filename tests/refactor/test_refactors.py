@@ -22,6 +22,7 @@ from raftcheck.model.cli import main
 from raftcheck.model.diff import DIFF_BOUNDS, diff
 from raftcheck.model.shrink import first_violation
 from raftcheck.model.tracefile import load_trace
+from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Bounds, Submit
 
 # One term, one entry, three messages in flight: ~2,400 pair states, a few seconds.
@@ -31,7 +32,7 @@ SMALL = Bounds(max_term=1, max_log=1, values=1, max_messages=3, max_crashes=0,
 
 def test_correct_median_rewrite_is_state_equivalent() -> None:
     result = diff(CORE, MEDIAN_COMMIT, level="state", bounds=SMALL, examples=30)
-    assert result.verdict == "EQUIVALENT" and result.complete
+    assert result.verdict is Verdict.EQUIVALENT and result.complete
     assert result.random_runs >= 30  # Hypothesis may run a few more than the budget
 
 
@@ -41,7 +42,7 @@ def test_off_by_one_median_is_caught_at_every_level(level: str, steps: int) -> N
     result = diff(CORE, MEDIAN_COMMIT_OFF_BY_ONE, level=level, bounds=DIFF_BOUNDS,
                   engine="exhaustive")
     found = result.divergence
-    assert result.verdict == "DIVERGENT" and result.exit_code == 1
+    assert result.verdict is Verdict.DIVERGENT and result.exit_code == 1
     assert found is not None and found.shortest and len(found.actions) == steps
     if level == "properties":  # a later leader lacks the entry the old leader "committed"
         assert found.detail[0].startswith("NEW violates Leader Completeness")
@@ -53,7 +54,7 @@ def test_off_by_one_median_is_caught_at_every_level(level: str, steps: int) -> N
 def test_conflict_terms_keep_every_property() -> None:
     result = diff(CORE, CONFLICT_TERM, level="properties", bounds=SMALL, seed=3,
                   examples=30)
-    assert result.verdict == "EQUIVALENT", result.divergence
+    assert result.verdict is Verdict.EQUIVALENT, result.divergence
 
 
 def test_conflict_terms_change_the_messages() -> None:

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from raftcheck.model.breaking import EXIT_ALL_CAUGHT, EXIT_USAGE
 from raftcheck.model.cli import main
+from raftcheck.model.verdict import Exit, Verdict
 
 
 def test_every_engine_catches_the_chosen_bugs_and_says_how(
@@ -19,7 +19,7 @@ def test_every_engine_catches_the_chosen_bugs_and_says_how(
     code = main(["break", "quorum-off-by-one", "two-votes-per-term", "--seed", "0",
                  "--workers", "2", "--json"])
     report = json.loads(capsys.readouterr().out)
-    assert code == EXIT_ALL_CAUGHT and report["all_caught"] and report["seed"] == 0
+    assert code == Verdict.ALL_CAUGHT.exit_code and report["all_caught"] and report["seed"] == 0
     for bug in report["bugs"]:
         for engine in ("exhaustive", "hypothesis"):
             assert bug[engine]["found"], (bug["bug"], engine)
@@ -36,6 +36,6 @@ def test_every_engine_catches_the_chosen_bugs_and_says_how(
 ])
 def test_bad_usage_is_one_line_and_exit_2(args: list[str], message: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["break", *args]) == EXIT_USAGE
+    assert main(["break", *args]) == Exit.USAGE
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err

@@ -1,58 +1,29 @@
-"""`raftcheck`: one entry point, a subcommand per engine.
-
-Exit codes, the same for every subcommand:
-  0  clean: every property held and the run was conclusive
-  1  a property was violated (the counterexample is printed)
-  2  bad usage or input (one-line message on stderr)
-  3  inconclusive: the search stopped on a bound/limit, or reached none of the goals
-  4  the PySyncObj adapter failed (fuzz --core pysyncobj): not a finding about Raft
-"""
+"""`raftcheck fuzz`: the Hypothesis engine (model/fuzz.py) on the command line, and
+`--core pysyncobj` (model/adapters/pysyncobj_fuzz.py)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
 
 from rich.console import Console
 
-from raftcheck.model.cores import BUNDLED
+from raftcheck.model.cli.common import resolve_seed
 from raftcheck.model.fuzz import FuzzResult, fuzz
+from raftcheck.model.fuzz_report import fuzz_summary, fuzz_verdict
 from raftcheck.model.options import add_world_arguments, model_from_args
 from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
+from raftcheck.model.verdict import Exit, UsageError
 from raftcheck.model.world import CORE_FAULT, Model
 from raftcheck.properties import GOALS
 
-EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
-
-class UsageError(Exception):
-    """Bad input detected after argument parsing; reported in one line, exit 2."""
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"raftcheck: error: {message}\n")
-
-
-# ------------------------------------------------------------------------------ shared options
-
-
-def resolve_seed(seed: int | None) -> int:
-    """A run without --seed still has one: drawn here and printed, so it can be replayed."""
-    return random.SystemRandom().randrange(2**32) if seed is None else seed
-
-
-# ------------------------------------------------------------------------------ fuzz
-
-
-def add_fuzz_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_world_arguments(parser, FUZZ_BOUNDS)
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the run (default: drawn at random and printed)")
@@ -78,7 +49,7 @@ def add_fuzz_arguments(parser: argparse.ArgumentParser) -> None:
                          help="re-run a saved PySyncObj counterexample record")
 
 
-def run_fuzz(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if args.examples is not None and args.examples < 1:
         raise UsageError("--examples must be at least 1")
     if args.seconds is not None and args.seconds <= 0:
@@ -117,7 +88,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
         if save_error is not None:
             print(f"raftcheck fuzz: warning: counterexample not saved: {save_error}",
                   file=sys.stderr)
-    return report_fuzz(result, model, args.json, saved=saved)
+    return report(result, model, args.json, saved=saved)
 
 
 def _run_pysyncobj(args: argparse.Namespace, seed: int) -> int:
@@ -151,43 +122,7 @@ def _with_progress(console: Console, enabled: bool,
         return job(progress)
 
 
-def fuzz_summary(result: FuzzResult, model: Model) -> dict[str, Any]:
-    return {
-        "engine": "fuzz",
-        "core": model.core.name,
-        "nodes": model.config.cluster_size,
-        "timing": model.config.timing,
-        "bounds": model.bounds.describe(),
-        "seed": result.seed,
-        "profile": result.profile,
-        "examples": result.examples,
-        "steps": result.steps,
-        "distinct_states": result.distinct_states,
-        "seconds": round(result.seconds, 3),
-        "goals_reached": sorted(result.goals),
-        "goals_missing": result.missing_goals,
-        "verdict": fuzz_verdict(result),
-        "violation": None if result.violation is None else {
-            "property": result.violation.property,
-            "detail": result.violation.detail,
-            "why": result.violation.why,
-            "nodes": list(result.violation.nodes),
-            "index": result.violation.index,
-            "term": result.violation.term,
-            "trace_length": len(result.actions),
-            "actions": [repr(action) for action in result.actions],
-        },
-    }
-
-
-def fuzz_verdict(result: FuzzResult) -> str:
-    if result.violation is not None:
-        return "violation"
-    return "clean" if not result.missing_goals else "inconclusive"
-
-
-def report_fuzz(result: FuzzResult, model: Model, as_json: bool,
-                saved: Path | None = None) -> int:
+def report(result: FuzzResult, model: Model, as_json: bool, saved: Path | None = None) -> Exit:
     """Print the result; `saved` is the trace file the counterexample went to, if any."""
     verdict = fuzz_verdict(result)
     if as_json:
@@ -215,91 +150,4 @@ def report_fuzz(result: FuzzResult, model: Model, as_json: bool,
                   "a run that never gets there checks little")
         else:
             print("CLEAN: no property violated, every goal reached")
-    return {"violation": EXIT_VIOLATION, "clean": EXIT_CLEAN}.get(verdict, EXIT_INCONCLUSIVE)
-
-
-# ------------------------------------------------------------------------------ main
-
-
-Command = tuple[str, Callable[[argparse.ArgumentParser], None],
-                Callable[[argparse.Namespace], int]]
-
-
-def commands() -> list[Command]:
-    from raftcheck.model import check
-
-    found: list[Command] = [
-        ("check", check.add_arguments, check.run),
-        ("fuzz", add_fuzz_arguments, run_fuzz),
-    ]
-    try:
-        from raftcheck.model import explore
-    except ImportError:  # pragma: no cover - engine not present in this build
-        pass
-    else:
-        found.append(("explore", explore.add_arguments, explore.run))
-    from raftcheck.model import breaking
-
-    found.append(("break", breaking.add_arguments, breaking.run))
-    from raftcheck.model import replay
-
-    found.append(("replay", replay.add_arguments, replay.run))
-    from raftcheck.model import diff
-
-    found.append(("diff", diff.add_arguments, diff.run))
-    from raftcheck.model.prove import cli as prove_cli
-
-    found.append(("prove", prove_cli.add_arguments, prove_cli.run))
-    return found
-
-
-HELP = {
-    "prove": "z3: the safety invariant is inductive for bounded sizes, or a minimal CTI",
-    "break": "every engine against every bug in the zoo of broken cores: which catches what, "
-             "how fast, how short",
-    "diff": "verify a refactor: drive two cores with the same schedules and show where they "
-            "first disagree (--compare state/messages/properties)",
-    "check": "the full default suite against a core: scenarios, fuzzing, exhaustive search",
-    "fuzz": "Hypothesis stateful exploration for a budget of runs or seconds",
-    "explore": "bounded exhaustive search (BFS/DFS/simulation) with shortest counterexamples",
-    "replay": "re-run a saved trace file against a core; --shrink, --format mermaid|html",
-}
-
-
-def build_parser() -> tuple[ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
-    parser = ArgumentParser(prog="raftcheck", description=__doc__,
-                            formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--list-cores", action="store_true",
-                        help="list the bundled and deliberately broken cores and exit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    runners = {}
-    for name, add_arguments, run in commands():
-        subparser = sub.add_parser(name, help=HELP.get(name), description=HELP.get(name))
-        add_arguments(subparser)
-        runners[name] = run
-    return parser, runners
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser, runners = build_parser()
-    args = parser.parse_args(argv)
-    if args.list_cores:
-        for name, core in BUNDLED.items():
-            doc = (type(core).__doc__ or "").strip().split("\n")[0]
-            print(f"{name:36s} {doc}")
-        return EXIT_CLEAN
-    if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
-    try:
-        return runners[args.command](args)
-    except UsageError as error:
-        print(f"raftcheck {args.command}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("raftcheck: interrupted", file=sys.stderr)
-        return EXIT_INCONCLUSIVE
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    return verdict.exit_code

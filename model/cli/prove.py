@@ -1,7 +1,8 @@
-"""`raftcheck prove`: the bounded inductive-invariant proof, or its counterexamples.
+"""`raftcheck prove`: the bounded inductive-invariant proof (model/prove/), or its
+counterexamples.
 
-Exit codes: 0 every obligation holds (inductive for the sizes), 1 a counterexample to
-induction or a dead action, 2 bad usage, 3 z3 answered unknown.
+Exit codes (`ProofResult.verdict`): 0 every obligation holds (inductive for the sizes), 1 a
+counterexample to induction or a dead action, 2 bad usage, 3 z3 answered unknown.
 """
 
 from __future__ import annotations
@@ -18,17 +19,12 @@ from raftcheck.model.prove.checks import Check, ProofResult, prove
 from raftcheck.model.prove.encoding import ACTION_KINDS, NOT_ENCODED, RULES, Sizes
 from raftcheck.model.prove.helpers_equiv import PAIRS, Bound, EquivResult, brute_force, prove_pair
 from raftcheck.model.prove.invariant import LEMMAS, by_name
-
-EXIT_CLEAN, EXIT_VIOLATION, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+from raftcheck.model.verdict import Exit, UsageError, Verdict
 
 SHORT = {"Timeout": "Tmo", "Heartbeat": "HB", "Submit": "Sub", "Deliver(RequestVote)": "RV",
          "Deliver(RequestVoteResponse)": "RVR", "Deliver(AppendEntries)": "AE",
          "Deliver(AppendEntriesResponse)": "AER", "Drop": "Drop", "Crash": "Crash",
          "Restart": "Rst"}
-
-
-class ProveUsageError(Exception):
-    """Bad input: one line on stderr, exit 2."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,14 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Bad input is reported here, in model.cli's format (one line, exit 2), rather than by
-    raising model.cli.UsageError: under `python -m model.cli` that module is `__main__`, and
-    its class is not the one an import here would see."""
+    """Bad input is reported here, in model.cli's format (one line, exit 2), so that `run`
+    works on its own too."""
     try:
         return _run(args)
-    except ProveUsageError as error:
+    except UsageError as error:
         print(f"raftcheck prove: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -69,24 +64,24 @@ def _run(args: argparse.Namespace) -> int:
         for lemma in LEMMAS:
             tag = "Figure 3" if lemma.figure3 else "auxiliary"
             print(f"{lemma.name:34s} [{tag}] {lemma.statement}")
-        return EXIT_CLEAN
+        return Exit.CLEAN
     try:
         sizes = Sizes(args.nodes, args.max_term, args.max_log, args.max_messages)
     except ValueError as error:
-        raise ProveUsageError(str(error).replace("--slots", "--max-messages")) from None
+        raise UsageError(str(error).replace("--slots", "--max-messages")) from None
     if args.helpers:
         return _helpers(sizes, args.json)
     if args.core in NOT_ENCODED:
-        raise ProveUsageError(f"core {args.core!r} cannot be encoded: {NOT_ENCODED[args.core]}")
+        raise UsageError(f"core {args.core!r} cannot be encoded: {NOT_ENCODED[args.core]}")
     if args.core not in RULES:
-        raise ProveUsageError(f"no z3 rule set for core {args.core!r}: use one of "
+        raise UsageError(f"no z3 rule set for core {args.core!r}: use one of "
                               f"{', '.join(sorted(RULES))}")
     dropped: list[str] = []
     for name in args.drop:
         try:
             dropped.append(by_name(name).name)
         except KeyError:
-            raise ProveUsageError(f"unknown lemma {name!r} (see raftcheck prove --lemmas)"
+            raise UsageError(f"unknown lemma {name!r} (see raftcheck prove --lemmas)"
                                   ) from None
     console = Console(stderr=True)
     progress = not args.json and console.is_terminal
@@ -107,9 +102,10 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def verdict(result: ProofResult) -> str:
-    if result.inductive:
+    """The JSON summary's words for `result.verdict`."""
+    if result.verdict is Verdict.INDUCTIVE:
         return f"inductive for {result.sizes.describe()}"
-    if any(c.detail == "unknown" for c in result.failed()):
+    if result.verdict is Verdict.INCONCLUSIVE:
         return "unknown"
     return "not inductive"
 
@@ -133,9 +129,7 @@ def summary(result: ProofResult) -> dict[str, Any]:
 
 
 def _report(result: ProofResult, as_json: bool) -> int:
-    word = verdict(result)
-    code = EXIT_CLEAN if result.inductive else (EXIT_INCONCLUSIVE if word == "unknown"
-                                                else EXIT_VIOLATION)
+    code = result.verdict.exit_code
     if as_json:
         print(json.dumps(summary(result), indent=2))
         return code
@@ -191,12 +185,13 @@ def _helpers(sizes: Sizes, as_json: bool) -> int:
         tried, problems = brute_force(pair, bound)
         results.append((prove_pair(pair, bound), tried, problems))
     ok = all(r.equal and not problems for r, _, problems in results)
+    helpers_verdict = Verdict.EQUIVALENT if ok else Verdict.DIVERGENT
     if as_json:
         print(json.dumps([{"pair": r.pair, "equal": r.equal, "seconds": round(r.seconds, 3),
                            "counterexample": r.counterexample, "brute_force_inputs": tried,
                            "brute_force_problems": problems} for r, tried, problems in results],
                          indent=2))
-        return EXIT_CLEAN if ok else EXIT_VIOLATION
+        return helpers_verdict.exit_code
     print(f"raftcheck prove --helpers: nodes={bound.nodes} term≤{bound.max_term} "
           f"log≤{bound.max_log}")
     for (r, tried, problems), pair in zip(results, PAIRS, strict=True):
@@ -205,4 +200,4 @@ def _helpers(sizes: Sizes, as_json: bool) -> int:
               f"(and the real RaftCore method): "
               + ("agree" if not problems else "; ".join(problems[:3])))
     print("EQUAL up to the bound" if ok else "DIFFERENT: see the counterexample above")
-    return EXIT_CLEAN if ok else EXIT_VIOLATION
+    return helpers_verdict.exit_code

@@ -1,0 +1,7 @@
+"""`python -m raftcheck.model.cli`: the `raftcheck` command."""
+
+import sys
+
+from raftcheck.model.cli import main
+
+sys.exit(main())

@@ -1,0 +1,139 @@
+"""`raftcheck explore`: the bounded exhaustive search (model/explore.py) on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from raftcheck.model.explore import (
+    DEFAULT_BOUNDS,
+    DEFAULT_NODES,
+    STRATEGIES,
+    ExploreResult,
+    explore,
+    format_result,
+)
+from raftcheck.model.options import add_world_arguments, count, model_from_args, optional_count
+from raftcheck.model.trace import render_trace, replayable
+from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
+from raftcheck.model.verdict import Exit, UsageError
+from raftcheck.model.world import Model
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `raftcheck explore`."""
+    add_world_arguments(parser, DEFAULT_BOUNDS, DEFAULT_NODES)
+    search = parser.add_argument_group("search")
+    search.add_argument("--strategy", choices=STRATEGIES, default="bfs",
+                        help="bfs (shortest counterexample), dfs, iddfs (iterative "
+                             "deepening), simulate (random walks) (default: %(default)s)")
+    search.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=True,
+                        help="reduce under node relabelling (default: on)")
+    search.add_argument("--all", dest="all_violations", action="store_true",
+                        help="keep going after a violation and collect one per property")
+    search.add_argument("--workers", type=int, default=1,
+                        help="BFS worker processes (default: %(default)s)")
+    search.add_argument("--max-depth", type=count, default=None,
+                        help="stop expanding past this many steps (the run is incomplete)")
+    search.add_argument("--max-states", type=count, default=None,
+                        help="stop after this many distinct states (incomplete)")
+    search.add_argument("--max-seconds", type=float, default=None,
+                        help="stop after this long (incomplete)")
+    search.add_argument("--exact", action="store_true",
+                        help="keep every state's encoding to detect fingerprint collisions")
+    simulation = parser.add_argument_group("simulation (--strategy simulate)")
+    simulation.add_argument("--seed", type=int, default=0, help="random seed")
+    simulation.add_argument("--walks", type=optional_count, default=1000,
+                            help="number of walks, or 'none' to run until a limit "
+                                 "(default: %(default)s)")
+    simulation.add_argument("--depth", type=count, default=100,
+                            help="steps per walk (default: %(default)s)")
+    simulation.add_argument("--bias", choices=("uniform", "kind"), default="uniform",
+                            help="uniform over actions, or over action kinds first "
+                                 "(default: %(default)s)")
+    output = parser.add_argument_group("long runs and output")
+    output.add_argument("--checkpoint", metavar="DIR", default=None,
+                        help="write the search state to DIR periodically and when stopped")
+    output.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                        help="seconds between checkpoints (default: %(default)s)")
+    output.add_argument("--resume", metavar="DIR", default=None,
+                        help="continue the search checkpointed in DIR")
+    output.add_argument("--json", action="store_true",
+                        help="print a JSON summary on stdout instead of the report")
+    output.add_argument("--trace-out", metavar="FILE", default=None,
+                        help="save the first counterexample as a replayable Python file")
+    output.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="live progress on stderr (default: when stderr is a terminal)")
+    add_save_arguments(parser)
+
+
+def build_model(args: argparse.Namespace) -> Model:
+    """The model the CLI options describe. Raises UsageError on impossible values."""
+    try:
+        return model_from_args(args, args.seed)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """`raftcheck explore`: 0 complete and clean, 1 violation, 2 bad usage, 3 incomplete or
+    complete but vacuous (no reachability goal reached)."""
+    try:
+        model = build_model(args)
+        progress = args.progress if args.progress is not None else sys.stderr.isatty()
+        result = explore(
+            model, strategy=args.strategy, symmetry=args.symmetry,
+            max_states=args.max_states, max_seconds=args.max_seconds,
+            max_depth=args.max_depth, workers=args.workers,
+            all_violations=args.all_violations, checkpoint=args.checkpoint,
+            checkpoint_every=args.checkpoint_every, resume=args.resume, seed=args.seed,
+            walks=args.walks, walk_depth=args.depth, bias=args.bias, exact=args.exact,
+            progress=progress)
+    except (UsageError, OSError) as error:  # OSError: an unwritable checkpoint directory
+        print(f"raftcheck explore: error: {error}", file=sys.stderr)
+        return Exit.USAGE
+    if args.trace_out and result.violations:
+        found = result.violations[0]
+        try:
+            Path(args.trace_out).write_text(
+                f'"""{found.property} counterexample: core={model.core.name} '
+                f"nodes={model.config.cluster_size} bounds: {model.bounds.describe()}\n"
+                f'{found.violation.detail}"""\n' + replayable(found.actions) + "\n")
+        except OSError as error:
+            print(f"raftcheck explore: error: cannot write {args.trace_out}: {error}",
+                  file=sys.stderr)
+    saved = _save_counterexamples(args, model, result)
+    if args.json:
+        summary = result.to_json()
+        summary["traces"] = [render_trace(model, found.actions, found.violation)
+                             for found in result.violations]
+        summary["trace_files"] = [None if path is None else str(path) for path in saved]
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_result(result, model))
+        for path in saved:
+            if path is not None:
+                print(f"trace saved: {path} (raftcheck replay {path})")
+    return result.verdict.exit_code
+
+
+def _save_counterexamples(args: argparse.Namespace, model: Model,
+                          result: ExploreResult) -> list[Path | None]:
+    """Each counterexample as a trace file (`--save`/`--no-save`, model.tracefile); a file
+    that cannot be written is a warning, never a lost result."""
+    seed = args.seed if args.strategy == "simulate" else None
+    saved: list[Path | None] = []
+    for found in result.violations:
+        path, error = save_from_args(args, record(
+            model, engine="explore", core_spec=args.core, seed=seed, actions=found.actions,
+            violation=found.violation, metadata={
+                "strategy": result.strategy, "shortest": found.shortest,
+                "distinct": result.distinct, "generated": result.generated,
+                "seconds": round(result.seconds, 3)}))
+        if error is not None:
+            print(f"raftcheck explore: warning: counterexample not saved: {error}",
+                  file=sys.stderr)
+        saved.append(path)
+    return saved
