@@ -1,16 +1,21 @@
 """Bounded exhaustive enumeration: `raftcheck explore`.
 
-Visits every state of the world (`model.world.Model`) reachable within its bounds and checks
-every property on every state and every transition, or returns the *shortest* counterexample.
-It is TLC's breadth-first search, over the same one action space the other engines use:
+Visits every state of a model (any `model.seam.Model`: the Raft world `model.world.Model`, or
+the lockstep pair `raftcheck diff` searches) reachable within its bounds and checks every
+property the model carries on every state and every transition, or returns the *shortest*
+counterexample. It is TLC's breadth-first search, over the same one action space the other
+engines use:
 
 * Deduplication by 8-byte fingerprints of a canonical encoding (`model.fingerprint`), reduced
   under node relabelling when `symmetry` is on (`model.symmetry`). The collision probability
   is reported as TLC does.
 * Parent links are kept per BFS level as three flat arrays (fingerprint, parent position,
-  successor number): 14 bytes per visited state besides the `set` of fingerprints. A
-  counterexample is rebuilt by replaying successor numbers from the initial state, so it is the
+  candidate-action number): 14 bytes per visited state besides the `set` of fingerprints. A
+  counterexample is rebuilt by replaying those numbers from the initial state, so it is the
   actual trace the search took, and the shortest one.
+* A core that fails on a step (`CoreFault`: it raised, returned the wrong shape or mutated its
+  input) is a finding of the same search, reported as a `Core Fault` counterexample with the
+  shortest run to it.
 * Transition properties are checked on *every* transition, including those into states already
   seen (a before/after pair can break even when the target is known); state properties once
   per distinct state (symmetric states satisfy the same properties).
@@ -46,12 +51,12 @@ from typing import Any
 import attrs
 from attrs import define, field, frozen
 
-from raftcheck.model.faults import shortest_fault
 from raftcheck.model.fingerprint import digest_bytes
 from raftcheck.model.seam import AnyModel
 from raftcheck.model.trace import render_trace, replayable
 from raftcheck.model.verdict import Exit, UsageError, Verdict
 from raftcheck.model.world import (
+    CORE_FAULT,
     Bounds,
     Config,
     CoreFault,
@@ -80,7 +85,7 @@ DEFAULT_NODES = 3
 STRATEGIES = ("bfs", "dfs", "iddfs", "simulate")
 
 CHECKPOINT_FILE = "explore-checkpoint.marshal"
-CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-2"  # 2: the ghost history holds ballots
+CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-3"  # 3: parent links number candidate actions
 
 Fingerprinter = Callable[[Any], int]
 
@@ -273,20 +278,41 @@ def _current_rss() -> int:
         return _peak_rss()
 
 
+def _steps(model: AnyModel, state: Any) -> Iterator[tuple[int, Any, Any, Violation | None]]:
+    """(candidate number, action, next state, fault) for each action whose guard holds in
+    `state`, in order, leaving out those whose result is outside the bounds. A core that
+    fails on an action (CoreFault) is a finding of the search like any violation: that step
+    comes with no next state and the fault as a `CORE_FAULT` violation."""
+    for index, action in enumerate(model.candidate_actions(state)):
+        try:
+            after = model.bounded_next(state, action)
+        except CoreFault as fault:
+            yield index, action, None, fault.violation()
+            continue
+        if after is not None:
+            yield index, action, after, None
+
+
 def replay_indices(model: AnyModel, indices: Sequence[int]) -> list[Any]:
-    """The actions selected by successor numbers, replayed from the initial state."""
+    """The actions selected by candidate numbers, replayed from the initial state (the last
+    may be the one the core failed on)."""
     state = model.initial_state()
     actions = []
     for index in indices:
-        action, state = list(model.successors(state))[index]
+        action = list(model.candidate_actions(state))[index]
         actions.append(action)
+        if len(actions) < len(indices):
+            state = model.bounded_next(state, action)
     return actions
 
 
 def _counterexample(model: AnyModel, indices: Sequence[int], shortest: bool) -> Counterexample:
     """Rebuild the trace and re-derive its violation (the check is deterministic)."""
     actions = replay_indices(model, indices)
-    states = model.run(actions)
+    try:
+        states = model.run(actions)
+    except CoreFault as fault:  # the core fails on the last action
+        return Counterexample(fault.violation(), tuple(actions), shortest)
     violation = (model.check_step(states[-2], actions[-1], states[-1]) if actions
                  else model.check_initial(states[0]))
     assert violation is not None, "a recorded violation did not reproduce"
@@ -376,7 +402,7 @@ class _Limits:
 
 
 Expanded = tuple[int, int, Any, "Violation | None"]
-"""(successor number, fingerprint, the state or its encoding if it may be new else None,
+"""(candidate number, fingerprint, the state or its encoding if it may be new else None,
 violation)."""
 
 
@@ -386,8 +412,11 @@ def _expand(model: AnyModel, fingerprint_of: Fingerprinter, state: Any,
     fingerprint is not `known` yet, the transition properties otherwise."""
     out: list[Expanded] = []
     generated = 0
-    for index, (action, after) in enumerate(model.successors(state)):
+    for index, action, after, fault in _steps(model, state):
         generated += 1
+        if fault is not None:
+            out.append((index, 0, None, fault))
+            continue
         fp = fingerprint_of(after)
         if fp in known:
             violation = model.check_known(state, action, after)
@@ -425,9 +454,6 @@ def _worker_main(conn: Connection, model: AnyModel, symmetry: bool) -> None:
                                 goals |= model.goals_reached(after)
                             after = model.encode(after)
                         results.append((start + offset, index, fp, after, violation))
-            except CoreFault as fault:  # a finding: the parent searches for its trace
-                conn.send((chunk, -2, fault, goals))
-                continue
             except Exception:  # a bug in the search itself: show its traceback in the parent
                 conn.send((chunk, -1, traceback.format_exc(), goals))
                 continue
@@ -490,8 +516,6 @@ class _Workers:
             for ready in wait(list(busy)):
                 assert isinstance(ready, Connection)
                 number, generated, results, goals = ready.recv()
-                if generated == -2:
-                    raise results  # a CoreFault, re-raised here
                 if generated < 0:
                     raise RuntimeError(f"a worker failed while expanding states:\n{results}")
                 del busy[ready]
@@ -516,7 +540,7 @@ class _Workers:
 @define
 class _Level:
     """One BFS level: fingerprints, each state's parent position in the previous level, and
-    the successor number that led there (the parent links, 14 bytes a state)."""
+    the candidate-action number that led there (the parent links, 14 bytes a state)."""
 
     fps: array[int] = field(factory=lambda: array("Q"))
     parents: array[int] = field(factory=lambda: array("I"))
@@ -548,7 +572,7 @@ class _Bfs:
     seen: set[int]
     generated: int
     goals: set[str]
-    found: list[tuple[str, list[int]]]  # (property, successor numbers) in discovery order
+    found: list[tuple[str, list[int]]]  # (property, candidate numbers) in discovery order
     seconds: float = 0.0
 
     def path(self, depth: int, position: int) -> list[int]:
@@ -711,9 +735,10 @@ def _bfs(model: AnyModel, *, symmetry: bool, limits: _Limits, max_depth: int | N
                 search.goals |= model.goals_reached(after)
         # A state-property violation counts at the state's first discovery only (elsewhere it
         # is a repeat; a worker may check a state another worker found first in this level).
-        if violation is not None and (new or violation.property in model.transition_names) \
+        if violation is not None and (new or violation.property in model.transition_names
+                                      or violation.property == CORE_FAULT) \
                 and record(depth, position, index, violation):
-            return "violation"
+            return "core fault" if violation.property == CORE_FAULT else "violation"
         return ""
 
     if search.found and not all_violations:
@@ -727,7 +752,7 @@ def _bfs(model: AnyModel, *, symmetry: bool, limits: _Limits, max_depth: int | N
                 # Stopped at the depth bound: incomplete unless no frontier state can move.
                 states = search.frontier if not parallel else map(model.decode,
                                                                   search.frontier)
-                if any(True for state in states for _ in model.successors(state)):
+                if any(True for state in states for _ in _steps(model, state)):
                     stop_reason = "max_depth"
                 break
             if pool is not None:
@@ -833,7 +858,7 @@ def _bfs(model: AnyModel, *, symmetry: bool, limits: _Limits, max_depth: int | N
         symmetry=model.symmetric(symmetry),
         workers=workers,
         queue=len(search.frontier) - search.position + len(search.next_frontier)
-        if stop_reason and stop_reason != "violation" else 0,
+        if stop_reason not in ("", "violation", "core fault") else 0,
         collisions=collisions,
         exact=exact,
         peak_rss=_peak_rss(),
@@ -875,8 +900,8 @@ class _DepthFirst:
         if violation is not None and self._record(violation, []):
             return
         names = {v.property for v, _ in self.found}
-        stack: list[tuple[Any, Iterator[tuple[int, tuple[Any, Any]]]]] = [
-            (initial, enumerate(model.successors(initial)))]
+        stack: list[tuple[Any, Iterator[tuple[int, Any, Any, Violation | None]]]] = [
+            (initial, _steps(model, initial))]
         path: list[int] = []
         limit = self.limit
         steps = 0
@@ -888,9 +913,15 @@ class _DepthFirst:
                 if path:
                     path.pop()
                 continue
-            index, (action, after) = step
+            index, action, after, fault = step
             depth = len(stack)
             self.generated += 1
+            if fault is not None:
+                if fault.property not in names:
+                    names.add(fault.property)
+                    if self._record(fault, [*path, index]):
+                        return
+                continue
             fp = self.fingerprint_of(after)
             known = self.seen.get(fp)
             if known is None:
@@ -915,10 +946,10 @@ class _DepthFirst:
             if expand:
                 self.deepest = max(self.deepest, depth)
                 if limit is not None and depth >= limit:
-                    if not self.truncated and any(True for _ in model.successors(after)):
+                    if not self.truncated and any(True for _ in _steps(model, after)):
                         self.truncated = True
                 else:
-                    stack.append((after, enumerate(model.successors(after))))
+                    stack.append((after, _steps(model, after)))
                     path.append(index)
             steps += 1
             if steps & 255 == 0:
@@ -935,7 +966,7 @@ class _DepthFirst:
     def _record(self, violation: Violation, indices: list[int]) -> bool:
         self.found.append((violation, indices))
         if not self.all_violations:
-            self.stop_reason = "violation"
+            self.stop_reason = "core fault" if violation.property == CORE_FAULT else "violation"
             return True
         return False
 
@@ -1049,17 +1080,25 @@ def _simulate(model: AnyModel, *, symmetry: bool, limits: _Limits, seed: int, wa
             state = initial
             actions: list[Any] = []
             for _ in range(walk_depth):
-                options = list(model.successors(state))
+                options = [(action, after, fault)
+                           for _, action, after, fault in _steps(model, state)]
                 if not options:
                     break
                 if bias == "kind":
-                    kinds = sorted({_kind(model, action) for action, _ in options}, key=str)
+                    kinds = sorted({_kind(model, option[0]) for option in options}, key=str)
                     chosen = rng.choice(kinds)
                     options = [option for option in options
                                if _kind(model, option[0]) == chosen]
-                action, after = rng.choice(options)
+                action, after, fault = rng.choice(options)
                 actions.append(action)
                 generated += 1
+                if fault is not None:  # the core failed: a finding, and the walk ends
+                    if fault.property not in names:
+                        names.add(fault.property)
+                        found.append(Counterexample(fault, tuple(actions), False))
+                        if not all_violations:
+                            stop_reason = "core fault"
+                    break
                 fp = fingerprint_of(after)
                 if fp not in seen:
                     if limits.max_states is not None and len(seen) >= limits.max_states:
@@ -1159,31 +1198,20 @@ def explore(
                         checkpoint=checkpoint, checkpoint_every=checkpoint_every,
                         resume=resume, seed=seed, walks=walks, walk_depth=walk_depth,
                         bias=bias, exact=exact, progress=progress)
-    except CoreFault:
-        assert isinstance(model, Model), "only a Raft world's core raises CoreFault"
-        return _fault_result(model, strategy, symmetry, workers, limits)
+    except CoreFault as fault:  # only building the initial state raises it out of a search
+        return _fault_result(model, fault, strategy, symmetry, workers, limits)
 
 
-def _fault_result(model: Model, strategy: str, symmetry: bool, workers: int,
-                  limits: _Limits) -> ExploreResult:
-    """The core failed somewhere in the search: report the shortest run to a failure as a
-    counterexample named CORE_FAULT (model.faults searches for it again, breadth-first)."""
-    found = shortest_fault(model, max_states=limits.max_states,
-                           max_seconds=limits.max_seconds)
-    notes = ("the core failed (CoreFault); the trace is the shortest run to a failure, found "
-             "by a breadth-first search without symmetry reduction",)
-    if found is None:  # pragma: no cover - only when that search hits the user's limits
-        notes = ("the core failed (CoreFault), but no trace to it was found within the "
-                 "limits",)
-    violations = () if found is None else (
-        Counterexample(found.fault.violation(), found.actions, True),)
+def _fault_result(model: AnyModel, fault: CoreFault, strategy: str, symmetry: bool,
+                  workers: int, limits: _Limits) -> ExploreResult:
+    """The core failed building the initial state: a counterexample of no actions. (A core
+    that fails on a step is found by the search itself, with the shortest run to it.)"""
     return ExploreResult(
-        complete=False, stop_reason="core fault", violations=violations,
-        distinct=0 if found is None else found.distinct,
-        generated=0 if found is None else found.generated,
-        depth=0 if found is None else len(found.actions), seconds=limits.elapsed, goals=frozenset(),
-        bounds=model.bounds, config=model.config, core=model.core.name, strategy=strategy,
-        symmetry=False, workers=workers, peak_rss=_peak_rss(), notes=notes)
+        complete=False, stop_reason="core fault",
+        violations=(Counterexample(fault.violation(), (), True),), distinct=0, generated=0,
+        depth=0, seconds=limits.elapsed, goals=frozenset(), bounds=model.bounds,
+        config=model.config, core=model.name, strategy=strategy,
+        symmetry=model.symmetric(symmetry), workers=workers, peak_rss=_peak_rss())
 
 
 def _explore(model: AnyModel, *, strategy: str, symmetry: bool, limits: _Limits,
