@@ -28,10 +28,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable
 
-from attrs import evolve, frozen
+from attrs import frozen
 
+from raftcheck.model import presets
 from raftcheck.model.cores import protocol_problem
-from raftcheck.model.explore import DEFAULT_BOUNDS, Counterexample, explore
+from raftcheck.model.explore import Counterexample, explore
 from raftcheck.model.fuzz import fuzz
 from raftcheck.model.scenarios import SCENARIOS, render_scenario, run_scenario
 from raftcheck.model.stateful import FUZZ_BOUNDS
@@ -39,9 +40,8 @@ from raftcheck.model.trace import render_trace, replayable, show_action
 from raftcheck.model.world import Action, Bounds, Config, Core, CoreFault, Model
 from raftcheck.properties import check_transition
 
-# The exhaustive check's bounds: `raftcheck explore`'s defaults with three messages in flight
-# (a few thousand states, about a second for the bundled core).
-CONFORMANCE_BOUNDS = evolve(DEFAULT_BOUNDS, max_messages=3)
+# The exhaustive check's bounds (a few thousand states, about a second for the bundled core).
+CONFORMANCE_BOUNDS = presets.SMALL
 
 # The goals a run of the Hypothesis engine must reach for its "clean" to mean something.
 FUZZ_GOALS = ("leader elected", "entry committed", "leader replaced")

@@ -26,6 +26,7 @@ from typing import Any
 
 from attrs import define, field, frozen
 
+from raftcheck.model import presets
 from raftcheck.model.explore import explore
 from raftcheck.model.fuzz import fuzz
 from raftcheck.model.lockstep import Lockstep, PairAction, render_schedule
@@ -36,10 +37,8 @@ from raftcheck.model.world import Bounds, Config, Core, Model
 ENGINES = ("both", "exhaustive", "random")
 
 # Exhaustive bounds: small enough to finish in seconds per core pair on one core (a pair step
-# costs two core steps and the matching): 3 servers, terms up to 2, one entry, three messages
-# in flight, no faults. Widen them on the command line for a deeper check.
-DIFF_BOUNDS = Bounds(max_term=2, max_log=1, values=1, max_messages=3, max_crashes=0,
-                     max_partitions=0, drop=False, duplicate=False)
+# costs two core steps and the matching). Widen them on the command line for a deeper check.
+DIFF_BOUNDS = presets.SMALL
 # The random part's budget: runs of the Hypothesis machine on the pair, within FUZZ_BOUNDS.
 # Sized so that every bug of the zoo diverges from the bundled core at `--compare properties`
 # with the default seed (tests/refactor/test_diff_zoo.py; times in docs/refactoring.md).

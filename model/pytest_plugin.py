@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from attrs import evolve
 
+from raftcheck.model import presets
 from raftcheck.model.cores import ENV_VAR, CoreLoadError, load_core
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Action, Bounds, Config, Core, Model, World
@@ -151,9 +152,7 @@ class Raftcheck:
             bounds: Bounds | None = None) -> list[World]:
         """Every state along `actions` (a scripted scenario), for assertions of your own."""
         return Model(self.core(core), Config(cluster_size=nodes),
-                     bounds or Bounds(max_term=10, max_log=10, values=3, max_messages=50,
-                                      max_crashes=None, max_partitions=None)).run(
-                                          list(actions))
+                     bounds or presets.SCRIPT).run(list(actions))
 
 
 @pytest.fixture

@@ -39,10 +39,10 @@ from raftcheck.impl.types import (
     RequestVoteResponse,
     Role,
 )
+from raftcheck.model import presets
 from raftcheck.model.trace import render_trace, show_action
 from raftcheck.model.world import (
     Action,
-    Bounds,
     Config,
     Core,
     Crash,
@@ -61,11 +61,7 @@ from raftcheck.properties import check_state, check_transition
 from raftcheck.properties.safety import election_safety
 from raftcheck.properties.violation import Violation
 
-# Generous bounds: a scenario is a single path, so size costs nothing, and a bound that cut a
-# step off would turn a scenario into a ModelError. Terms up to 6 leave room for the extra
-# elections a broken core may cause; values up to 3 give each scenario distinct commands.
-SCENARIO_BOUNDS = Bounds(max_term=6, max_log=4, values=3, max_messages=40, max_crashes=2,
-                         max_partitions=1, drop=True, duplicate=False)
+SCENARIO_BOUNDS = presets.SCENARIO  # generous: a scenario is a single path
 
 CLUSTER_SIZES: dict[str, int] = {
     "split-brain": 3,

@@ -33,7 +33,7 @@ from raftcheck.impl.types import (
     RequestVote,
     RequestVoteResponse,
 )
-from raftcheck.model import seam
+from raftcheck.model import presets, seam
 from raftcheck.model.world import (
     Bounds,
     CoreFault,
@@ -50,10 +50,7 @@ from raftcheck.model.world import (
 )
 from raftcheck.properties import Violation
 
-# Bounds for sampling: generous, because Hypothesis explores depth rather than breadth. Terms
-# and logs are kept small enough that elections and conflicts stay frequent.
-FUZZ_BOUNDS = Bounds(max_term=6, max_log=4, values=2, max_messages=12, max_crashes=2,
-                     max_partitions=2, drop=True, duplicate=True)
+FUZZ_BOUNDS = presets.FUZZ  # generous: Hypothesis explores depth rather than breadth
 
 # Settings profiles: `dev` for a quick local loop, `ci` for the default test run, `deep` for
 # long runs. Chosen with RAFTCHECK_PROFILE (tests) or --profile (raftcheck fuzz).

@@ -29,11 +29,11 @@ from attrs import evolve, frozen
 
 from raftcheck.impl.broken import ZOO
 from raftcheck.impl.raft import RaftCore
+from raftcheck.model import presets
 from raftcheck.model.world import Bounds
 
 # Faults off unless a bug needs them: each entry turns on only what its trace uses.
-_QUIET = Bounds(max_term=2, max_log=1, values=1, max_messages=3, max_crashes=0,
-               max_partitions=0, drop=False, duplicate=False)
+_QUIET = presets.SMALL
 
 
 def _bounds(**changes: Any) -> Bounds:
