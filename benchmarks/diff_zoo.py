@@ -56,7 +56,7 @@ def main() -> int:
         result = diff(CORE, bug.core, level=args.compare, config=Config(bug.nodes),
                       seed=args.seed, examples=args.examples, workers=args.workers)
         found = result.divergence
-        row = {"bug": name, "verdict": result.verdict,
+        row = {"bug": name, "verdict": result.verdict.value,
                "engine": None if found is None else found.engine,
                "steps": None if found is None else len(found.actions),
                "shrunk_from": None if found is None else found.shrunk_from,

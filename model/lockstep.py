@@ -41,7 +41,7 @@ from raftcheck.model.fingerprint import (
     encode,
     encode_message,
 )
-from raftcheck.model.seam import added
+from raftcheck.model.seam import added, run_of, successor_of, successors_of
 from raftcheck.model.symmetry import state_bytes
 from raftcheck.model.trace import node_changes, sent_messages, show_action, show_log, show_message
 from raftcheck.model.verdict import UsageError
@@ -54,7 +54,6 @@ from raftcheck.model.world import (
     Drop,
     Duplicate,
     Model,
-    ModelError,
     World,
 )
 from raftcheck.properties import Violation
@@ -314,9 +313,7 @@ class Lockstep:
         return outcome.after
 
     def successor(self, state: Pair, action: PairAction) -> Pair | None:
-        if action not in self.candidate_actions(state):
-            return None
-        return self.bounded_next(state, action)
+        return successor_of(self, state, action)
 
     def kind_of(self, action: PairAction) -> object:
         return self.old.kind_of(_side(action))
@@ -363,19 +360,10 @@ class Lockstep:
         return frozenset({NO_DIVERGENCE})
 
     def successors(self, state: Pair) -> Iterator[tuple[PairAction, Pair]]:
-        for action in self.candidate_actions(state):
-            after = self.bounded_next(state, action)
-            if after is not None:
-                yield action, after
+        return successors_of(self, state)
 
     def run(self, actions: list[PairAction]) -> list[Pair]:
-        states = [self.initial_state()]
-        for number, action in enumerate(actions, 1):
-            after = self.successor(states[-1], action)
-            if after is None:
-                raise ModelError(f"step {number}: {action!r} is not enabled")
-            states.append(after)
-        return states
+        return run_of(self, actions)
 
     def check_known(self, before: Pair, action: PairAction, after: Pair) -> Violation | None:
         return _violation(after)

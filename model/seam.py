@@ -33,8 +33,9 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar
 
+from raftcheck.model.state import Bounds, Config, ModelError
+
 if TYPE_CHECKING:
-    from raftcheck.model.state import Bounds, Config
     from raftcheck.properties.violation import Violation
 
 S = TypeVar("S", bound=Hashable)  # a state: an immutable value
@@ -134,3 +135,37 @@ def added(before: Sequence[H], after: Sequence[H]) -> tuple[H, ...]:
         else:
             out.append(item)
     return tuple(out)
+
+
+# ------------------------------------------------------------------------------ derived once
+# What every model offers in terms of its own `candidate_actions` and `bounded_next`; a model
+# class delegates to these rather than writing the loops again.
+
+
+def successors_of(model: Model[S, A, Any], state: S) -> Iterator[tuple[A, S]]:
+    """(action, next state) for every enabled action, in enumeration order; a successor
+    outside the bounds is outside the model and left out."""
+    for action in model.candidate_actions(state):
+        after = model.bounded_next(state, action)
+        if after is not None:
+            yield action, after
+
+
+def successor_of(model: Model[S, A, Any], state: S, action: A) -> S | None:
+    """The state `action` leads to, or None if it is not enabled in `state` (its guard fails
+    or the result is outside the bounds)."""
+    if action not in model.candidate_actions(state):
+        return None
+    return model.bounded_next(state, action)
+
+
+def run_of(model: Model[S, A, Any], actions: Sequence[A], state: S | None = None) -> list[S]:
+    """The states visited by applying `actions` in order from `state` (the initial state by
+    default), first state included. Raises ModelError if an action is not enabled."""
+    states = [model.initial_state() if state is None else state]
+    for number, action in enumerate(actions, 1):
+        after = model.successor(states[-1], action)
+        if after is None:
+            raise ModelError(f"step {number}: {action!r} is not enabled")
+        states.append(after)
+    return states

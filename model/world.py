@@ -43,7 +43,7 @@ from raftcheck.impl.types import (
     message_key,
 )
 from raftcheck.model.fingerprint import Encoding, decode, encode
-from raftcheck.model.seam import added
+from raftcheck.model.seam import added, run_of, successor_of, successors_of
 
 # The values of the world, defined in model.state and re-exported here.
 from raftcheck.model.state import (
@@ -297,10 +297,7 @@ class Model:
     def successors(self, state: World) -> Iterator[tuple[Action, World]]:
         """(action, next state) for every enabled action, in enumeration order. A successor
         outside the bounds (`bounded_next`) is outside the model and left out."""
-        for action in self.candidate_actions(state):
-            after = self.bounded_next(state, action)
-            if after is not None:
-                yield action, after
+        return successors_of(self, state)
 
     def bounded_next(self, state: World, action: Action) -> World | None:
         """`next_state` of an action whose guard holds, or None when the result is outside
@@ -315,9 +312,7 @@ class Model:
         """The state `action` leads to, or None if it is not enabled in `state` (its guard
         fails or the result is outside the bounds). Cheaper than scanning `successors` when
         only one action matters, as in replay and shrinking."""
-        if action not in self.candidate_actions(state):
-            return None
-        return self.bounded_next(state, action)
+        return successor_of(self, state, action)
 
     # -------------------------------------------------------------- the seam (model.seam)
 
@@ -605,13 +600,7 @@ class Model:
     def run(self, actions: list[Action], state: World | None = None) -> list[World]:
         """The states visited by applying `actions` in order from `state` (the initial state
         by default), first state included. Raises ModelError if an action is not enabled."""
-        states = [self.initial_state() if state is None else state]
-        for number, action in enumerate(actions, 1):
-            after = self.successor(states[-1], action)
-            if after is None:
-                raise ModelError(f"step {number}: {action!r} is not enabled")
-            states.append(after)
-        return states
+        return run_of(self, actions, state)
 
 
 def _raised(error: BaseException) -> str:
