@@ -21,7 +21,7 @@ from hypothesis.errors import HypothesisException
 from hypothesis.stateful import run_state_machine_as_test
 
 from raftcheck.model import seam
-from raftcheck.model.explore import process_context
+from raftcheck.model.search.pool import process_context
 from raftcheck.model.shrink import polish, shrink
 from raftcheck.model.stateful import (
     PROFILES,

@@ -83,7 +83,7 @@ class Model(Protocol[S, A, M]):
 
     def goals_reached(self, state: S) -> frozenset[str]: ...
 
-    # -- what the exhaustive engines (model.explore) need besides
+    # -- what the exhaustive engines (model.explore, model/search/) need besides
 
     @property
     def name(self) -> str: ...

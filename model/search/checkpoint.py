@@ -1,0 +1,141 @@
+"""The breadth-first search state (`Bfs`: levels of parent links, the frontier, what was
+found) and its checkpoint file: saved atomically, resumed only by the same search."""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+from array import array
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from attrs import define, field
+
+from raftcheck.model.seam import AnyModel
+from raftcheck.model.verdict import UsageError
+
+CHECKPOINT_FILE = "explore-checkpoint.marshal"
+CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-3"  # 3: parent links number candidate actions
+MARSHAL_FILE_VERSION = 4
+
+
+@define
+class Level:
+    """One BFS level: fingerprints, each state's parent position in the previous level, and
+    the candidate-action number that led there (the parent links, 14 bytes a state)."""
+
+    fps: array[int] = field(factory=lambda: array("Q"))
+    parents: array[int] = field(factory=lambda: array("I"))
+    indices: array[int] = field(factory=lambda: array("H"))
+
+    def to_bytes(self) -> tuple[bytes, bytes, bytes]:
+        return self.fps.tobytes(), self.parents.tobytes(), self.indices.tobytes()
+
+    @classmethod
+    def from_bytes(cls, data: Sequence[bytes]) -> Level:
+        level = cls()
+        level.fps.frombytes(data[0])
+        level.parents.frombytes(data[1])
+        level.indices.frombytes(data[2])
+        return level
+
+
+@define
+class Bfs:
+    """Breadth-first search state: everything a checkpoint must hold."""
+
+    model: AnyModel
+    symmetry: bool
+    levels: list[Level]
+    frontier: list[Any]  # Worlds (one process) or encodings (workers)
+    next_level: Level
+    next_frontier: list[Any]
+    position: int  # frontier[:position] is expanded
+    seen: set[int]
+    generated: int
+    goals: set[str]
+    found: list[tuple[str, list[int]]]  # (property, candidate numbers) in discovery order
+    seconds: float = 0.0
+
+    def path(self, depth: int, position: int) -> list[int]:
+        """Successor numbers from the initial state to levels[depth].fps[position]."""
+        indices: list[int] = []
+        while depth > 0:
+            level = self.levels[depth]
+            indices.append(level.indices[position])
+            position = level.parents[position]
+            depth -= 1
+        indices.reverse()
+        return indices
+
+    # ------------------------------------------------------------ checkpoints
+
+    def save(self, directory: Path, seconds: float, encoded: bool) -> None:
+        """Write the whole search state to `directory` atomically (write, fsync, rename)."""
+        directory.mkdir(parents=True, exist_ok=True)
+
+        def encodings(states: list[Any]) -> list[Any]:
+            return states if encoded else [self.model.encode(state) for state in states]
+
+        data = {
+            "magic": CHECKPOINT_MAGIC,
+            "python": list(sys.version_info[:2]),
+            "identity": _identity(self.model, self.symmetry),
+            "levels": [level.to_bytes() for level in self.levels],
+            "next_level": self.next_level.to_bytes(),
+            "frontier": encodings(self.frontier),
+            "next_frontier": encodings(self.next_frontier),
+            "position": self.position,
+            "generated": self.generated,
+            "goals": sorted(self.goals),
+            "found": self.found,
+            "seconds": seconds,
+        }
+        target = directory / CHECKPOINT_FILE
+        temporary = directory / (CHECKPOINT_FILE + ".tmp")
+        with open(temporary, "wb") as out:
+            marshal.dump(data, out, MARSHAL_FILE_VERSION)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+
+    @classmethod
+    def load(cls, directory: Path, model: AnyModel, symmetry: bool, encoded: bool) -> Bfs:
+        path = directory / CHECKPOINT_FILE
+        try:
+            with open(path, "rb") as source:
+                data = marshal.load(source)
+        except (OSError, EOFError, ValueError, TypeError) as error:
+            raise UsageError(f"cannot read checkpoint {path}: {error}") from None
+        magic = data.get("magic") if isinstance(data, dict) else None
+        if magic != CHECKPOINT_MAGIC:
+            if isinstance(magic, str) and magic.startswith(CHECKPOINT_MAGIC.rsplit("-", 1)[0]):
+                raise UsageError(f"{path} is a checkpoint in an older format ({magic}); this "
+                                 f"raftcheck reads {CHECKPOINT_MAGIC}: start the search again")
+            raise UsageError(f"{path} is not a raftcheck explore checkpoint")
+        if data["python"] != list(sys.version_info[:2]):
+            raise UsageError(f"{path} was written by Python {data['python']}, not "
+                             f"{list(sys.version_info[:2])}")
+        if data["identity"] != _identity(model, symmetry):
+            raise UsageError(f"{path} is a checkpoint of a different search: "
+                             f"{data['identity']!r}")
+        levels = [Level.from_bytes(level) for level in data["levels"]]
+        next_level = Level.from_bytes(data["next_level"])
+        seen: set[int] = set()
+        for level in (*levels, next_level):
+            seen.update(level.fps)
+
+        def states(encodings: list[Any]) -> list[Any]:
+            return encodings if encoded else [model.decode(item) for item in encodings]
+
+        return cls(model, symmetry, levels, states(data["frontier"]), next_level,
+                   states(data["next_frontier"]), data["position"], seen, data["generated"],
+                   set(data["goals"]), [(name, list(path)) for name, path in data["found"]],
+                   data["seconds"])
+
+
+def _identity(model: AnyModel, symmetry: bool) -> list[Any]:
+    """What a checkpoint must match to be resumed: the same core, world, bounds, reduction."""
+    return [*model.identity(), model.symmetric(symmetry)]

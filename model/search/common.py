@@ -1,0 +1,190 @@
+"""What the engines share: a state's successors (`steps`, and `expand` for BFS and its
+workers), counterexamples rebuilt from candidate numbers, the limits, Ctrl-C handling, the
+progress line, fingerprinting and memory figures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from attrs import define, field
+
+from raftcheck.model.seam import AnyModel
+from raftcheck.model.search.result import Counterexample
+from raftcheck.model.world import CoreFault
+from raftcheck.properties import Violation
+
+Fingerprinter = Callable[[Any], int]
+
+
+def fingerprinter(model: AnyModel, symmetry: bool) -> Fingerprinter:
+    return model.fingerprinter(symmetry)
+
+
+def peak_rss() -> int:
+    """Peak resident set size of this process in bytes (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Linux
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak * (1 if sys.platform == "darwin" else 1024)
+
+
+def _current_rss() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return peak_rss()
+
+
+def steps(model: AnyModel, state: Any) -> Iterator[tuple[int, Any, Any, Violation | None]]:
+    """(candidate number, action, next state, fault) for each action whose guard holds in
+    `state`, in order, leaving out those whose result is outside the bounds. A core that
+    fails on an action (CoreFault) is a finding of the search like any violation: that step
+    comes with no next state and the fault as a `CORE_FAULT` violation."""
+    for index, action in enumerate(model.candidate_actions(state)):
+        try:
+            after = model.bounded_next(state, action)
+        except CoreFault as fault:
+            yield index, action, None, fault.violation()
+            continue
+        if after is not None:
+            yield index, action, after, None
+
+
+def replay_indices(model: AnyModel, indices: Sequence[int]) -> list[Any]:
+    """The actions selected by candidate numbers, replayed from the initial state (the last
+    may be the one the core failed on)."""
+    state = model.initial_state()
+    actions = []
+    for index in indices:
+        action = list(model.candidate_actions(state))[index]
+        actions.append(action)
+        if len(actions) < len(indices):
+            state = model.bounded_next(state, action)
+    return actions
+
+
+def counterexample(model: AnyModel, indices: Sequence[int], shortest: bool) -> Counterexample:
+    """Rebuild the trace and re-derive its violation (the check is deterministic)."""
+    actions = replay_indices(model, indices)
+    try:
+        states = model.run(actions)
+    except CoreFault as fault:  # the core fails on the last action
+        return Counterexample(fault.violation(), tuple(actions), shortest)
+    violation = (model.check_step(states[-2], actions[-1], states[-1]) if actions
+                 else model.check_initial(states[0]))
+    assert violation is not None, "a recorded violation did not reproduce"
+    return Counterexample(violation, tuple(actions), shortest)
+
+
+class Interrupt:
+    """Ctrl-C sets a flag the search polls between states, so it stops at a consistent point
+    with partial statistics (and a checkpoint); a second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+class Progress:
+    """A live status line on stderr (rich), refreshed at most twice a second."""
+
+    def __init__(self, enabled: bool, title: str) -> None:
+        self.enabled = enabled
+        self.title = title
+        self._live: Any = None
+        self._last = 0.0
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live("", console=Console(stderr=True), auto_refresh=False,
+                              transient=False)
+            self._live.start()
+        return self
+
+    def update(self, *, distinct: int, generated: int, depth: int, queue: int,
+               seconds: float, force: bool = False) -> None:
+        if self._live is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.5:
+            return
+        self._last = now
+        rate = generated / seconds if seconds > 0 else 0.0
+        self._live.update(
+            f"{self.title}: {distinct:,} distinct, {generated:,} generated, depth {depth}, "
+            f"queue {queue:,}, {rate:,.0f} states/s, {_current_rss() / 2**20:,.0f} MiB, "
+            f"{seconds:,.0f} s", refresh=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+
+
+@define
+class Limits:
+    max_states: int | None
+    max_seconds: float | None
+    started: float = field(factory=time.monotonic)
+    carried: float = 0.0  # seconds spent before a resume
+
+    @property
+    def elapsed(self) -> float:
+        return self.carried + time.monotonic() - self.started
+
+    def out_of_time(self) -> bool:
+        return self.max_seconds is not None and time.monotonic() - self.started > \
+            self.max_seconds
+
+
+Expanded = tuple[int, int, Any, "Violation | None"]
+"""(candidate number, fingerprint, the state or its encoding if it may be new else None,
+violation)."""
+
+
+def expand(model: AnyModel, fingerprint_of: Fingerprinter, state: Any,
+            known: set[int] | dict[int, Any]) -> tuple[int, list[Expanded]]:
+    """Every successor of `state`, fingerprinted and checked: all properties if its
+    fingerprint is not `known` yet, the transition properties otherwise."""
+    out: list[Expanded] = []
+    generated = 0
+    for index, action, after, fault in steps(model, state):
+        generated += 1
+        if fault is not None:
+            out.append((index, 0, None, fault))
+            continue
+        fp = fingerprint_of(after)
+        if fp in known:
+            violation = model.check_known(state, action, after)
+            if violation is not None:
+                out.append((index, fp, None, violation))
+        else:
+            out.append((index, fp, after, model.check_step(state, action, after)))
+    return generated, out

@@ -1,0 +1,127 @@
+"""BFS worker processes: how they are started (`process_context`, also used by fuzz), the
+worker loop and `Workers`, the parent's end that feeds them chunks of a level."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+import traceback
+from array import array
+from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from raftcheck.model.seam import AnyModel
+from raftcheck.model.search.common import expand, fingerprinter
+from raftcheck.properties import Violation
+
+
+def _worker_main(conn: Connection, model: AnyModel, symmetry: bool) -> None:
+    """A BFS worker: expands chunks of a level (states arrive and leave as encodings, which are
+    far cheaper to ship than pickled worlds) and remembers every fingerprint it has reported
+    or been told about, so that it ships only states that may be new."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    fingerprint_of = fingerprinter(model, symmetry)
+    known: set[int] = set()
+    while True:
+        message = conn.recv()
+        if message[0] == "known":
+            known.update(array("Q", message[1]))
+        elif message[0] == "expand":
+            _, chunk, start, encodings = message
+            generated = 0
+            results: list[tuple[int, int, int, Any, Violation | None]] = []
+            goals: set[str] = set()
+            try:
+                for offset, encoded in enumerate(encodings):
+                    count, out = expand(model, fingerprint_of, model.decode(encoded), known)
+                    generated += count
+                    for index, fp, after, violation in out:
+                        if after is not None:
+                            known.add(fp)
+                            if len(goals) < len(model.goal_names):
+                                goals |= model.goals_reached(after)
+                            after = model.encode(after)
+                        results.append((start + offset, index, fp, after, violation))
+            except Exception:  # a bug in the search itself: show its traceback in the parent
+                conn.send((chunk, -1, traceback.format_exc(), goals))
+                continue
+            conn.send((chunk, generated, results, goals))
+        else:
+            conn.close()
+            return
+
+
+def process_context() -> Any:
+    """How the engines start worker processes: fork where the platform has it (workers
+    inherit the model, which need not pickle, and start in milliseconds), spawn elsewhere."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+class Workers:
+    """`count` worker processes, each fed one chunk at a time over its own pipe (one chunk in
+    flight per worker, so the two ends never block sending to each other)."""
+
+    def __init__(self, model: AnyModel, symmetry: bool, count: int) -> None:
+        context = process_context()
+        self.connections: list[Connection] = []
+        self.processes: list[Any] = []
+        for _ in range(count):
+            parent, child = context.Pipe()
+            process = context.Process(target=_worker_main, args=(child, model, symmetry),
+                                      daemon=True)
+            process.start()
+            child.close()
+            self.connections.append(parent)
+            self.processes.append(process)
+
+    def tell_known(self, fps: array[int]) -> None:
+        data = fps.tobytes()
+        for connection in self.connections:
+            connection.send(("known", data))
+
+    def expand(self, frontier: Sequence[Any], start: int
+               ) -> Iterator[tuple[int, list[tuple[int, int, int, Any, Violation | None]],
+                                   set[str], int]]:
+        """(generated, results, goals, next position) per chunk of frontier[start:], in
+        frontier order whatever order the workers finish in."""
+        remaining = len(frontier) - start
+        size = max(16, min(1000, remaining // (8 * len(self.connections)) or 1))
+        chunks = [(number, position) for number, position in
+                  enumerate(range(start, len(frontier), size))]
+        pending: dict[int, tuple[int, list[Any], set[str]]] = {}
+        busy: dict[Connection, int] = {}
+        next_chunk = 0
+        to_yield = 0
+        while to_yield < len(chunks):
+            for connection in self.connections:
+                if connection not in busy and next_chunk < len(chunks):
+                    number, position = chunks[next_chunk]
+                    connection.send(("expand", number, position,
+                                     list(frontier[position: position + size])))
+                    busy[connection] = number
+                    next_chunk += 1
+            for ready in wait(list(busy)):
+                assert isinstance(ready, Connection)
+                number, generated, results, goals = ready.recv()
+                if generated < 0:
+                    raise RuntimeError(f"a worker failed while expanding states:\n{results}")
+                del busy[ready]
+                pending[number] = (generated, results, goals)
+            while to_yield in pending:
+                generated, results, goals = pending.pop(to_yield)
+                end = min(chunks[to_yield][1] + size, len(frontier))
+                to_yield += 1
+                yield generated, results, goals, end
+
+    def close(self) -> None:
+        for connection, process in zip(self.connections, self.processes, strict=True):
+            with contextlib.suppress(OSError):
+                connection.send(("stop",))
+            connection.close()
+            process.join(timeout=1)
+            if process.is_alive():
+                process.terminate()
+                process.join()
