@@ -39,6 +39,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from raftcheck.model import presets
 from raftcheck.model.seam import AnyModel
 from raftcheck.model.search.bfs import bfs
 from raftcheck.model.search.checkpoint import (
@@ -62,15 +63,9 @@ from raftcheck.model.search.result import (
 )
 from raftcheck.model.search.simulate import simulate
 from raftcheck.model.verdict import UsageError as UsageError
-from raftcheck.model.world import Bounds, CoreFault
+from raftcheck.model.world import CoreFault
 
-# Default bounds of `raftcheck explore`: 3 servers, terms up to 2, one command, a log of one
-# entry, at most four messages in flight (a candidate's two RequestVotes and the replies), no
-# faults. Exhausted in about a minute on one core (docs/exhaustive.md has the figures); every
-# reachability goal is reached, and four of the five broken cores are caught (Figure 8's needs
-# a fourth term: --max-term 4 --max-messages 3).
-DEFAULT_BOUNDS = Bounds(max_term=2, max_log=1, values=1, max_messages=4, max_crashes=0,
-                        max_partitions=0, drop=False, duplicate=False)
+DEFAULT_BOUNDS = presets.EXPLORE  # `raftcheck explore`'s defaults (model/presets.py says why)
 DEFAULT_NODES = 3
 
 STRATEGIES = ("bfs", "dfs", "iddfs", "simulate")
