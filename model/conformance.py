@@ -25,7 +25,6 @@ from `seed`, so a report is reproducible: the same core and seed give the same r
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable
 
 from attrs import frozen
@@ -37,8 +36,8 @@ from raftcheck.model.fuzz import fuzz
 from raftcheck.model.scenarios import SCENARIOS, render_scenario, run_scenario
 from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.trace import render_trace, replayable, show_action
-from raftcheck.model.world import Action, Bounds, Config, Core, CoreFault, Model
-from raftcheck.properties import check_transition
+from raftcheck.model.world import CORE_FAULT, Action, Bounds, Config, Core, CoreFault, Model
+from raftcheck.properties import Violation
 
 # The exhaustive check's bounds (a few thousand states, about a second for the bundled core).
 CONFORMANCE_BOUNDS = presets.SMALL
@@ -185,49 +184,32 @@ def _check(name: str, passed: bool, reason: str, trace: str | None = None) -> Co
 
 def _step_contract(core: Core, seed: int, walks: int, length: int,
                    bounds: Bounds) -> ConformanceCheck:
-    """Random walks with every call into the core validated (checked mode) and every
-    transition property checked on every step."""
+    """Random walks (`explore`'s simulation) with every call into the core validated
+    (checked mode) and every property checked on every step."""
     model = Model(core, Config(), bounds, checked=True)
-    rng = random.Random(seed)
-    steps = 0
-    for walk in range(1, walks + 1):
-        actions: list[Action] = []
-        started = False
-        try:
-            state = model.initial_state()
-            started = True
-            for _ in range(length):
-                options = list(model.successors(state))
-                if not options:
-                    break
-                action, after = rng.choice(options)
-                actions.append(action)
-                violation = check_transition(state, after)
-                if violation is not None:
-                    return _check("step contract", False,
-                                  f"{violation} (walk {walk}, step {len(actions)}: "
-                                  f"{show_action(action)})",
-                                  render_trace(model, actions, violation, title=f"Walk {walk}"))
-                state = after
-                steps += 1
-        except CoreFault as fault:
-            where = (f"walk {walk}, building the initial state" if not started else
-                     f"walk {walk}, expanding the initial state" if not actions else
-                     f"walk {walk}, expanding the state after step {len(actions)}")
-            return _check("step contract", False, f"{fault} ({where})",
-                          _fault_trace(model, actions, fault))
-    return _check("step contract", True,
-                  f"{walks} random walks, {steps:,} steps: every call returned a valid "
-                  "(Node, Effects) and left its input unchanged; every transition property held")
+    result = explore(model, strategy="simulate", seed=seed, walks=walks, walk_depth=length)
+    if not result.violations:
+        return _check("step contract", True,
+                      f"{result.walks} random walks, {result.generated:,} steps: every call "
+                      "returned a valid (Node, Effects) and left its input unchanged; every "
+                      "property held")
+    found = result.violations[0]
+    violation, actions = found.violation, list(found.actions)
+    where = (f"walk {max(result.walks, 1)}, " + (
+        "building the initial state" if not actions and violation.property == CORE_FAULT
+        else f"step {len(actions)}: {show_action(actions[-1])}" if actions
+        else "the initial state"))
+    what = violation.detail if violation.property == CORE_FAULT else str(violation)
+    return _check("step contract", False, f"{what} ({where})",
+                  _walk_trace(model, actions, violation, max(result.walks, 1)))
 
 
-def _fault_trace(model: Model, actions: list[Action], fault: CoreFault) -> str | None:
-    """The walk up to the state whose expansion failed, then the failing call."""
+def _walk_trace(model: Model, actions: list[Action], violation: Violation,
+                walk: int) -> str | None:
     try:
-        trace = render_trace(model, actions, title="The walk up to the core fault")
+        return render_trace(model, actions, violation, title=f"Walk {walk}")
     except CoreFault:  # a core that fails differently when the walk is replayed
         return None
-    return f"{trace}\n  ✗ then, expanding the last state: {fault}"
 
 
 def _random_runs(core: Core, seed: int, examples: int,

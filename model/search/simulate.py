@@ -57,6 +57,17 @@ def simulate(model: AnyModel, *, symmetry: bool, limits: Limits, seed: int, walk
             for _ in range(walk_depth):
                 options = [(action, after, fault)
                            for _, action, after, fault in steps(model, state)]
+                failed = next((option for option in options if option[2] is not None), None)
+                if failed is not None:  # the core failed expanding this state: a finding
+                    action, _, fault = failed
+                    assert fault is not None
+                    actions.append(action)
+                    if fault.property not in names:
+                        names.add(fault.property)
+                        found.append(Counterexample(fault, tuple(actions), False))
+                        if not all_violations:
+                            stop_reason = "core fault"
+                    break
                 if not options:
                     break
                 if bias == "kind":
@@ -64,16 +75,9 @@ def simulate(model: AnyModel, *, symmetry: bool, limits: Limits, seed: int, walk
                     chosen = rng.choice(kinds)
                     options = [option for option in options
                                if _kind(model, option[0]) == chosen]
-                action, after, fault = rng.choice(options)
+                action, after, _ = rng.choice(options)
                 actions.append(action)
                 generated += 1
-                if fault is not None:  # the core failed: a finding, and the walk ends
-                    if fault.property not in names:
-                        names.add(fault.property)
-                        found.append(Counterexample(fault, tuple(actions), False))
-                        if not all_violations:
-                            stop_reason = "core fault"
-                    break
                 fp = fingerprint_of(after)
                 if fp not in seen:
                     if limits.max_states is not None and len(seen) >= limits.max_states:

@@ -91,7 +91,7 @@ def test_a_core_that_mutates_its_input_is_caught_on_the_first_step() -> None:
     assert check.reason == (
         "core 'mutating-step': step(n0, ElectionTimeout) mutated its input (the node or event "
         "it was given changed during the call; a core must return a new Node) (walk 1, "
-        "expanding the initial state)")
+        "step 1: n0: election timeout)")
 
 
 class MissingStep:
