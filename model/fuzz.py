@@ -18,7 +18,7 @@ from typing import Any
 from attrs import frozen
 from hypothesis import Phase, seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from raftcheck.model import seam
 from raftcheck.model.search.pool import process_context
@@ -104,25 +104,35 @@ def batch_plan(examples: int | None) -> Iterator[int]:
 Failure = tuple[Violation, list[Any]]  # a failing run: what broke, and the run
 
 
-def run_batch(model: seam.AnyModel, seed: int, batch: int, size: int, profile: str,
-              steps: int | None, stats: RunStats) -> Failure | None:
-    """Batch `batch` of a fuzzing run: `size` runs of the machine, seeded with (seed, batch);
-    their steps are counted in `stats`. The first failing run, if any."""
+def run_machine(machine: type[RuleBasedStateMachine], seed: int, batch: int, size: int,
+                profile: str, steps: int | None) -> None:
+    """Batch `batch` of a fuzzing run: `size` runs of `machine`, seeded with (seed, batch),
+    generation only. A machine reports a failing run by raising (the caller catches what its
+    machine raises). Shared by every Hypothesis machine of the suite, the Raft world's and
+    the live library adapters'."""
     # Hypothesis finds; the action-level shrinker (model.shrink) minimises, in seconds where
     # Hypothesis' choice-sequence shrinker takes minutes on long Raft runs.
     overrides: dict[str, Any] = {"max_examples": size,
                                  "phases": (Phase.explicit, Phase.generate)}
     if steps is not None:
         overrides["stateful_step_count"] = steps
-    machine = hypothesis_seed(batch_seed(seed, batch))(build_machine(model, stats))
+    seeded = hypothesis_seed(batch_seed(seed, batch))(machine)
     try:
         with without_local_constants():
             run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
-                machine, settings=profile_settings(profile, **overrides))
-    except PropertyViolated as error:
-        return error.violation, error.actions
+                seeded, settings=profile_settings(profile, **overrides))
     except HypothesisException as error:  # pragma: no cover - a bug in the machine
         raise RuntimeError(f"the Hypothesis engine failed: {error}") from error
+
+
+def run_batch(model: seam.AnyModel, seed: int, batch: int, size: int, profile: str,
+              steps: int | None, stats: RunStats) -> Failure | None:
+    """Batch `batch` of a fuzzing run of `model`'s machine; its steps are counted in `stats`.
+    The first failing run, if any."""
+    try:
+        run_machine(build_machine(model, stats), seed, batch, size, profile, steps)
+    except PropertyViolated as error:
+        return error.violation, error.actions
     return None
 
 

@@ -10,6 +10,7 @@ action space, so the result is a real, replayable run.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -82,20 +83,26 @@ def first_violation(model: seam.Model[Any, A, Any], actions: Sequence[A]) -> Out
 
 
 def delete_chunks(items: Sequence[T], attempt: Callable[[list[T]], list[T] | None],
-                  budget: int) -> list[T]:
+                  budget: int, deadline: float | None = None) -> list[T]:
     """Delta debugging by deletion: try `items` without a chunk (halving the chunk size down
     to one item, from the end) and keep the shorter list `attempt` returns whenever it still
     fails (`attempt` gives the items actually kept, or None when the failure is gone). At most
-    `budget` attempts. Shared by every shrinker that edits a list of steps."""
+    `budget` attempts, and none after `deadline` (a `time.monotonic()` value) when one is
+    given: a live system's replays take real time. Shared by every shrinker that edits a list
+    of steps."""
     current = list(items)
     attempts = 0
     improved = True
-    while improved and attempts < budget:
+
+    def more() -> bool:
+        return attempts < budget and (deadline is None or time.monotonic() < deadline)
+
+    while improved and more():
         improved = False
         size = max(1, len(current) // 2)
-        while size >= 1 and attempts < budget:
+        while size >= 1 and more():
             start = len(current) - size
-            while start >= 0 and attempts < budget:
+            while start >= 0 and more():
                 attempts += 1
                 kept = attempt(current[:start] + current[start + size:])
                 if kept is not None and len(kept) < len(current):

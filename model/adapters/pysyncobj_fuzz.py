@@ -34,14 +34,13 @@ from typing import Any
 import attrs
 import cattrs
 from attrs import define, evolve, field, frozen
-from hypothesis import Phase, seed as hypothesis_seed, strategies as st
+from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
     precondition,
     rule,
-    run_state_machine_as_test,
 )
 
 from raftcheck.model.adapters.pysyncobj_adapter import (
@@ -68,8 +67,9 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
     describe_action,
     describe_node,
 )
-from raftcheck.model.fuzz import batch_seed, without_local_constants
-from raftcheck.model.stateful import PROFILES, profile_settings
+from raftcheck.model.fuzz import run_machine
+from raftcheck.model.shrink import delete_chunks
+from raftcheck.model.stateful import PROFILES
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import World
 from raftcheck.properties import (
@@ -440,25 +440,16 @@ def _same(found: Outcome, wanted: Outcome) -> bool:
 def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
            max_seconds: float = 120.0) -> list[Action]:
     """Delete chunks of actions (halves, then quarters, ... then single actions) while the
-    run still ends in the same property's violation (or the same kind of adapter fault). A
-    candidate is replayed leniently and what it actually applied is kept, so the result
-    replays strictly."""
-    started = time.monotonic()
-    current = list(actions)
-    chunk = max(len(current) // 2, 1)
-    while chunk >= 1:
-        i = 0
-        while i < len(current):
-            if time.monotonic() - started > max_seconds:
-                return current
-            candidate = current[:i] + current[i + chunk:]
-            outcome, applied, _ = replay(config, candidate, strict=False)
-            if _same(outcome, wanted) and len(applied) < len(current):
-                current = applied
-            else:
-                i += chunk
-        chunk //= 2
-    return current
+    run still ends in the same property's violation (or the same kind of adapter fault): the
+    suite's one deletion shrinker (`model.shrink.delete_chunks`), with a time budget since
+    each candidate replays the live library. A candidate is replayed leniently and what it
+    actually applied is kept, so the result replays strictly."""
+    def attempt(candidate: list[Action]) -> list[Action] | None:
+        outcome, applied, _ = replay(config, candidate, strict=False)
+        return list(applied) if _same(outcome, wanted) else None
+
+    return delete_chunks(actions, attempt, budget=1_000_000,
+                         deadline=time.monotonic() + max_seconds)
 
 
 # ------------------------------------------------------------------------------ records
@@ -650,15 +641,9 @@ def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(
         if seconds is not None and time.monotonic() - started >= seconds:
             break
         size = BATCH if budget is None else min(BATCH, budget - stats.examples)
-        settings = profile_settings(profile, max_examples=size,
-                                    phases=(Phase.explicit, Phase.generate),
-                                    stateful_step_count=steps or DEFAULT_STEPS)
-        machine = hypothesis_seed(batch_seed(seed, batch))(
-            build_machine(nodes, ordering, faults, stats))
         try:
-            with without_local_constants():
-                run_state_machine_as_test(  # type: ignore[no-untyped-call, unused-ignore]
-                    machine, settings=settings)
+            run_machine(build_machine(nodes, ordering, faults, stats), seed, batch, size,
+                        profile, steps or DEFAULT_STEPS)
         except (PropertyViolated, AdapterFailed) as error:
             failure = error
         batch += 1
