@@ -49,8 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=count, default=DIFF_STEPS,
                         help="actions per random run (default: %(default)s)")
     parser.add_argument("--workers", type=count, default=1,
-                        help="processes sharing the random runs; the result for a seed does "
-                             "not depend on it (default: %(default)s)")
+                        help="processes for both engines (BFS shares out each level, the "
+                             "Hypothesis engine its batches of runs); the result does not "
+                             "depend on it (default: %(default)s)")
     parser.add_argument("--max-states", type=count, default=None,
                         help="stop the exhaustive search after this many pair states "
                              "(inconclusive)")

@@ -100,3 +100,11 @@ def test_every_zoo_bug_diverges_on_the_defaults(name: str) -> None:
 def test_correct_refactors_stay_equivalent_on_the_defaults(name: str) -> None:
     result = diff(CORE, EQUIVALENT_TO_RAFT[name], level="properties", workers=2)
     assert result.verdict is Verdict.EQUIVALENT and result.complete, result.divergence
+
+
+def test_the_result_does_not_depend_on_the_worker_count() -> None:
+    one, two = (diff(CORE, BROKEN_CORES["act-on-stale-responses"], level="properties",
+                     engine="random", examples=50, workers=workers) for workers in (1, 2))
+    assert one.divergence is not None and two.divergence is not None
+    assert one.divergence.actions == two.divergence.actions
+    assert one.random_runs == two.random_runs
