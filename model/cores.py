@@ -25,6 +25,16 @@ class CoreLoadError(Exception):
 ENV_VAR = "RAFTCHECK_CORE"  # the core the test suite's core-agnostic tests run against
 
 
+def trusted_spec(spec: str) -> bool:
+    """Whether `spec` names code of this package (a bundled core's name, or an object of a
+    `raftcheck.` module): the only cores a file may name without the user's say-so. Anything
+    else would make loading the file import, and so run, code that came with it."""
+    if spec in BUNDLED:
+        return True
+    module = spec.rpartition(":")[0]
+    return module.startswith("raftcheck.") and not module.endswith(".py")
+
+
 def load_core(spec: str) -> Core:
     """`raft`, a broken core's name (see `raftcheck fuzz --list-cores`), `module:object`, or
     `path/to/file.py:object`, naming an object (or a class, instantiated without arguments)

@@ -11,7 +11,7 @@ from typing import Any
 
 from attrs import evolve
 
-from raftcheck.model.cores import CoreLoadError, load_core
+from raftcheck.model.cores import CoreLoadError, load_core, trusted_spec
 from raftcheck.model.render import render_html, render_mermaid
 from raftcheck.model.replay import ReplayResult, replay
 from raftcheck.model.shrink import shrink
@@ -66,6 +66,10 @@ def _run(args: argparse.Namespace) -> int:
     except TraceFileError as error:
         raise UsageError(str(error)) from None
     spec = args.core if args.core is not None else trace.core.spec
+    if args.core is None and not trusted_spec(spec):
+        raise UsageError(f"the trace was recorded with core {spec!r}, which is not part of "
+                         "raftcheck; a trace file never makes raftcheck import code: run it "
+                         f"with --core {spec} if you trust that code (use --core)")
     try:
         core = load_core(spec)
     except CoreLoadError as error:

@@ -191,3 +191,30 @@ def test_explore_saves_every_counterexample(capsys: pytest.CaptureFixture[str]) 
     assert trace.engine == "explore" and trace.seed is None
     assert Path(saved).name.startswith("explore-quorum-off-by-one-")
     assert main(["replay", saved]) == 1
+
+
+def test_a_trace_file_never_makes_raftcheck_import_code(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A shared trace names its core; replaying it must not import (and so run) a module the
+    file names. Only bundled cores and raftcheck's own modules load without --core."""
+    marker = tmp_path / "ran"
+    (tmp_path / "planted_core.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nfrom raftcheck.impl.raft import CORE\n")
+    monkeypatch.chdir(tmp_path)  # the current directory is importable, as for --core
+    trace = load_trace(QUORUM)
+    for spec in ("planted_core:CORE", f"{tmp_path / 'planted_core.py'}:CORE"):
+        path = save_trace(tmp_path / f"t{len(spec)}.json",
+                          evolve(trace, core=evolve(trace.core, spec=spec)))
+        assert main(["replay", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert "never makes raftcheck import code" in err and err.count("\n") == 1
+        assert not marker.exists()
+    # the user's explicit say-so loads it
+    assert main(["replay", str(path), "--core", "planted_core:CORE"]) in (0, 1)
+    assert marker.exists()
+    capsys.readouterr()
+    # raftcheck's own modules need no say-so
+    own = save_trace(tmp_path / "own.json", evolve(trace, core=evolve(
+        trace.core, spec="raftcheck.impl.refactors:MEDIAN_COMMIT")))
+    assert main(["replay", str(own)]) in (0, 1)
