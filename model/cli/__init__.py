@@ -11,6 +11,7 @@ Exit codes, the same for every subcommand:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -68,15 +69,15 @@ def build_parser() -> tuple[ArgumentParser, dict[str, Callable[[argparse.Namespa
 def main(argv: Sequence[str] | None = None) -> int:
     parser, runners = build_parser()
     args = parser.parse_args(argv)
-    if args.list_cores:
-        for name, core in BUNDLED.items():
-            doc = (type(core).__doc__ or "").strip().split("\n")[0]
-            print(f"{name:36s} {doc}")
-        return Exit.CLEAN
-    if args.command is None:
-        parser.print_help()
-        return Exit.USAGE
     try:
+        if args.list_cores:
+            for name, core in BUNDLED.items():
+                doc = (type(core).__doc__ or "").strip().split("\n")[0]
+                print(f"{name:36s} {doc}")
+            return Exit.CLEAN
+        if args.command is None:
+            parser.print_help()
+            return Exit.USAGE
         return runners[args.command](args)
     except UsageError as error:
         print(f"raftcheck {args.command}: error: {error}", file=sys.stderr)
@@ -84,4 +85,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("raftcheck: interrupted", file=sys.stderr)
         return Exit.INCONCLUSIVE
+    except BrokenPipeError:  # `raftcheck ... | head`: the reader left before the report ended
+        _silence_stdout()
+        return Exit.INCONCLUSIVE
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit does not fail again on
+    the closed pipe (and print a traceback)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
