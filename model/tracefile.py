@@ -468,8 +468,18 @@ def save_counterexample(trace: TraceFile, path: str | os.PathLike[str] | None = 
     """Save an engine's counterexample where `--save` said, or at `default_trace_path`; a
     taken name gets a `-2`, `-3`... suffix (never overwritten). Returns the path written;
     raises TraceFileError if nothing could be written."""
-    target = path if path is not None else default_trace_path(trace.engine, trace.core.name,
-                                                              trace.seed)
+    default = default_trace_path(trace.engine, trace.core.name, trace.seed)
+    if path is None:
+        return save_trace_fresh(default, trace)
+    given = os.fspath(path)
+    if not given.strip():
+        raise TraceFileError("--save needs a file or directory name")
+    target = Path(given)
+    if target.is_dir() or given.endswith(("/", os.sep)):
+        target = target / default.name  # a directory: the default name inside it
+    elif target.exists() and not target.is_file():
+        raise TraceFileError(f"{target} is not a regular file or a directory: not saving "
+                             "there")
     return save_trace_fresh(target, trace)
 
 

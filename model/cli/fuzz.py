@@ -17,6 +17,7 @@ from raftcheck.model.fuzz import FuzzResult, fuzz
 from raftcheck.model.fuzz_report import fuzz_summary, fuzz_verdict
 from raftcheck.model.options import add_world_arguments, model_from_args
 from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
+from raftcheck.model.trace import count_steps
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
 from raftcheck.model.verdict import Exit, UsageError
 from raftcheck.model.world import CORE_FAULT, Model
@@ -142,7 +143,7 @@ def report(result: FuzzResult, model: Model, as_json: bool, saved: Path | None =
                 print(f"\nCORE FAULT at step {len(result.actions)}: {result.violation.detail}")
             else:
                 print(f"\nVIOLATION of {result.violation.property} "
-                      f"(shrunk to {len(result.actions)} steps; seed {result.seed})")
+                      f"(shrunk to {count_steps(len(result.actions))}; seed {result.seed})")
             if saved is not None:
                 print(f"trace saved: {saved} (raftcheck replay {saved})")
         elif result.missing_goals:

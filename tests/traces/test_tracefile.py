@@ -173,3 +173,24 @@ def test_truncated_file_names_the_file(tmp_path: Path) -> None:
         load_trace(tmp_path / "missing.json")
     with pytest.raises(TraceFileError, match="cannot read"):
         load_trace(tmp_path)
+
+
+@pytest.mark.parametrize("where", ["", " ", ".", "./", "dir", "dir/", "/dev/null"])
+def test_save_handles_directories_and_odd_names(where: str, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--save DIR` saves inside DIR (as `break --save DIR` does); an empty name or a device is
+    a one-line error; nothing lands beside the given path under a made-up name."""
+    from raftcheck.model.tracefile import TraceFileError, save_counterexample
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dir").mkdir()
+    trace = load_trace(Path(__file__).resolve().parents[1] / "regressions"
+                       / "quorum-off-by-one.json")
+    if where.strip() in ("", "/dev/null"):
+        with pytest.raises(TraceFileError, match=r"needs a file|not a regular file"):
+            save_counterexample(trace, where)
+        assert not Path("/dev/null-2.json").exists()
+        return
+    saved = save_counterexample(trace, where)
+    assert saved.parent.resolve() == (tmp_path / where.strip("/")).resolve()
+    assert saved.name.startswith(f"{trace.engine}-") and load_trace(saved) == trace
