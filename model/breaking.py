@@ -50,6 +50,7 @@ class Hunt:
     raw_length: int | None = None  # hypothesis: before shrinking
     actions: tuple[Action, ...] = ()
     violation: Violation | None = None
+    interrupted: bool = False  # stopped by SIGINT/SIGTERM: a miss says nothing
 
 
 @frozen
@@ -64,14 +65,25 @@ class Report:
         return all(hunt.found for hunt in (self.exhaustive, self.hypothesis) if hunt is not None)
 
     @property
+    def interrupted(self) -> bool:
+        return any(hunt.interrupted for hunt in (self.exhaustive, self.hypothesis)
+                   if hunt is not None and not hunt.found)
+
+    @property
     def verdict(self) -> Verdict:
-        return Verdict.ALL_CAUGHT if self.caught else Verdict.ESCAPED
+        if self.caught:
+            return Verdict.ALL_CAUGHT
+        return Verdict.INCONCLUSIVE if self.interrupted else Verdict.ESCAPED
 
 
 def overall(reports: Sequence[Report]) -> Verdict:
-    """ALL_CAUGHT when every engine caught every bug it was run against, else ESCAPED."""
-    escaped = any(report.verdict is Verdict.ESCAPED for report in reports)
-    return Verdict.ESCAPED if escaped else Verdict.ALL_CAUGHT
+    """ESCAPED when an engine missed a bug within its whole budget; else INCONCLUSIVE when a
+    hunt was interrupted (a miss cut short says nothing); else ALL_CAUGHT."""
+    verdicts = {report.verdict for report in reports}
+    for verdict in (Verdict.ESCAPED, Verdict.INCONCLUSIVE):
+        if verdict in verdicts:
+            return verdict
+    return Verdict.ALL_CAUGHT
 
 
 def hunt_exhaustive(bug: Bug, max_seconds: float | None = DEFAULT_EXPLORE_SECONDS,
@@ -81,7 +93,8 @@ def hunt_exhaustive(bug: Bug, max_seconds: float | None = DEFAULT_EXPLORE_SECOND
     result = explore(model, strategy="bfs", symmetry=True, max_seconds=max_seconds,
                      workers=workers)
     if not result.violations:
-        return Hunt("exhaustive", False, None, result.seconds, result.distinct, None)
+        return Hunt("exhaustive", False, None, result.seconds, result.distinct, None,
+                    interrupted=result.stop_reason == "interrupted")
     first = result.violations[0]
     return Hunt("exhaustive", True, first.violation.property, result.seconds, result.distinct,
                 len(first.actions), actions=tuple(first.actions), violation=first.violation)

@@ -91,12 +91,15 @@ def run(args: argparse.Namespace) -> int:
             reports.append(hunt(bug, seed=seed, engines=engines,
                                 explore_seconds=args.explore_seconds,
                                 fuzz_seconds=args.fuzz_seconds, workers=args.workers))
+        if reports[-1].interrupted:  # Ctrl-C stops the whole run, not one hunt
+            break
     escaped = [report for report in reports if report.verdict is Verdict.ESCAPED]
     saved = save_all(reports, args.save, seed) if args.save else {}
     if args.json:
         print(json.dumps({"engine": "break", "seed": seed, "engines": engines,
                           "correct_core_scenarios": correct,
-                          "all_caught": not escaped, "saved": saved,
+                          "verdict": overall(reports).value.lower(),
+                          "all_caught": overall(reports) is Verdict.ALL_CAUGHT, "saved": saved,
                           "bugs": [_json(report) for report in reports]}, indent=2))
     else:
         out = Console()
@@ -108,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
         if escaped:
             print("ESCAPED: " + ", ".join(report.bug.name for report in escaped)
                   + " (not caught within the budget by every engine)")
+        elif overall(reports) is Verdict.INCONCLUSIVE:
+            print(f"INCONCLUSIVE: interrupted during {reports[-1].bug.name}; "
+                  f"{len(reports) - 1} of {len(chosen)} bugs hunted in full")
         else:
             print(f"every bug caught by every engine ({len(reports)} bugs)")
     return overall(reports).exit_code
@@ -152,6 +158,9 @@ def show(bug: Bug, max_seconds: float) -> int:
     print(f"{bug.name}: {' '.join((type(bug.core).__doc__ or '').split())}")
     print(f"needs: {bug.needs}; bounds: {bug.bounds.describe()}")
     found = hunt_exhaustive(bug, max_seconds)
+    if found.interrupted:
+        print(f"interrupted after {found.seconds:.1f} s ({found.states:,} states): no verdict")
+        return Verdict.INCONCLUSIVE.exit_code
     if not found.found or found.violation is None:
         print(f"not found by BFS within {max_seconds:g} s")
         return Verdict.ESCAPED.exit_code
@@ -167,6 +176,8 @@ def show(bug: Bug, max_seconds: float) -> int:
 def _cell(hunt_: Hunt | None) -> str:
     if hunt_ is None:
         return "-"
+    if hunt_.interrupted:
+        return f"[yellow]interrupted[/] after {hunt_.seconds:.0f} s"
     if not hunt_.found:
         return f"[bold red]missed[/] in {hunt_.seconds:.0f} s"
     if hunt_.engine == "exhaustive":
@@ -199,7 +210,8 @@ def _json(report: Report) -> dict[str, Any]:
     def hunt_json(hunt_: Hunt | None) -> dict[str, Any] | None:
         if hunt_ is None:
             return None
-        return {"found": hunt_.found, "property": hunt_.property,
+        return {"found": hunt_.found, "interrupted": hunt_.interrupted,
+                "property": hunt_.property,
                 "seconds": round(hunt_.seconds, 3), "states_or_examples": hunt_.states,
                 "length": hunt_.length, "raw_length": hunt_.raw_length,
                 "actions": [repr(action) for action in hunt_.actions]}

@@ -1,0 +1,46 @@
+"""Cut short from outside: `raftcheck ... | head` (a reader that leaves early) gets no traceback on
+stderr, and SIGINT to a hunt gets exit 3, never a verdict. The closed pipe: the command
+exits 3 (its report was cut short), never 1 (the code for a violation)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+@pytest.mark.parametrize("argv", [["break", "--list"], ["--list-cores"],
+                                  ["break", "--show", "quorum-off-by-one"]])
+def test_a_closed_pipe_is_not_a_traceback(argv: list[str]) -> None:
+    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    process = subprocess.Popen([sys.executable, "-c", code, *argv], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, bufsize=0)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.read(1)  # the first byte, then hang up
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    returncode = process.wait(timeout=120)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert returncode in (0, 3)
+
+
+@pytest.mark.parametrize("argv", [
+    ["break", "accept-stale-term-append", "--engines", "exhaustive", "--no-progress"],
+    ["break", "--show", "accept-stale-term-append"],
+])
+def test_an_interrupted_hunt_is_inconclusive_never_escaped(argv: list[str]) -> None:
+    """SIGINT to a hunt that has not found its bug yet: exit 3 and "interrupted", never the
+    ESCAPED verdict (exit 1) that a miss within the whole budget earns."""
+    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    argv = [arg for arg in argv if arg != "--no-progress"]
+    process = subprocess.Popen([sys.executable, "-c", code, *argv], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # the BFS for this bug takes minutes
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 3, out + err
+    assert "interrupted" in (out + err).lower() and "ESCAPED" not in out
+    assert "Traceback" not in err
