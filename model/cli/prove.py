@@ -105,6 +105,8 @@ def verdict(result: ProofResult) -> str:
     """The JSON summary's words for `result.verdict`."""
     if result.verdict is Verdict.INDUCTIVE:
         return f"inductive for {result.sizes.describe()}"
+    if result.interrupted:
+        return "interrupted"
     if result.verdict is Verdict.INCONCLUSIVE:
         return "unknown"
     return "not inductive"
@@ -144,7 +146,10 @@ def _report(result: ProofResult, as_json: bool) -> int:
         print(f"  (found and minimised in {cti.seconds:.2f} s)")
     dead = [c.action for c in result.checks if c.kind == "enabledness" and not c.ok]
     print()
-    if result.inductive:
+    if result.interrupted:
+        print(f"INTERRUPTED after {len(result.checks)} checks in {result.seconds:.1f} s: no "
+              "verdict (the table shows the checks that ran)")
+    elif result.inductive:
         print(f"INDUCTIVE for {s.describe()} (messages≤{s.slots}): {len(result.checks)} "
               f"checks in {result.seconds:.1f} s")
     elif dead:

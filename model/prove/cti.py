@@ -80,6 +80,21 @@ class Cti:
         return "\n".join(lines)
 
 
+
+class ProofInterrupted(Exception):
+    """z3 gave up on a query because the process was interrupted (SIGINT)."""
+
+
+def solve(solver: z3.Solver) -> Any:
+    """`solver.check()`; an answer of unknown because z3 was interrupted (it turns SIGINT
+    into a canceled query) ends the proof instead of reading as a failed check."""
+    verdict = solver.check()
+    if verdict == z3.unknown and solver.reason_unknown() in ("canceled",
+                                                              "interrupted from keyboard"):
+        raise ProofInterrupted(solver.reason_unknown())
+    return verdict
+
+
 def _state_lines(world: World) -> list[str]:
     lines = [f"       n{i}: {show_node(node, world.disk[i])}"
              for i, node in enumerate(world.nodes)]
@@ -138,7 +153,7 @@ def _descend(solver: z3.Solver, cost: Expr, model: z3.ModelRef, deadline: float
                 return model, False
             solver.set("timeout", max(1, int(left * 1000)))
             solver.add(cost < model.eval(cost, model_completion=True))
-            verdict = solver.check()
+            verdict = solve(solver)
             if verdict == z3.unsat:
                 return model, True
             if verdict != z3.sat:  # the deadline hit inside the query

@@ -44,3 +44,20 @@ def test_an_interrupted_hunt_is_inconclusive_never_escaped(argv: list[str]) -> N
     assert process.returncode == 3, out + err
     assert "interrupted" in (out + err).lower() and "ESCAPED" not in out
     assert "Traceback" not in err
+
+
+def test_an_interrupted_proof_is_inconclusive_never_not_inductive() -> None:
+    """SIGINT to `raftcheck prove` mid-proof: it stops promptly, says INTERRUPTED, exits 3;
+    never NOT INDUCTIVE (z3 turns the signal into an unknown answer, which must not read as
+    a failed check)."""
+    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    process = subprocess.Popen([sys.executable, "-c", code, "prove"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(6)  # z3 imported, the proof under way (the default proof takes a minute)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 3, out + err
+    assert "INTERRUPTED" in out or "interrupted" in err
+    assert "NOT INDUCTIVE" not in out and "NOT PROVEN" not in out and "Traceback" not in err
+    assert time.monotonic() - started < 20
