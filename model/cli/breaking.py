@@ -71,11 +71,16 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if args.list:
+        if args.json:
+            print(json.dumps([{"bug": bug.name, "summary": bug.summary, "needs": bug.needs,
+                               "nodes": bug.nodes, "breaks": bug.breaks,
+                               "shortest": bug.shortest} for bug in BUGS.values()], indent=2))
+            return Exit.CLEAN
         for bug in BUGS.values():
             print(f"{bug.name:34s} {bug.summary}")
         return Exit.CLEAN
     if args.show:
-        return show(BUGS[args.show], args.explore_seconds)
+        return show(BUGS[args.show], args.explore_seconds, args.json)
     seed = resolve_seed(args.seed)
     chosen = [BUGS[name] for name in args.bugs] or list(BUGS.values())
     say: Callable[[str], None] = (lambda text: None) if args.json else print
@@ -153,11 +158,22 @@ class _Null:
         return None
 
 
-def show(bug: Bug, max_seconds: float) -> int:
+def show(bug: Bug, max_seconds: float, as_json: bool = False) -> int:
     """The bug, its bounds, and its shortest counterexample in full."""
+    found = hunt_exhaustive(bug, max_seconds)
+    verdict = (Verdict.INCONCLUSIVE if found.interrupted else
+               Verdict.ALL_CAUGHT if found.found and found.violation is not None else
+               Verdict.ESCAPED)
+    if as_json:
+        print(json.dumps({"bug": bug.name, "bounds": bug.bounds.describe(),
+                          "verdict": verdict.value.lower(), "found": found.found,
+                          "interrupted": found.interrupted, "property": found.property,
+                          "length": found.length, "states": found.states,
+                          "seconds": round(found.seconds, 3),
+                          "actions": [repr(action) for action in found.actions]}, indent=2))
+        return verdict.exit_code
     print(f"{bug.name}: {' '.join((type(bug.core).__doc__ or '').split())}")
     print(f"needs: {bug.needs}; bounds: {bug.bounds.describe()}")
-    found = hunt_exhaustive(bug, max_seconds)
     if found.interrupted:
         print(f"interrupted after {found.seconds:.1f} s ({found.states:,} states): no verdict")
         return Verdict.INCONCLUSIVE.exit_code

@@ -61,10 +61,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.lemmas:
+        if args.json:
+            print(json.dumps([{"name": lemma.name, "figure_3": lemma.figure3,
+                               "statement": lemma.statement} for lemma in LEMMAS], indent=2))
+            return Exit.CLEAN
         for lemma in LEMMAS:
             tag = "Figure 3" if lemma.figure3 else "auxiliary"
             print(f"{lemma.name:34s} [{tag}] {lemma.statement}")
         return Exit.CLEAN
+    if args.nodes < 2 and not args.helpers:
+        raise UsageError("--nodes must be at least 2: a single server sends no messages, so "
+                         "no action of the message-passing encoding is ever enabled")
     try:
         sizes = Sizes(args.nodes, args.max_term, args.max_log, args.max_messages)
     except ValueError as error:

@@ -4,6 +4,7 @@ exits 3 (its report was cut short), never 1 (the code for a violation)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -61,3 +62,24 @@ def test_an_interrupted_proof_is_inconclusive_never_not_inductive() -> None:
     assert "INTERRUPTED" in out or "interrupted" in err
     assert "NOT INDUCTIVE" not in out and "NOT PROVEN" not in out and "Traceback" not in err
     assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize("argv", [["prove", "--lemmas", "--json"], ["break", "--list", "--json"],
+                                  ["break", "--show", "quorum-off-by-one", "--json"]])
+def test_json_is_honoured_where_it_is_accepted(argv: list[str],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from raftcheck.model.cli import main
+
+    assert main(argv) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document and isinstance(document, (list, dict))
+
+
+def test_prove_refuses_a_single_server(capsys: pytest.CaptureFixture[str]) -> None:
+    """A 1-node cluster sends no messages: refused up front (exit 2, one line), not run to a
+    NOT PROVEN (exit 1, the code for a finding)."""
+    from raftcheck.model.cli import main
+
+    assert main(["prove", "--nodes", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--nodes must be at least 2" in err and err.count("\n") == 1
