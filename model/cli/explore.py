@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from raftcheck.model.cli.common import add_force_argument, refuse_to_overwrite, write_new
 from raftcheck.model.explore import (
     DEFAULT_BOUNDS,
     DEFAULT_NODES,
@@ -64,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="print a JSON summary on stdout instead of the report")
     output.add_argument("--trace-out", metavar="FILE", default=None,
                         help="save the first counterexample as a replayable Python file")
+    add_force_argument(parser)
     output.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="live progress on stderr (default: when stderr is a terminal)")
     add_save_arguments(parser)
@@ -81,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     """`raftcheck explore`: 0 complete and clean, 1 violation, 2 bad usage, 3 incomplete or
     complete but vacuous (no reachability goal reached)."""
     try:
+        refuse_to_overwrite(args.trace_out, args.force)
         model = build_model(args)
         progress = args.progress if args.progress is not None else sys.stderr.isatty()
         result = explore(
@@ -97,13 +100,13 @@ def run(args: argparse.Namespace) -> int:
     if args.trace_out and result.violations:
         found = result.violations[0]
         try:
-            Path(args.trace_out).write_text(
-                f'"""{found.property} counterexample: core={model.core.name} '
-                f"nodes={model.config.cluster_size} bounds: {model.bounds.describe()}\n"
-                f'{found.violation.detail}"""\n' + replayable(found.actions) + "\n")
-        except OSError as error:
-            print(f"raftcheck explore: error: cannot write {args.trace_out}: {error}",
-                  file=sys.stderr)
+            write_new(args.trace_out,
+                      f'"""{found.property} counterexample: core={model.core.name} '
+                      f"nodes={model.config.cluster_size} bounds: {model.bounds.describe()}\n"
+                      f'{found.violation.detail}"""\n' + replayable(found.actions) + "\n",
+                      args.force)
+        except UsageError as error:
+            print(f"raftcheck explore: error: {error}", file=sys.stderr)
     saved = _save_counterexamples(args, model, result)
     if args.json:
         summary = result.to_json()

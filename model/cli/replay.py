@@ -11,6 +11,7 @@ from typing import Any
 
 from attrs import evolve
 
+from raftcheck.model.cli.common import add_force_argument, refuse_to_overwrite, write_new
 from raftcheck.model.cores import CoreLoadError, load_core, trusted_spec
 from raftcheck.model.render import render_html, render_mermaid
 from raftcheck.model.replay import ReplayResult, replay
@@ -45,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(self-contained chart) (default: %(default)s)")
     parser.add_argument("--out", metavar="PATH", default=None,
                         help="write the rendering here instead of stdout")
+    add_force_argument(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
 
 
@@ -61,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.json and args.format != "text" and args.out is None:
         raise UsageError("--json with --format mermaid/html needs --out PATH for the rendering")
+    if args.out is not None and Path(args.out).resolve() == Path(args.file).resolve():
+        raise UsageError(f"--out {args.out} is the trace being replayed: choose another path")
+    refuse_to_overwrite(args.out, args.force)
     try:
         trace = load_trace(args.file)
     except TraceFileError as error:
@@ -96,10 +101,7 @@ def _run(args: argparse.Namespace) -> int:
     rendering = _render(args.format, model, shown_actions, shown_violation, result,
                         title=f"raftcheck replay {Path(args.file).name}")
     if args.out is not None:
-        try:
-            Path(args.out).write_text(rendering, encoding="utf-8")
-        except OSError as error:
-            raise UsageError(f"cannot write {args.out}: {error.strerror or error}") from None
+        write_new(args.out, rendering, args.force)
     summary = _summary_lines(result, trace, spec, core.name)
     if shrink_note:
         summary.append(shrink_note)

@@ -218,3 +218,28 @@ def test_a_trace_file_never_makes_raftcheck_import_code(
     own = save_trace(tmp_path / "own.json", evolve(trace, core=evolve(
         trace.core, spec="raftcheck.impl.refactors:MEDIAN_COMMIT")))
     assert main(["replay", str(own)]) in (0, 1)
+
+
+def test_output_paths_never_replace_what_a_user_saved(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "t.json"
+    trace.write_bytes(QUORUM.read_bytes())
+    original = trace.read_bytes()
+    # --out naming the input itself: refused, the trace intact
+    assert main(["replay", str(trace), "--out", str(trace), "--format", "mermaid"]) == 2
+    assert trace.read_bytes() == original
+    assert "is the trace being replayed" in capsys.readouterr().err
+    # an existing --out: refused unless --force, and written whole when forced
+    out = tmp_path / "diagram.mmd"
+    out.write_text("mine")
+    assert main(["replay", str(trace), "--out", str(out), "--format", "mermaid"]) == 2
+    assert out.read_text() == "mine" and "--force" in capsys.readouterr().err
+    assert main(["replay", str(trace), "--out", str(out), "--format", "mermaid",
+                 "--force"]) in (0, 1)
+    assert out.read_text().startswith("sequenceDiagram")
+    # explore --trace-out: refused before the search runs
+    kept = tmp_path / "trace.py"
+    kept.write_text("mine")
+    assert main(["explore", "--core", "quorum-off-by-one", "--trace-out", str(kept),
+                 "--no-save"]) == 2
+    assert kept.read_text() == "mine"
