@@ -77,16 +77,22 @@ def build_wheel(tmp_path: Path) -> Path:
 
 
 def fresh_venv(tmp_path: Path) -> tuple[Path, Path]:
-    """A new virtual environment whose path also reaches this interpreter's packages."""
+    """A new virtual environment (its python, its site-packages)."""
     home = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(home)
     python = home / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     site = Path(subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         check=True, capture_output=True, text=True).stdout.strip())
+    return python, site
+
+
+def reach_our_dependencies(site: Path) -> None:
+    """Let the venv import this interpreter's packages (attrs, hypothesis, ...) through a
+    `.pth` line. Written after the wheel is installed: pip would otherwise see this
+    interpreter's own raftcheck (an editable install, in a test run) and skip the wheel."""
     ours = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (site / "dependencies.pth").write_text("\n".join(sorted(ours)) + "\n")
-    return python, site
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +103,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
                     "--no-deps", "--no-index", str(wheel)],
                    check=True, capture_output=True, text=True)
+    assert (site / "raftcheck" / "__init__.py").is_file(), "the wheel was not installed"
+    reach_our_dependencies(site)
     return wheel, python, site
 
 
