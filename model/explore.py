@@ -55,7 +55,7 @@ from raftcheck.model.search.common import (
     replay_indices as replay_indices,
 )
 from raftcheck.model.search.depth_first import depth_first
-from raftcheck.model.search.pool import process_context as process_context
+from raftcheck.model.search.pool import check_workers, process_context as process_context
 from raftcheck.model.search.result import (
     Counterexample as Counterexample,
     ExploreResult as ExploreResult,
@@ -98,8 +98,7 @@ def explore(
     that do not go together (checkpoints and workers are for bfs only, exact is one process)."""
     if strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
-    if workers < 1:
-        raise UsageError("workers must be at least 1")
+    check_workers(workers)
     for name, value in (("max_states", max_states), ("max_seconds", max_seconds),
                         ("max_depth", max_depth)):
         if value is not None and value < 0:

@@ -21,7 +21,7 @@ from hypothesis.errors import HypothesisException
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from raftcheck.model import seam
-from raftcheck.model.search.pool import process_context
+from raftcheck.model.search.pool import check_workers, process_context
 from raftcheck.model.shrink import polish, shrink
 from raftcheck.model.stateful import (
     PROFILES,
@@ -30,9 +30,11 @@ from raftcheck.model.stateful import (
     build_machine,
     profile_settings,
 )
+from raftcheck.model.verdict import UsageError
 from raftcheck.properties import Violation
 
 BATCH = 50
+MAX_STEPS = 10_000  # actions in one run: a run this long already takes seconds
 
 
 @frozen
@@ -158,8 +160,9 @@ def fuzz(
     count finds: shrinking takes longer than finding)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
-    if workers < 1:
-        raise ValueError("workers must be at least 1")
+    check_workers(workers)
+    if steps is not None and not 1 <= steps <= MAX_STEPS:
+        raise UsageError(f"steps must be between 1 and {MAX_STEPS:,}, got {steps}")
     budget = examples if examples is not None else (
         None if seconds is not None else PROFILES[profile]["max_examples"])
     stats = RunStats(on_step=on_progress)

@@ -39,6 +39,11 @@ class Config:
             raise ValueError("timeouts must be positive and election_timeout_ms low <= high")
 
 
+# The largest value a numeric bound takes: far beyond any search that ends, and it keeps a
+# state's actions (one client request per value at each leader) numbered in 16 bits.
+MAX_BOUND = 1_000
+
+
 @frozen
 class Bounds:
     """Every bound of the state space in one value, printed in every report. `None` means
@@ -58,6 +63,9 @@ class Bounds:
         for name in ("max_term", "max_log", "values", "max_messages"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+            if getattr(self, name) > MAX_BOUND:
+                raise ValueError(f"{name} must be at most {MAX_BOUND:,}, got "
+                                 f"{getattr(self, name):,}")
         for name in ("max_crashes", "max_partitions"):
             value = getattr(self, name)
             if value is not None and value < 0:

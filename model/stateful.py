@@ -62,7 +62,10 @@ PROFILES: dict[str, dict[str, Any]] = {
 COMMON: dict[str, Any] = {
     "deadline": None,
     "database": None,  # runs are reproduced from the seed, not from a local cache
-    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
+    # Long runs are large inputs by design (a run of 300 steps is a few thousand choices):
+    # these checks would fail them before they start, as a traceback.
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much,
+                              HealthCheck.large_base_example, HealthCheck.data_too_large],
 }
 
 

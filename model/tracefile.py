@@ -395,13 +395,22 @@ def _node_problem(trace: TraceFile) -> str | None:
 # ------------------------------------------------------------------------------ on disk
 
 
+# The largest trace file read: a counterexample of the longest runs the engines make is a few
+# hundred KiB; a file far larger is not one of ours, and reading it whole could exhaust memory.
+MAX_TRACE_BYTES = 64 << 20
+
+
 def load_trace(path: str | os.PathLike[str]) -> TraceFile:
     """The trace saved at `path`. Raises TraceFileError (one line, naming the file)."""
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as source:
+            data = source.read(MAX_TRACE_BYTES + 1)  # a device or a huge file stops here
     except OSError as error:
         raise TraceFileError(f"cannot read {os.fspath(path)}: "
                              f"{error.strerror or type(error).__name__}") from None
+    if len(data) > MAX_TRACE_BYTES:
+        raise TraceFileError(f"{os.fspath(path)} is larger than {MAX_TRACE_BYTES >> 20} MiB: "
+                             "not a trace file this tool wrote")
     try:
         return parse_trace(data)
     except TraceFileError as error:

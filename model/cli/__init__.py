@@ -11,6 +11,7 @@ Exit codes, the same for every subcommand:
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -52,11 +53,19 @@ HELP = {
 }
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("raftcheck")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> tuple[ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
     parser = ArgumentParser(prog="raftcheck", description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--list-cores", action="store_true",
                         help="list the bundled and deliberately broken cores and exit")
+    parser.add_argument("--version", action="version", version=f"raftcheck {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     runners = {}
     for name, add_arguments, run in commands():

@@ -25,6 +25,7 @@ from raftcheck.model.breaking import (
     scenario_outcomes,
 )
 from raftcheck.model.cli.common import resolve_seed
+from raftcheck.model.search.pool import check_workers
 from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.trace import count_steps, render_trace, replayable
 from raftcheck.model.verdict import Exit, UsageError, Verdict
@@ -68,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
     for option in ("explore_seconds", "fuzz_seconds"):
         if getattr(args, option) <= 0:
             raise UsageError(f"--{option.replace('_', '-')} must be positive")
-    if args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    check_workers(args.workers)
     if args.list:
         if args.json:
             print(json.dumps([{"bug": bug.name, "summary": bug.summary, "needs": bug.needs,

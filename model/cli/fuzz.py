@@ -16,6 +16,7 @@ from raftcheck.model.cli.common import resolve_seed
 from raftcheck.model.fuzz import FuzzResult, fuzz
 from raftcheck.model.fuzz_report import fuzz_summary, fuzz_verdict
 from raftcheck.model.options import add_world_arguments, model_from_args
+from raftcheck.model.search.pool import check_workers
 from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
 from raftcheck.model.trace import count_steps
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
@@ -57,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--seconds must be positive")
     if args.steps is not None and args.steps < 1:
         raise UsageError("--steps must be at least 1")
-    if args.workers < 1:
-        raise UsageError("--workers must be at least 1")
+    check_workers(args.workers)
     seed = resolve_seed(args.seed)
     if args.core == "pysyncobj":  # a real library, not a step function: its own engine
         if args.workers != 1:

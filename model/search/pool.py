@@ -14,6 +14,7 @@ from typing import Any
 
 from raftcheck.model.seam import AnyModel
 from raftcheck.model.search.common import expand, fingerprinter
+from raftcheck.model.verdict import UsageError
 from raftcheck.properties import Violation
 
 
@@ -51,6 +52,15 @@ def _worker_main(conn: Connection, model: AnyModel, symmetry: bool) -> None:
         else:
             conn.close()
             return
+
+
+MAX_WORKERS = 64  # processes one run may start: more only thrash a machine
+
+
+def check_workers(workers: int) -> None:
+    """The one rule for `--workers`, for every engine that starts processes."""
+    if not 1 <= workers <= MAX_WORKERS:
+        raise UsageError(f"workers must be between 1 and {MAX_WORKERS}, got {workers}")
 
 
 def process_context() -> Any:

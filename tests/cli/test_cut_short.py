@@ -83,3 +83,38 @@ def test_prove_refuses_a_single_server(capsys: pytest.CaptureFixture[str]) -> No
     assert main(["prove", "--nodes", "1"]) == 2
     err = capsys.readouterr().err
     assert "--nodes must be at least 2" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["replay", "/dev/zero"], "larger than 64 MiB"),
+    (["explore", "--values", "65535"], "values must be at most 1,000"),
+    (["fuzz", "--steps", "300000"], "steps must be between 1 and 10,000"),
+    (["fuzz", "--workers", "1000"], "workers must be between 1 and 64"),
+    (["diff", "raft", "raft", "--workers", "500"], "workers must be between 1 and 64"),
+])
+def test_inputs_have_sane_limits(argv: list[str], message: str,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from raftcheck.model.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_long_runs_are_not_a_health_check_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    """Runs of 300 steps are large inputs by design; Hypothesis' size health checks are off
+    (they failed such runs before they started, with a traceback and exit 1)."""
+    from raftcheck.model.cli import main
+
+    assert main(["fuzz", "--steps", "300", "--examples", "3", "--seed", "1", "--no-save",
+                 "--no-progress"]) in (0, 3)
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from raftcheck.model.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.startswith("raftcheck ")
