@@ -59,8 +59,10 @@ MAX_WORKERS = 64  # processes one run may start: more only thrash a machine
 
 def check_workers(workers: int) -> None:
     """The one rule for `--workers`, for every engine that starts processes."""
-    if not 1 <= workers <= MAX_WORKERS:
-        raise UsageError(f"workers must be between 1 and {MAX_WORKERS}, got {workers}")
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if workers > MAX_WORKERS:
+        raise UsageError(f"--workers must be at most {MAX_WORKERS}, got {workers}")
 
 
 def process_context() -> Any:

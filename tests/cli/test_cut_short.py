@@ -89,8 +89,9 @@ def test_prove_refuses_a_single_server(capsys: pytest.CaptureFixture[str]) -> No
     (["replay", "/dev/zero"], "larger than 64 MiB"),
     (["explore", "--values", "65535"], "values must be at most 1,000"),
     (["fuzz", "--steps", "300000"], "steps must be between 1 and 10,000"),
-    (["fuzz", "--workers", "1000"], "workers must be between 1 and 64"),
-    (["diff", "raft", "raft", "--workers", "500"], "workers must be between 1 and 64"),
+    (["fuzz", "--workers", "1000"], "--workers must be at most 64"),
+    (["diff", "raft", "raft", "--workers", "500"], "--workers must be at most 64"),
+    (["break", "--workers", "999"], "--workers must be at most 64"),
 ])
 def test_inputs_have_sane_limits(argv: list[str], message: str,
                                  capsys: pytest.CaptureFixture[str]) -> None:
