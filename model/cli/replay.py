@@ -103,13 +103,20 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None:
         write_new(args.out, rendering, args.force)
     summary = _summary_lines(result, trace, spec, core.name)
+    code = result.exit_code
+    divergence = _divergence_note(trace, result)
+    if divergence is not None:
+        summary.append(divergence)
+        code = Exit.INCONCLUSIVE
     if shrink_note:
         summary.append(shrink_note)
     if args.out is not None:
         summary.append(f"{args.format} rendering written to {args.out}")
     if args.json:
-        print(json.dumps(_json(result, args, spec, core.name, shrunk_path, shrink_note),
-                         indent=2))
+        document = _json(result, args, spec, core.name, shrunk_path, shrink_note)
+        if divergence is not None:
+            document.update(divergence=divergence, exit_code=int(code))
+        print(json.dumps(document, indent=2))
     elif args.out is not None:
         print("\n".join(summary))
     elif args.format == "text":
@@ -119,7 +126,21 @@ def _run(args: argparse.Namespace) -> int:
     else:  # the rendering is the output; the verdict goes to stderr
         sys.stdout.write(rendering)
         print("\n".join(summary), file=sys.stderr)
-    return result.exit_code
+    return code
+
+
+def _divergence_note(trace: TraceFile, result: ReplayResult) -> str | None:
+    """A trace `raftcheck diff` saved holds NEW's side of a schedule on which two cores
+    diverged. When NEW alone breaks no property there, a clean replay says nothing about
+    the divergence: inconclusive, with the command that re-checks it."""
+    if trace.engine != "diff" or not result.verdict.is_clean:
+        return None
+    meta = trace.metadata.get("diff", {}) if isinstance(trace.metadata, dict) else {}
+    detail = meta.get("detail") or ["(no detail recorded)"]
+    old, new, level = meta.get("old", "OLD"), meta.get("new", "NEW"), meta.get("compare", "?")
+    return (f"INCONCLUSIVE: this trace records a divergence between {old} and {new} at "
+            f"--compare {level} ({detail[0]}); one core alone cannot show it: run "
+            f"`raftcheck diff {old} {new} --compare {level}`")
 
 
 def _save_shrunk(args: argparse.Namespace, shrunk: TraceFile) -> Path:

@@ -117,3 +117,21 @@ def test_a_divergence_is_saved_as_a_replayable_trace_file(
     # NEW's side replays to the same violation; the bundled core survives the same schedule.
     assert first_violation(trace.model(MEDIAN_COMMIT_OFF_BY_ONE), trace.actions) is not None
     assert first_violation(trace.model(CORE), trace.actions) is None
+
+
+def test_a_saved_divergence_never_replays_as_clean(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """At --compare state the divergence is a difference between the cores, not a broken
+    property: NEW's side replays without a violation. That must read as inconclusive, with
+    the command that re-checks the divergence, never as CLEAN (exit 0)."""
+    target = tmp_path / "divergence.json"
+    code = main(["diff", "raft", "raftcheck.impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE",
+                 "--engine", "exhaustive", "--save", str(target)])
+    assert code == 1
+    capsys.readouterr()
+    assert main(["replay", str(target)]) == 3
+    out = capsys.readouterr().out
+    assert "INCONCLUSIVE: this trace records a divergence" in out
+    assert "raftcheck diff raft raftcheck.impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE" in out
+    assert main(["replay", str(target), "--json"]) == 3
+    assert json.loads(capsys.readouterr().out)["exit_code"] == 3
