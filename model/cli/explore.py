@@ -119,6 +119,10 @@ def run(args: argparse.Namespace) -> int:
         for path in saved:
             if path is not None:
                 print(f"trace saved: {path} (raftcheck replay {path})")
+        resumable = ("interrupted", "max_seconds", "max_states", "max_depth")
+        if args.checkpoint is not None and result.stop_reason in resumable:
+            print(f"checkpoint: {args.checkpoint} (continue with the same options and "
+                  f"--resume {args.checkpoint})")
     return result.verdict.exit_code
 
 

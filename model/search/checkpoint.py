@@ -3,6 +3,7 @@ found) and its checkpoint file: saved atomically, resumed only by the same searc
 
 from __future__ import annotations
 
+import hashlib
 import marshal
 import os
 import sys
@@ -17,7 +18,7 @@ from raftcheck.model.seam import AnyModel
 from raftcheck.model.verdict import UsageError
 
 CHECKPOINT_FILE = "explore-checkpoint.marshal"
-CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-3"  # 3: parent links number candidate actions
+CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-4"  # 4: the content sealed by a digest
 MARSHAL_FILE_VERSION = 4
 
 
@@ -93,10 +94,12 @@ class Bfs:
             "found": self.found,
             "seconds": seconds,
         }
+        payload = marshal.dumps(data, MARSHAL_FILE_VERSION)
+        sealed = {"magic": CHECKPOINT_MAGIC, "digest": _digest(payload), "payload": payload}
         target = directory / CHECKPOINT_FILE
         temporary = directory / (CHECKPOINT_FILE + ".tmp")
         with open(temporary, "wb") as out:
-            marshal.dump(data, out, MARSHAL_FILE_VERSION)
+            marshal.dump(sealed, out, MARSHAL_FILE_VERSION)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
@@ -106,21 +109,44 @@ class Bfs:
         path = directory / CHECKPOINT_FILE
         try:
             with open(path, "rb") as source:
-                data = marshal.load(source)
+                sealed = marshal.load(source)
         except (OSError, EOFError, ValueError, TypeError) as error:
             raise UsageError(f"cannot read checkpoint {path}: {error}") from None
-        magic = data.get("magic") if isinstance(data, dict) else None
+        magic = sealed.get("magic") if isinstance(sealed, dict) else None
         if magic != CHECKPOINT_MAGIC:
             if isinstance(magic, str) and magic.startswith(CHECKPOINT_MAGIC.rsplit("-", 1)[0]):
                 raise UsageError(f"{path} is a checkpoint in an older format ({magic}); this "
                                  f"raftcheck reads {CHECKPOINT_MAGIC}: start the search again")
             raise UsageError(f"{path} is not a raftcheck explore checkpoint")
+        payload = sealed.get("payload")
+        if not isinstance(payload, bytes) or sealed.get("digest") != _digest(payload):
+            raise UsageError(f"{path} is damaged: its content does not match its digest "
+                             "(edited or truncated); start the search again")
+        try:
+            return cls._unpack(path, marshal.loads(payload), model, symmetry, encoded)
+        except UsageError:  # a readable checkpoint of another search: its own message
+            raise
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, EOFError) as error:
+            raise UsageError(f"{path} is damaged: {type(error).__name__}: {error}") from None
+
+    @classmethod
+    def _unpack(cls, path: Path, data: Any, model: AnyModel, symmetry: bool,
+                encoded: bool) -> Bfs:
         if data["python"] != list(sys.version_info[:2]):
             raise UsageError(f"{path} was written by Python {data['python']}, not "
                              f"{list(sys.version_info[:2])}")
-        if data["identity"] != _identity(model, symmetry):
-            raise UsageError(f"{path} is a checkpoint of a different search: "
-                             f"{data['identity']!r}")
+        mine = _identity(model, symmetry)
+        if data["identity"] != mine:
+            theirs = list(data["identity"])
+            pairs = zip(theirs, mine, strict=False)  # a shorter list differs where it ends
+            where = next((i for i, (a, b) in enumerate(pairs) if a != b),
+                         min(len(theirs), len(mine)))
+
+            def shown(values: list[Any]) -> str:
+                return str(values[where]) if where < len(values) else "(nothing)"
+
+            raise UsageError(f"{path} is a checkpoint of a different search: it has "
+                             f"{shown(theirs)} where this search has {shown(mine)}")
         levels = [Level.from_bytes(level) for level in data["levels"]]
         next_level = Level.from_bytes(data["next_level"])
         seen: set[int] = set()
@@ -130,10 +156,27 @@ class Bfs:
         def states(encodings: list[Any]) -> list[Any]:
             return encodings if encoded else [model.decode(item) for item in encodings]
 
+        frontier, next_frontier = data["frontier"], data["next_frontier"]
+        position, generated, seconds = data["position"], data["generated"], data["seconds"]
+        consistent = (
+            isinstance(frontier, list) and isinstance(next_frontier, list)
+            and isinstance(position, int) and isinstance(generated, int)
+            and isinstance(seconds, (int, float))
+            and len(frontier) == len(levels[-1].fps)  # one state per fingerprint of a level
+            and len(next_frontier) == len(next_level.fps)
+            and 0 <= position <= len(frontier)
+            and all(isinstance(goal, str) for goal in data["goals"]))
+        if not consistent:
+            raise ValueError("its frontier, levels and counters do not agree")
+
         return cls(model, symmetry, levels, states(data["frontier"]), next_level,
                    states(data["next_frontier"]), data["position"], seen, data["generated"],
                    set(data["goals"]), [(name, list(path)) for name, path in data["found"]],
                    data["seconds"])
+
+
+def _digest(payload: bytes) -> str:
+    return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
 def _identity(model: AnyModel, symmetry: bool) -> list[Any]:

@@ -234,10 +234,35 @@ def test_resume_refuses_a_checkpoint_in_an_older_format(tmp_path: Path) -> None:
     a reason, not decoded into the wrong shape."""
     explore(small_model(), max_states=100, checkpoint=tmp_path)
     path = tmp_path / CHECKPOINT_FILE
-    data = marshal.loads(path.read_bytes())
-    data["magic"] = "raftcheck-explore-checkpoint-1"
-    path.write_bytes(marshal.dumps(data))
+    sealed = marshal.loads(path.read_bytes())
+    sealed["magic"] = "raftcheck-explore-checkpoint-1"
+    path.write_bytes(marshal.dumps(sealed))
     with pytest.raises(UsageError, match=r"older format .*start the search again"):
+        explore(small_model(), resume=tmp_path)
+
+
+@pytest.mark.parametrize("edit", ["empty the frontier", "delete a field", "wrong type",
+                                  "empty and reseal"])
+def test_resume_refuses_a_damaged_checkpoint(tmp_path: Path, edit: str) -> None:
+    """A checkpoint edited by hand, even into valid marshal data, is refused in one line:
+    an emptied frontier used to resume to PASS after a fraction of the states."""
+    import hashlib
+
+    explore(small_model(), max_states=300, checkpoint=tmp_path)
+    path = tmp_path / CHECKPOINT_FILE
+    sealed = marshal.loads(path.read_bytes())
+    data = marshal.loads(sealed["payload"])
+    if edit in ("empty the frontier", "empty and reseal"):
+        data["frontier"] = []
+    elif edit == "delete a field":
+        del data["levels"]
+    else:
+        data["position"] = "three"
+    sealed["payload"] = marshal.dumps(data)
+    if edit != "empty the frontier":  # resealed: a digest that matches the edit
+        sealed["digest"] = hashlib.blake2b(sealed["payload"], digest_size=16).hexdigest()
+    path.write_bytes(marshal.dumps(sealed))
+    with pytest.raises(UsageError, match="damaged"):
         explore(small_model(), resume=tmp_path)
 
 
@@ -307,3 +332,16 @@ def test_cli_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
     assert summary["verdict"] == "PASS" and summary["distinct"] == 3_273
     assert summary["bounds"]["max_term"] == 2 and summary["symmetry"]
     assert summary["goals_missed"] == []
+
+
+def test_the_cli_says_where_the_checkpoint_is_and_what_differs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from raftcheck.model.cli import main
+
+    where = str(tmp_path / "ck")
+    assert main(["explore", "--max-states", "300", "--checkpoint", where, "--no-save"]) == 3
+    assert f"--resume {where}" in capsys.readouterr().out
+    assert main(["explore", "--resume", where, "--max-term", "3", "--no-save"]) == 2
+    err = capsys.readouterr().err
+    assert "it has term≤2" in err and "this search has term≤3" in err
+    assert "[" not in err and err.count("\n") == 1  # no raw Python list
