@@ -10,6 +10,7 @@ model/cli/check.py.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,7 +18,7 @@ from attrs import evolve, frozen
 
 from raftcheck.model.fuzz import fuzz
 from raftcheck.model.fuzz_report import fuzz_summary, fuzz_verdict
-from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
 from raftcheck.model.trace import render_trace
 from raftcheck.model.verdict import Exit, Verdict
 from raftcheck.model.world import Config, Core, CoreFault, Model
@@ -46,10 +47,16 @@ class CheckResult:
 
 
 def check(core: Core, seed: int, *, quick: bool = False, show_scenarios: bool = False,
-          say: Callable[[str], None] = lambda text: None) -> CheckResult:
+          say: Callable[[str], None] = lambda text: None,
+          progress: Callable[[str], None] | None = None) -> CheckResult:
     """Every engine on its defaults against `core`; `say` receives what a part shows as it
-    goes (failed scenarios, counterexample traces)."""
-    parts = [run_scenarios(core, say, show_scenarios), run_fuzz(core, seed, quick, say)]
+    goes (failed scenarios, counterexample traces), `progress` a line now and then saying
+    where the run is."""
+    tell = progress or (lambda text: None)
+    tell("scenarios")
+    parts = [run_scenarios(core, say, show_scenarios)]
+    parts.append(run_fuzz(core, seed, quick, say, progress))
+    tell("explore: breadth-first search")
     explore_part = run_explore(core, quick, say)
     if explore_part is not None:
         parts.append(explore_part)
@@ -84,9 +91,21 @@ def run_scenarios(core: Core, say: Any, show_all: bool = False) -> Part:
                 {"scenarios": {r.name: r.passed for r in results}})
 
 
-def run_fuzz(core: Core, seed: int, quick: bool, say: Any) -> Part:
+def run_fuzz(core: Core, seed: int, quick: bool, say: Any,
+             progress: Callable[[str], None] | None = None) -> Part:
     model = Model(core, Config(), FUZZ_BOUNDS)
-    result = fuzz(model, seed=seed, profile="dev" if quick else "ci")
+    profile = "dev" if quick else "ci"
+    budget = PROFILES[profile]["max_examples"]
+    shown = [0.0]
+
+    def on_step(stats: RunStats) -> None:  # called every step: report a few times a second
+        now = time.monotonic()
+        if progress is not None and now - shown[0] >= 0.5:
+            shown[0] = now
+            progress(f"fuzz: {stats.examples}/{budget} runs, {stats.steps:,} steps")
+
+    result = fuzz(model, seed=seed, profile=profile,
+                  on_progress=on_step if progress is not None else None)
     verdict = fuzz_verdict(result)
     if result.violation is not None:
         say(result.trace)

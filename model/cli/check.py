@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from rich.console import Console
 from rich.table import Table
@@ -27,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--show-scenarios", action="store_true",
                         help="print each seed scenario in full (trace, question, answer, checks)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="say on stderr which part runs and how far it is (default: when "
+                             "stderr is a terminal)")
 
 
 def word(verdict: Verdict) -> str:
@@ -42,7 +46,17 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     say = (lambda text: None) if args.json else print
     say(f"raftcheck check: core={core.name} seed={seed}")
-    result = check(core, seed, quick=args.quick, show_scenarios=args.show_scenarios, say=say)
+    console = Console(stderr=True)
+    shown = console.is_terminal if args.progress is None else args.progress
+    if shown and console.is_terminal:  # a live line, rewritten in place
+        with console.status("check: starting") as status:
+            result = check(core, seed, quick=args.quick, show_scenarios=args.show_scenarios,
+                           say=say, progress=lambda text: status.update(f"check: {text}"))
+    else:  # plain lines, for a log (or nothing)
+        result = check(core, seed, quick=args.quick, show_scenarios=args.show_scenarios,
+                       say=say, progress=(lambda text: print(f"check: {text}",
+                                                              file=sys.stderr))
+                       if shown else None)
     if args.json:
         print(json.dumps({"engine": "check", "core": core.name, "seed": seed,
                           "verdict": word(result.verdict),

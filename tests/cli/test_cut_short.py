@@ -119,3 +119,14 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out.startswith("raftcheck ")
+
+
+def test_check_says_how_far_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    """`raftcheck check` runs for a minute: with --progress (the default on a terminal) it
+    says which part runs and how far the fuzzing is."""
+    from raftcheck.model.cli import main
+
+    assert main(["check", "--quick", "--seed", "1", "--core", "quorum-off-by-one",
+                 "--progress"]) == 1
+    err = capsys.readouterr().err
+    assert "check: scenarios" in err and "check: explore" in err
