@@ -79,6 +79,9 @@ from raftcheck.model.world import (
 from raftcheck.properties.violation import Violation
 
 FORMAT = "raftcheck-trace"
+# The format of the PySyncObj adapter's records (model/adapters/pysyncobj_fuzz.py): a live
+# library's run, replayed by the adapter, never by `raftcheck replay`.
+PYSYNCOBJ_FORMAT = "raftcheck-pysyncobj-trace"
 SCHEMA_VERSION = 1  # bump on any change a version-1 reader would misread
 TRACE_DIR_ENV = "RAFTCHECK_TRACE_DIR"
 DEFAULT_TRACE_DIR = "raftcheck-traces"
@@ -336,6 +339,9 @@ def parse_trace(text: str | bytes) -> TraceFile:
     if not isinstance(document, dict):
         raise TraceFileError(f"not a raftcheck trace: the top level is {_describe(document)}, "
                              "not an object")
+    if document.get("format") == PYSYNCOBJ_FORMAT:
+        raise TraceFileError("a PySyncObj record, not a trace of a core: replay it with "
+                             "`raftcheck fuzz --core pysyncobj --replay FILE`")
     if "schema" not in document:
         raise TraceFileError("not a raftcheck trace: no 'schema' version field")
     schema = document.pop("schema")

@@ -70,6 +70,7 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
 from raftcheck.model.fuzz import run_machine
 from raftcheck.model.shrink import delete_chunks
 from raftcheck.model.stateful import PROFILES
+from raftcheck.model.tracefile import PYSYNCOBJ_FORMAT, default_trace_path
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import World
 from raftcheck.properties import (
@@ -455,7 +456,7 @@ def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
 # ------------------------------------------------------------------------------ records
 
 
-FORMAT = "raftcheck-pysyncobj-trace"
+FORMAT = PYSYNCOBJ_FORMAT
 SCHEMA = 1
 
 
@@ -526,13 +527,20 @@ def load_record(path: str | os.PathLike[str]) -> Record:
     return record
 
 
-def save_record(record: Record, seed: int) -> Path:
-    """Save under the suite's trace directory (`model.tracefile.default_trace_path`), never
-    overwriting: `fuzz-pysyncobj-<seed>.json`, then `-2`, `-3`, ..."""
-    from raftcheck.model.tracefile import default_trace_path
-
+def save_record(record: Record, seed: int, path: str | None = None) -> Path:
+    """Save where `--save` said (a file, or a directory to save in) or under the suite's
+    trace directory (`model.tracefile.default_trace_path`), never overwriting:
+    `fuzz-pysyncobj-<seed>.json`, then `-2`, `-3`, ..."""
     target = default_trace_path("fuzz", "pysyncobj", seed)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if path is not None:
+        if not path.strip():
+            raise RecordError("--save needs a file or directory name")
+        given = Path(path)
+        target = given / target.name if given.is_dir() or path.endswith("/") else given
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RecordError(f"cannot write {target}: {error.strerror or error}") from None
     text = dump_record(record)
     for number in range(1, 10_000):
         candidate = target if number == 1 else target.with_name(
@@ -722,8 +730,12 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
                   profile=args.profile, examples=args.examples, seconds=args.seconds,
                   steps=args.steps)
     saved = None
-    if result.config is not None:
-        saved = save_record(Record(result.config, result.actions, result.outcome), seed)
+    if result.config is not None and not getattr(args, "no_save", False):
+        try:
+            saved = save_record(Record(result.config, result.actions, result.outcome), seed,
+                                getattr(args, "save", None))
+        except RecordError as error:  # a failed save must not lose the result
+            print(f"raftcheck fuzz: warning: record not saved: {error}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary(result, saved), indent=2))
         return result.verdict.exit_code

@@ -424,3 +424,22 @@ def test_fuzzer_found_records_replay_to_the_same_violation(name: str, prop: str)
     assert outcome.violation is not None
     assert outcome.violation.property == prop
     assert len(applied) == len(record.actions)
+
+
+def test_records_go_where_save_says_and_replay_points_at_the_adapter(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from raftcheck.model.adapters.pysyncobj_fuzz import save_record
+
+    config, actions = stale_append_entries_run()
+    outcome, applied, _ = replay(config, actions)
+    record = Record(config, tuple(applied), outcome)
+    inside = save_record(record, 7, str(tmp_path))  # a directory: saved inside it
+    assert inside.parent == tmp_path and load_record(inside).actions == record.actions
+    named = save_record(record, 7, str(tmp_path / "mine.json"))
+    assert named == tmp_path / "mine.json"
+    again = save_record(record, 7, str(tmp_path / "mine.json"))  # never overwritten
+    assert again != named and again.exists()
+    # `raftcheck replay` is for traces of cores: one line naming the command that replays it
+    assert main(["replay", str(named)]) == 2
+    err = capsys.readouterr().err
+    assert "raftcheck fuzz --core pysyncobj --replay" in err and err.count("\n") == 1
