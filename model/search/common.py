@@ -86,12 +86,15 @@ def counterexample(model: AnyModel, indices: Sequence[int], shortest: bool) -> C
 
 
 class Interrupt:
-    """Ctrl-C sets a flag the search polls between states, so it stops at a consistent point
-    with partial statistics (and a checkpoint); a second Ctrl-C interrupts at once."""
+    """Ctrl-C or SIGTERM (`timeout`, a scheduler) sets a flag the search polls between
+    states, so it stops at a consistent point with partial statistics (and a checkpoint); a
+    second signal interrupts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
         self._installed = False
 
     def _handle(self, signum: int, frame: Any) -> None:
@@ -101,13 +104,15 @@ class Interrupt:
 
     def __enter__(self) -> Interrupt:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
             self._installed = True
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._installed:
-            signal.signal(signal.SIGINT, self._previous)
+            for signum, previous in self._previous.items():
+                signal.signal(signum, previous)
 
 
 class Progress:

@@ -130,3 +130,17 @@ def test_check_says_how_far_it_is(capsys: pytest.CaptureFixture[str]) -> None:
                  "--progress"]) == 1
     err = capsys.readouterr().err
     assert "check: scenarios" in err and "check: explore" in err
+
+
+def test_sigterm_ends_explore_with_its_partial_summary() -> None:
+    """`timeout` sends SIGTERM: explore stops like on Ctrl-C, prints what it covered, exit 3."""
+    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    process = subprocess.Popen([sys.executable, "-c", code, "explore", "--max-term", "3",
+                                "--no-save", "--no-progress"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(5)  # this search takes minutes
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 3, out + err
+    assert "INCOMPLETE" in out and "interrupted" in out and "distinct" in out
+    assert "Traceback" not in err
