@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from raftcheck.model.cli.common import add_force_argument, refuse_to_overwrite, write_new
 from raftcheck.model.explore import (
@@ -21,6 +22,18 @@ from raftcheck.model.trace import render_trace, replayable
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
 from raftcheck.model.verdict import Exit, UsageError
 from raftcheck.model.world import Model
+
+SIMULATION: dict[str, Any] = {"walks": 1000, "depth": 100, "bias": "uniform"}
+
+
+def simulation_options(args: argparse.Namespace) -> None:
+    """Refuse a simulation option given to another strategy; fill in the defaults."""
+    given = [name for name in SIMULATION if hasattr(args, name)]
+    if given and args.strategy != "simulate":
+        raise UsageError(f"--{given[0]} applies to --strategy simulate only")
+    for name, value in SIMULATION.items():
+        if not hasattr(args, name):
+            setattr(args, name, value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,14 +59,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep every state's encoding to detect fingerprint collisions")
     simulation = parser.add_argument_group("simulation (--strategy simulate)")
     simulation.add_argument("--seed", type=int, default=0, help="random seed")
-    simulation.add_argument("--walks", type=optional_count, default=1000,
+    # Left unset unless given, so that giving one to another strategy is refused rather than
+    # silently ignored (`simulation_options`).
+    simulation.add_argument("--walks", type=optional_count, default=argparse.SUPPRESS,
                             help="number of walks, or 'none' to run until a limit "
-                                 "(default: %(default)s)")
-    simulation.add_argument("--depth", type=count, default=100,
-                            help="steps per walk (default: %(default)s)")
-    simulation.add_argument("--bias", choices=("uniform", "kind"), default="uniform",
+                                 f"(default: {SIMULATION['walks']})")
+    simulation.add_argument("--depth", type=count, default=argparse.SUPPRESS,
+                            help=f"steps per walk (default: {SIMULATION['depth']})")
+    simulation.add_argument("--bias", choices=("uniform", "kind"), default=argparse.SUPPRESS,
                             help="uniform over actions, or over action kinds first "
-                                 "(default: %(default)s)")
+                                 f"(default: {SIMULATION['bias']})")
     output = parser.add_argument_group("long runs and output")
     output.add_argument("--checkpoint", metavar="DIR", default=None,
                         help="write the search state to DIR periodically and when stopped")
@@ -84,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     complete but vacuous (no reachability goal reached)."""
     try:
         refuse_to_overwrite(args.trace_out, args.force)
+        simulation_options(args)
         model = build_model(args)
         progress = args.progress if args.progress is not None else sys.stderr.isatty()
         result = explore(

@@ -66,6 +66,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.out is not None and Path(args.out).resolve() == Path(args.file).resolve():
         raise UsageError(f"--out {args.out} is the trace being replayed: choose another path")
     refuse_to_overwrite(args.out, args.force)
+    if args.shrunk is not None and not args.shrink:
+        raise UsageError("--shrunk names the file --shrink writes: give --shrink too")
     try:
         trace = load_trace(args.file)
     except TraceFileError as error:

@@ -144,3 +144,22 @@ def test_sigterm_ends_explore_with_its_partial_summary() -> None:
     assert process.returncode == 3, out + err
     assert "INCOMPLETE" in out and "interrupted" in out and "distinct" in out
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["explore", "--walks", "5"], "--walks applies to --strategy simulate only"),
+    (["explore", "--strategy", "dfs", "--bias", "kind"], "--bias applies to --strategy"),
+    (["replay", "tests/regressions/quorum-off-by-one.json", "--shrunk", "x.json"],
+     "give --shrink too"),
+])
+def test_options_that_would_do_nothing_are_refused(
+        argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathlib import Path
+
+    from raftcheck.model.cli import main
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
