@@ -39,6 +39,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import attrs
+
 from raftcheck.model import presets
 from raftcheck.model.seam import AnyModel
 from raftcheck.model.search.bfs import bfs
@@ -114,13 +116,28 @@ def explore(
         raise UsageError(f"no checkpoint to resume in {resume}")
     limits = Limits(max_states, max_seconds)
     try:
-        return _explore(model, strategy=strategy, symmetry=symmetry, limits=limits,
-                        max_depth=max_depth, workers=workers, all_violations=all_violations,
-                        checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                        resume=resume, seed=seed, walks=walks, walk_depth=walk_depth,
-                        bias=bias, exact=exact, progress=progress)
+        result = _explore(model, strategy=strategy, symmetry=symmetry, limits=limits,
+                          max_depth=max_depth, workers=workers,
+                          all_violations=all_violations, checkpoint=checkpoint,
+                          checkpoint_every=checkpoint_every, resume=resume, seed=seed,
+                          walks=walks, walk_depth=walk_depth, bias=bias, exact=exact,
+                          progress=progress)
+        hint = _why_no_leader(model, result)
+        return result if hint is None else attrs.evolve(result, notes=(*result.notes, hint))
     except CoreFault as fault:  # only building the initial state raises it out of a search
         return _fault_result(model, fault, strategy, symmetry, workers, limits)
+
+
+def _why_no_leader(model: AnyModel, result: ExploreResult) -> str | None:
+    """When no leader was ever elected and the message bound cannot hold one election's
+    RequestVotes (one to every peer, sent at once), say so: the bounds, not the core."""
+    peers = model.config.cluster_size - 1
+    if "leader elected" in result.goals or "leader elected" not in model.goal_names or \
+            result.violations or model.bounds.max_messages >= peers:
+        return None
+    return (f"no leader can be elected within these bounds: a candidate sends {peers} "
+            f"RequestVotes at once, more than msgs≤{model.bounds.max_messages} allows; "
+            f"raise --max-messages to at least {peers}")
 
 
 def _fault_result(model: AnyModel, fault: CoreFault, strategy: str, symmetry: bool,

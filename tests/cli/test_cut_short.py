@@ -163,3 +163,12 @@ def test_options_that_would_do_nothing_are_refused(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_vacuous_search_says_why_no_leader_was_elected(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from raftcheck.model.cli import main
+
+    assert main(["explore", "--nodes", "9", "--no-save"]) == 3
+    out = capsys.readouterr().out
+    assert "BROKEN MODEL" in out and "raise --max-messages to at least 8" in out
