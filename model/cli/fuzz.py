@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"raftcheck fuzz: core={model.core.name} nodes={model.config.cluster_size} "
               f"timing={model.config.timing} seed={seed} profile={args.profile}")
         print(f"bounds: {model.bounds.describe()}")
-    result = _with_progress(console, show_progress, lambda progress: fuzz(
+    target = progress_target(args.examples, args.seconds, args.profile)
+    result = _with_progress(console, show_progress, target, lambda progress: fuzz(
         model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
         steps=args.steps, workers=args.workers, on_progress=progress))
     saved = save_error = None
@@ -105,7 +106,17 @@ def _run_pysyncobj(args: argparse.Namespace, seed: int) -> int:
         raise UsageError(str(error)) from None
 
 
-def _with_progress(console: Console, enabled: bool,
+def progress_target(examples: int | None, seconds: float | None,
+                    profile: str) -> Callable[[RunStats, float], str]:
+    """How far a run is toward its budget: runs out of the example budget, or the seconds
+    left of a time budget."""
+    if seconds is not None:
+        return lambda stats, elapsed: f"{max(seconds - elapsed, 0):.0f} s left"
+    budget = examples if examples is not None else PROFILES[profile]["max_examples"]
+    return lambda stats, elapsed: f"run {min(stats.examples, budget)}/{budget}"
+
+
+def _with_progress(console: Console, enabled: bool, target: Callable[[RunStats, float], str],
                    job: Callable[[Callable[[RunStats], None] | None], FuzzResult]) -> FuzzResult:
     if not enabled:
         return job(None)
@@ -117,7 +128,7 @@ def _with_progress(console: Console, enabled: bool,
                 return
             last[0] = now
             elapsed = now - stats.started
-            status.update(f"examples {stats.examples}  steps {stats.steps}  distinct "
+            status.update(f"{target(stats, elapsed)}  steps {stats.steps}  distinct "
                           f"{len(stats.distinct)}  goals {len(stats.goals)}/{len(GOALS)}  "
                           f"{stats.steps / max(elapsed, 1e-9):,.0f} steps/s")
         return job(progress)

@@ -172,3 +172,13 @@ def test_a_vacuous_search_says_why_no_leader_was_elected(
     assert main(["explore", "--nodes", "9", "--no-save"]) == 3
     out = capsys.readouterr().out
     assert "BROKEN MODEL" in out and "raise --max-messages to at least 8" in out
+
+
+def test_fuzz_progress_names_its_target() -> None:
+    from raftcheck.model.cli.fuzz import progress_target
+    from raftcheck.model.stateful import RunStats
+
+    stats = RunStats(examples=40)
+    assert progress_target(200, None, "ci")(stats, 3.0) == "run 40/200"
+    assert progress_target(None, None, "ci")(stats, 3.0) == "run 40/400"
+    assert progress_target(None, 30.0, "ci")(stats, 12.4) == "18 s left"
