@@ -303,7 +303,10 @@ def dump_trace(trace: TraceFile) -> str:
     """The JSON text of `trace`: one line per top-level field, one line per action, so a
     trace file reads (and diffs) step by step."""
     body = CONVERTER.unstructure(trace, TraceFile)
-    document = {"format": FORMAT, "schema": SCHEMA_VERSION, **body}
+    # `steps` repeats the action count, so that a file whose steps were cut away is damaged,
+    # not a clean replay of what is left
+    document = {"format": FORMAT, "schema": SCHEMA_VERSION, "steps": len(trace.actions),
+                **body}
     try:
         json.dumps(document["metadata"])
     except (TypeError, ValueError) as error:
@@ -352,6 +355,7 @@ def parse_trace(text: str | bytes) -> TraceFile:
                              f"reads version {SCHEMA_VERSION}")
     if document.pop("format", FORMAT) != FORMAT:
         raise TraceFileError(f"not a raftcheck trace: 'format' is not {FORMAT!r}")
+    steps = document.pop("steps", None)  # absent from files written before it was kept
     try:
         trace = CONVERTER.structure(document, TraceFile)
     except RecursionError:
@@ -361,6 +365,9 @@ def parse_trace(text: str | bytes) -> TraceFile:
         first = messages[0] if messages else f"{type(error).__name__}: {error}"
         more = f" (and {len(messages) - 1} more)" if len(messages) > 1 else ""
         raise TraceFileError(_one_line(first) + more) from None
+    if steps is not None and (type(steps) is not int or steps != len(trace.actions)):
+        raise TraceFileError(f"damaged: 'steps' says {_one_line(repr(steps))} but the file "
+                             f"holds {len(trace.actions)} actions (edited or truncated)")
     problem = _node_problem(trace)
     if problem is not None:
         raise TraceFileError(problem)

@@ -243,3 +243,16 @@ def test_output_paths_never_replace_what_a_user_saved(
     assert main(["explore", "--core", "quorum-off-by-one", "--trace-out", str(kept),
                  "--no-save"]) == 2
     assert kept.read_text() == "mine"
+
+
+def test_a_trace_whose_steps_were_cut_away_is_damaged_not_fixed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Deleting a regression file's actions must not make it replay as FIXED (exit 0)."""
+    document = json.loads(QUORUM.read_text())
+    document["actions"] = []
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps(document))
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "damaged: 'steps' says 1 but the file holds 0 actions" in err
+    assert err.count("\n") == 1
