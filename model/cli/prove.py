@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from rich.console import Console
@@ -50,16 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Bad input is reported here, in model.cli's format (one line, exit 2), so that `run`
-    works on its own too."""
-    try:
-        return _run(args)
-    except UsageError as error:
-        print(f"raftcheck prove: error: {error}", file=sys.stderr)
-        return Exit.USAGE
-
-
-def _run(args: argparse.Namespace) -> int:
+    """`raftcheck prove`: bad input raises UsageError, which `main` reports in one line"""
     if args.lemmas:
         if args.json:
             print(json.dumps([{"name": lemma.name, "figure_3": lemma.figure3,

@@ -53,14 +53,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """`raftcheck replay`: 0 fixed/clean, 1 violation (same or different), 2 bad input,
     3 the trace stops applying."""
-    try:
-        return _run(args)
-    except UsageError as error:
-        print(f"raftcheck replay: error: {error}", file=sys.stderr)
-        return Exit.USAGE
-
-
-def _run(args: argparse.Namespace) -> int:
     if args.json and args.format != "text" and args.out is None:
         raise UsageError("--json with --format mermaid/html needs --out PATH for the rendering")
     if args.out is not None and Path(args.out).resolve() == Path(args.file).resolve():
