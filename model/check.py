@@ -22,7 +22,6 @@ from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
 from raftcheck.model.trace import render_trace
 from raftcheck.model.verdict import Exit, Verdict
 from raftcheck.model.world import Config, Core, CoreFault, Model
-from raftcheck.properties import GOALS
 
 
 @frozen
@@ -110,7 +109,7 @@ def run_fuzz(core: Core, seed: int, quick: bool, say: Any,
     if result.violation is not None:
         say(result.trace)
     summary = (f"{result.examples} runs, {result.steps} steps, {result.distinct_states} "
-               f"distinct states, {len(result.goals)}/{len(GOALS)} goals, "
+               f"distinct states, {len(result.goals)}/{len(result.goal_names)} goals, "
                f"{result.seconds:.0f} s")
     if result.violation is not None:
         summary += f"; {result.violation.property} in {len(result.actions)} steps"
@@ -132,7 +131,7 @@ def run_explore(core: Core, quick: bool, say: Any) -> Part | None:
         result.verdict.exit_code, Verdict.INCONCLUSIVE)
     summary = (f"BFS {result.verdict.value.lower()}: {result.distinct:,} distinct states "
                f"(symmetry-reduced), depth {result.depth}, {result.seconds:.0f} s, "
-               f"{len(result.goals)}/{len(GOALS)} goals; bounds {bounds.describe()}")
+               f"{len(result.goals)}/{len(result.goal_names)} goals; bounds {bounds.describe()}")
     if result.violations:
         first = result.violations[0]
         say(render_trace(model, first.actions, first.violation, title="Shortest counterexample"))

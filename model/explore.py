@@ -23,7 +23,8 @@ engines use:
   (iterative deepening: shortest counterexamples in memory proportional to the depth-limited
   space, for deep narrow bugs), and `simulate` (seeded random walks, like TLC's -simulate).
 * A run that stops on a bound (depth, states, seconds, Ctrl-C) is INCOMPLETE, never a pass; a
-  complete run in which no reachability goal was reached is a BROKEN MODEL, not a pass.
+  complete run that missed a reachability goal the bounds allow (or reached none) is a
+  BROKEN MODEL, not a pass.
 
 The engines live in `model/search/` (`bfs`, `depth_first`, `simulate`, with `result`,
 `common`, `pool` and `checkpoint`); this module is their API and re-exports the names other
@@ -31,7 +32,7 @@ modules import from it.
 
 Exit codes (`ExploreResult.verdict.exit_code`; the command line is model/cli/explore.py):
 0 complete and clean, 1 violation, 2 bad usage, 3 incomplete without a
-violation, 3 also when complete but vacuous (no reachability goal reached).
+violation, 3 also when complete but vacuous (a goal the bounds allow never reached).
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def _fault_result(model: AnyModel, fault: CoreFault, strategy: str, symmetry: bo
     return ExploreResult(
         complete=False, stop_reason="core fault",
         violations=(Counterexample(fault.violation(), (), True),), distinct=0, generated=0,
-        depth=0, seconds=limits.elapsed, goals=frozenset(), bounds=model.bounds,
+        depth=0, seconds=limits.elapsed, goals=frozenset(), goal_names=model.goal_names,
+        ruled_out=model.ruled_out_goals, bounds=model.bounds,
         config=model.config, core=model.name, strategy=strategy,
         symmetry=model.symmetric(symmetry), workers=workers, peak_rss=peak_rss())
 
@@ -159,18 +161,36 @@ def _explore(model: AnyModel, *, strategy: str, symmetry: bool, limits: Limits,
              walk_depth: int, bias: str, exact: bool, progress: bool) -> ExploreResult:
     title = f"explore {model.name} ({strategy})"
     with Interrupt() as interrupt, Progress(progress, title) as bar:
-        if strategy == "bfs":
-            return bfs(model, symmetry=symmetry, limits=limits, max_depth=max_depth,
-                        workers=workers, all_violations=all_violations,
-                        checkpoint=None if checkpoint is None else Path(checkpoint),
-                        checkpoint_every=checkpoint_every,
-                        resume=None if resume is None else Path(resume), progress=bar,
-                        interrupt=interrupt, exact=exact)
-        if strategy in ("dfs", "iddfs"):
-            return depth_first(model, strategy=strategy, symmetry=symmetry, limits=limits,
-                                max_depth=max_depth, all_violations=all_violations,
-                                progress=bar, interrupt=interrupt)
-        return simulate(model, symmetry=symmetry, limits=limits, seed=seed, walks=walks,
-                         walk_depth=walk_depth, bias=bias, all_violations=all_violations,
-                         progress=bar, interrupt=interrupt)
+        result = _run_strategy(model, strategy=strategy, symmetry=symmetry, limits=limits,
+                               max_depth=max_depth, workers=workers,
+                               all_violations=all_violations, checkpoint=checkpoint,
+                               checkpoint_every=checkpoint_every, resume=resume, seed=seed,
+                               walks=walks, walk_depth=walk_depth, bias=bias, exact=exact,
+                               bar=bar, interrupt=interrupt)
+        # the last status line shows the result's own figures
+        bar.update(distinct=result.distinct, generated=result.generated, depth=result.depth,
+                   queue=result.queue, seconds=result.seconds, force=True)
+        return result
+
+
+def _run_strategy(model: AnyModel, *, strategy: str, symmetry: bool, limits: Limits,
+                  max_depth: int | None, workers: int, all_violations: bool,
+                  checkpoint: str | os.PathLike[str] | None, checkpoint_every: float,
+                  resume: str | os.PathLike[str] | None, seed: int, walks: int | None,
+                  walk_depth: int, bias: str, exact: bool, bar: Progress,
+                  interrupt: Interrupt) -> ExploreResult:
+    if strategy == "bfs":
+        return bfs(model, symmetry=symmetry, limits=limits, max_depth=max_depth,
+                   workers=workers, all_violations=all_violations,
+                   checkpoint=None if checkpoint is None else Path(checkpoint),
+                   checkpoint_every=checkpoint_every,
+                   resume=None if resume is None else Path(resume), progress=bar,
+                   interrupt=interrupt, exact=exact)
+    if strategy in ("dfs", "iddfs"):
+        return depth_first(model, strategy=strategy, symmetry=symmetry, limits=limits,
+                           max_depth=max_depth, all_violations=all_violations,
+                           progress=bar, interrupt=interrupt)
+    return simulate(model, symmetry=symmetry, limits=limits, seed=seed, walks=walks,
+                    walk_depth=walk_depth, bias=bias, all_violations=all_violations,
+                    progress=bar, interrupt=interrupt)
 

@@ -25,6 +25,7 @@ from raftcheck.model.search.pool import check_workers, process_context
 from raftcheck.model.shrink import polish, shrink
 from raftcheck.model.stateful import (
     PROFILES,
+    BudgetSpent,
     PropertyViolated,
     RunStats,
     build_machine,
@@ -52,7 +53,8 @@ class FuzzResult:
     found_after: float = 0.0  # seconds to the first failing run, before shrinking
     found_length: int = 0  # that run's length, before shrinking
 
-    goal_names: tuple[str, ...] = ()  # every goal the model carries
+    goal_names: tuple[str, ...] = ()  # the goals the bounds allow
+    ruled_out: tuple[str, ...] = ()  # the goals the bounds rule out (not expected of a run)
 
     @property
     def missing_goals(self) -> list[str]:
@@ -131,10 +133,15 @@ def run_batch(model: seam.AnyModel, seed: int, batch: int, size: int, profile: s
               steps: int | None, stats: RunStats) -> Failure | None:
     """Batch `batch` of a fuzzing run of `model`'s machine; its steps are counted in `stats`.
     The first failing run, if any."""
+    stats.limit = stats.examples + size
     try:
         run_machine(build_machine(model, stats), seed, batch, size, profile, steps)
     except PropertyViolated as error:
         return error.violation, error.actions
+    except BudgetSpent:
+        pass
+    finally:
+        stats.limit, stats.failed = None, False
     return None
 
 
@@ -212,6 +219,7 @@ def fuzz(
         found_after=found_after,
         found_length=0 if failure is None else len(failure[1]),
         goal_names=model.goal_names,
+        ruled_out=model.ruled_out_goals,
     )
 
 

@@ -11,11 +11,13 @@ from raftcheck.model.world import Model
 
 
 def fuzz_verdict(result: FuzzResult) -> Verdict:
-    """VIOLATION on a violation (or core fault); CLEAN when every goal was reached;
-    INCONCLUSIVE when some goal never was (a run that never gets there checks little)."""
+    """VIOLATION on a violation (or core fault); CLEAN when every goal the bounds allow was
+    reached; INCONCLUSIVE when some goal never was, or none at all (a run that never gets
+    there checks little)."""
     if result.violation is not None:
         return Verdict.VIOLATION
-    return Verdict.CLEAN if not result.missing_goals else Verdict.INCONCLUSIVE
+    return Verdict.CLEAN if result.goals and not result.missing_goals \
+        else Verdict.INCONCLUSIVE
 
 
 def fuzz_summary(result: FuzzResult, model: Model) -> dict[str, Any]:
@@ -33,6 +35,7 @@ def fuzz_summary(result: FuzzResult, model: Model) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "goals_reached": sorted(result.goals),
         "goals_missing": result.missing_goals,
+        "goals_ruled_out": list(result.ruled_out),
         "verdict": fuzz_verdict(result).value.lower(),  # clean | violation | inconclusive
         "violation": None if result.violation is None else {
             "property": result.violation.property,

@@ -280,6 +280,10 @@ class Lockstep:
         return self.old.goal_names
 
     @property
+    def ruled_out_goals(self) -> tuple[str, ...]:
+        return self.old.ruled_out_goals
+
+    @property
     def name(self) -> str:
         return f"{self.old.core.name} vs {self.new.core.name}"
 

@@ -53,7 +53,10 @@ class Model(Protocol[S, A, M]):
     def cluster_size(self) -> int: ...
 
     @property
-    def goal_names(self) -> tuple[str, ...]: ...
+    def goal_names(self) -> tuple[str, ...]: ...  # the goals the bounds allow
+
+    @property
+    def ruled_out_goals(self) -> tuple[str, ...]: ...  # the goals the bounds rule out
 
     def with_bounds(self, bounds: Bounds) -> Model[S, A, M]: ...
 

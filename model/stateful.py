@@ -88,18 +88,35 @@ class PropertyViolated(AssertionError):
         self.actions = actions
 
 
+class BudgetSpent(KeyboardInterrupt):
+    """A batch has started as many runs as it was given (`RunStats.limit`): raised as the
+    next run starts, before it takes a step, to end the batch. Hypothesis counts only the
+    runs it considers valid toward `max_examples` and keeps going after runs it cut short
+    (a run that used up its choice buffer), so its own count overruns the budget. It is a
+    KeyboardInterrupt because that is the one exception Hypothesis' engine lets through at
+    once, unrecorded: any other is recorded as the run's outcome, and a later run that
+    shares its first choices then fails Hypothesis' consistency check. `model.fuzz`'s
+    `run_batch` catches it; it never reaches a caller."""
+
+
 @define
 class RunStats:
     """What a fuzzing run saw, across all the examples Hypothesis ran."""
 
     steps: int = 0
     examples: int = 0
+    limit: int | None = None  # the run count at which the current batch ends
+    # A run of the current batch failed: what Hypothesis runs after it (its replay of the
+    # failure) is not counted, and does not end the batch.
+    failed: bool = False
     distinct: set[int] = field(factory=set)
     goals: set[str] = field(factory=set)
     started: float = field(factory=time.monotonic)
     on_step: Callable[[RunStats], None] | None = None
 
     def record(self, state: Hashable) -> None:
+        if self.failed:
+            return
         self.steps += 1
         self.distinct.add(hash(state))
         if self.on_step is not None:
@@ -157,6 +174,9 @@ def build_machine(model: seam.AnyModel,
     class RaftMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
+            if not run_stats.failed and run_stats.limit is not None and \
+                    run_stats.examples >= run_stats.limit:
+                raise BudgetSpent
             self.actions: list[Any] = []
             self.model = model
             try:
@@ -167,7 +187,8 @@ def build_machine(model: seam.AnyModel,
             self._successors: dict[Any, Any] = {}
             self.draw: Callable[[int], int]  # set by choose_swarm, the first rule of a run
             self.campaigners: frozenset[int] = frozenset()  # likewise
-            run_stats.examples += 1
+            if not run_stats.failed:
+                run_stats.examples += 1
             run_stats.record(self.world)
 
         # ---------------------------------------------------------- plumbing
@@ -259,6 +280,7 @@ def build_machine(model: seam.AnyModel,
 
         def fail_if(self, violation: Violation | None) -> None:
             if violation is not None:
+                run_stats.failed = True
                 raise PropertyViolated(violation, list(self.actions))
 
         # ---------------------------------------------------------- the rules

@@ -198,6 +198,13 @@ class Model:
     # The properties this model carries (Figure 3, the auxiliaries and the reachability
     # goals by default): every engine checks exactly these (`check_initial`, `check_step`).
     properties: Properties = RAFT_PROPERTIES
+    # The goals the config and bounds allow (`Properties.goals_within`): the ones each
+    # engine reports as reached or missed; the rest are ruled out by the bounds.
+    _goals: tuple[str, ...] = field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_goals",
+                           self.properties.goals_within(self.config, self.bounds))
 
     @property
     def checking(self) -> bool:
@@ -322,7 +329,11 @@ class Model:
 
     @property
     def goal_names(self) -> tuple[str, ...]:
-        return self.properties.goal_names
+        return self._goals
+
+    @property
+    def ruled_out_goals(self) -> tuple[str, ...]:
+        return tuple(name for name in self.properties.goal_names if name not in self._goals)
 
     def with_bounds(self, bounds: Bounds) -> Model:
         return evolve(self, bounds=bounds)
@@ -368,7 +379,7 @@ class Model:
         return self.properties.check_transition(before, after)
 
     def goals_reached(self, state: World) -> frozenset[str]:
-        return self.properties.goals_reached(state)
+        return self.properties.goals_reached(state).intersection(self._goals)
 
     def check_known(self, before: World, action: Action, after: World) -> Violation | None:
         """The transition properties alone: for a step into a state already checked (its

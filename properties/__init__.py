@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from attrs import field, frozen
 
-from raftcheck.properties.goals import GOALS, goals_reached
+from raftcheck.properties.goals import GOALS, POSSIBLE, goals_reached
 from raftcheck.properties.safety import (
     COMMIT_WITHIN_LOG,
     ELECTION_SAFETY,
@@ -38,12 +38,13 @@ from raftcheck.properties.transitions import (
 )
 from raftcheck.properties.violation import Violation
 
-if TYPE_CHECKING:  # the state type, for annotations only
-    from raftcheck.model.state import World
+if TYPE_CHECKING:  # the state types, for annotations only
+    from raftcheck.model.state import Bounds, Config, World
 
 StateProperty: TypeAlias = "Callable[[World], Violation | None]"
 TransitionProperty: TypeAlias = "Callable[[World, World], Violation | None]"
 Goal: TypeAlias = "Callable[[World], bool]"
+Possible: TypeAlias = "Callable[[Config, Bounds], bool]"
 Kind = Literal["always", "transition", "sometimes"]
 
 
@@ -53,11 +54,13 @@ class Property:
     its check. `always` holds in every state (a `StateProperty`), `transition` on every step
     (before, after), `sometimes` is a reachability goal (a run that never reaches it proves
     little). A model carries its properties (`Properties`), so a user adds or selects them
-    and every engine checks what the model carries."""
+    and every engine checks what the model carries. A goal's `possible` says whether a
+    configuration and bounds allow it at all (None: always)."""
 
     name: str
     kind: Kind
     check: Callable[..., Any]
+    possible: Possible | None = None
 
     @classmethod
     def always(cls, name: str, check: StateProperty) -> Property:
@@ -68,8 +71,8 @@ class Property:
         return cls(name, "transition", check)
 
     @classmethod
-    def sometimes(cls, name: str, reached: Goal) -> Property:
-        return cls(name, "sometimes", reached)
+    def sometimes(cls, name: str, reached: Goal, possible: Possible | None = None) -> Property:
+        return cls(name, "sometimes", reached, possible)
 
 
 @frozen
@@ -132,6 +135,11 @@ class Properties:
     def goals_reached(self, world: World) -> frozenset[str]:
         return frozenset(name for name, reached in self.goals if reached(world))
 
+    def goals_within(self, config: Config, bounds: Bounds) -> tuple[str, ...]:
+        """The goals `config` and `bounds` allow (the others are ruled out, not missed)."""
+        return tuple(p.name for p in self.all if p.kind == "sometimes"
+                     and (p.possible is None or p.possible(config, bounds)))
+
     def adding(self, *extra: Property) -> Properties:
         return Properties((*self.all, *extra))
 
@@ -170,7 +178,7 @@ RAFT_PROPERTIES = Properties((
     Property.transition(ELECTED_BY_MAJORITY, elected_by_majority),
     Property.transition(COMMIT_MONOTONICITY, commit_monotonicity),
     Property.transition(COMMITTED_ENTRIES_KEPT, committed_entries_kept),
-    *(Property.sometimes(name, reached) for name, reached in GOALS.items()),
+    *(Property.sometimes(name, reached, POSSIBLE[name]) for name, reached in GOALS.items()),
 ))
 
 STATE_PROPERTIES: dict[str, StateProperty] = {

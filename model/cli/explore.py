@@ -96,7 +96,7 @@ def build_model(args: argparse.Namespace) -> Model:
 
 def run(args: argparse.Namespace) -> int:
     """`raftcheck explore`: 0 complete and clean, 1 violation, 2 bad usage, 3 incomplete or
-    complete but vacuous (no reachability goal reached)."""
+    complete but vacuous (a goal the bounds allow never reached)."""
     try:
         refuse_to_overwrite(args.trace_out, args.force)
         simulation_options(args)

@@ -22,7 +22,6 @@ from raftcheck.model.trace import count_steps
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
 from raftcheck.model.verdict import Exit, UsageError
 from raftcheck.model.world import CORE_FAULT, Model
-from raftcheck.properties import GOALS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
               f"timing={model.config.timing} seed={seed} profile={args.profile}")
         print(f"bounds: {model.bounds.describe()}")
     target = progress_target(args.examples, args.seconds, args.profile)
-    result = _with_progress(console, show_progress, target, lambda progress: fuzz(
+    result = _with_progress(console, show_progress, target, len(model.goal_names),
+                            lambda progress: fuzz(
         model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
         steps=args.steps, workers=args.workers, on_progress=progress))
     saved = save_error = None
@@ -117,6 +117,7 @@ def progress_target(examples: int | None, seconds: float | None,
 
 
 def _with_progress(console: Console, enabled: bool, target: Callable[[RunStats, float], str],
+                   goals: int,
                    job: Callable[[Callable[[RunStats], None] | None], FuzzResult]) -> FuzzResult:
     if not enabled:
         return job(None)
@@ -129,7 +130,7 @@ def _with_progress(console: Console, enabled: bool, target: Callable[[RunStats, 
             last[0] = now
             elapsed = now - stats.started
             status.update(f"{target(stats, elapsed)}  steps {stats.steps}  distinct "
-                          f"{len(stats.distinct)}  goals {len(stats.goals)}/{len(GOALS)}  "
+                          f"{len(stats.distinct)}  goals {len(stats.goals)}/{goals}  "
                           f"{stats.steps / max(elapsed, 1e-9):,.0f} steps/s")
         return job(progress)
 
@@ -145,8 +146,10 @@ def report(result: FuzzResult, model: Model, as_json: bool, saved: Path | None =
         print(f"seed {result.seed}: {result.examples} runs, {result.steps} steps, "
               f"{result.distinct_states} distinct states in {result.seconds:.1f} s "
               f"({result.steps / max(result.seconds, 1e-9):,.0f} steps/s)")
-        for goal in GOALS:
+        for goal in result.goal_names:
             print(f"  goal {'✓' if goal in result.goals else '✗ NOT reached:'} {goal}")
+        for goal in result.ruled_out:
+            print(f"  goal – {goal} (ruled out by the bounds)")
         if result.violation is not None:
             print()
             print(result.trace)
@@ -161,5 +164,5 @@ def report(result: FuzzResult, model: Model, as_json: bool, saved: Path | None =
             print("INCONCLUSIVE: no violation, but some goals were never reached; "
                   "a run that never gets there checks little")
         else:
-            print("CLEAN: no property violated, every goal reached")
+            print("CLEAN: no property violated, every goal the bounds allow reached")
     return verdict.exit_code

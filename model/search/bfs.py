@@ -195,13 +195,13 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
     if checkpoint is not None and stop_reason in ("interrupted", "max_seconds", "max_states",
                                                   "max_depth"):
         search.save(checkpoint, seconds, parallel)
-    progress.update(distinct=len(search.seen), generated=search.generated,
-                    depth=len(search.levels) - 1, queue=0, seconds=seconds, force=True)
     violations = tuple(counterexample(model, path, shortest=True) for _, path in search.found)
     # Complete: the whole bounded space was visited (with --all, violations and all).
     complete = not stop_reason and not collisions
     depth = max(number for number, level in enumerate((*search.levels, search.next_level))
                 if level.fps)
+    queue = (len(search.frontier) - search.position + len(search.next_frontier)
+             if stop_reason not in ("", "violation", "core fault") else 0)
     notes = []
     if collisions:
         notes.append(f"{collisions} fingerprint collisions: the state counts are not exact")
@@ -217,14 +217,15 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
         depth=depth,
         seconds=seconds,
         goals=frozenset(search.goals),
+        goal_names=model.goal_names,
+        ruled_out=model.ruled_out_goals,
         bounds=model.bounds,
         config=model.config,
         core=model.name,
         strategy="bfs",
         symmetry=model.symmetric(symmetry),
         workers=workers,
-        queue=len(search.frontier) - search.position + len(search.next_frontier)
-        if stop_reason not in ("", "violation", "core fault") else 0,
+        queue=queue,
         collisions=collisions,
         exact=exact,
         peak_rss=peak_rss(),

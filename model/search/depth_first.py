@@ -186,6 +186,8 @@ def depth_first(model: AnyModel, *, strategy: str, symmetry: bool, limits: Limit
         depth=search.deepest,
         seconds=limits.elapsed,
         goals=frozenset(goals),
+        goal_names=model.goal_names,
+        ruled_out=model.ruled_out_goals,
         bounds=model.bounds,
         config=model.config,
         core=model.name,

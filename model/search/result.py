@@ -11,7 +11,7 @@ from attrs import define, frozen
 from raftcheck.model.trace import render_trace, replayable
 from raftcheck.model.verdict import Exit, Verdict
 from raftcheck.model.world import Bounds, Config, Model
-from raftcheck.properties import GOALS, Violation
+from raftcheck.properties import Violation
 
 
 @frozen
@@ -40,7 +40,9 @@ class ExploreResult:
     generated: int
     depth: int
     seconds: float
-    goals: frozenset[str]
+    goals: frozenset[str]  # the goals reached
+    goal_names: tuple[str, ...]  # the goals the bounds allow
+    ruled_out: tuple[str, ...]  # the goals the bounds rule out (not expected of the search)
     bounds: Bounds
     config: Config
     core: str
@@ -57,14 +59,20 @@ class ExploreResult:
     @property
     def verdict(self) -> Verdict:
         """VIOLATION; INCOMPLETE (stopped before the bounds were exhausted); VACUOUS
-        ("BROKEN MODEL": complete, but no goal reached, so nothing was checked); PASS."""
+        ("BROKEN MODEL": complete, but no goal reached, so nothing was checked, or a goal
+        the bounds allow is unreachable, so the core cannot get there); PASS."""
         if self.violations:
             return Verdict.VIOLATION
         if not self.complete:
             return Verdict.INCOMPLETE
-        if not self.goals:
+        if not self.goals or self.missed_goals:
             return Verdict.VACUOUS
         return Verdict.PASS
+
+    @property
+    def missed_goals(self) -> list[str]:
+        """The goals the bounds allow that the search did not reach."""
+        return [name for name in self.goal_names if name not in self.goals]
 
     @property
     def exit_code(self) -> Exit:
@@ -104,7 +112,8 @@ class ExploreResult:
             "generated_per_second": (round(self.generated / self.seconds) if self.seconds
                                      else None),
             "goals_reached": sorted(self.goals),
-            "goals_missed": sorted(set(GOALS) - self.goals),
+            "goals_missed": self.missed_goals,
+            "goals_ruled_out": list(self.ruled_out),
             "fingerprint_bits": 64,
             "exact": self.exact,
             "collisions_detected": self.collisions,
@@ -135,8 +144,11 @@ def format_result(result: ExploreResult, model: Model | None = None) -> str:
         verdict += f" (stopped: {result.stop_reason}; not a pass)"
     elif result.verdict is Verdict.PASS:
         verdict += " (complete: every reachable state within the bounds was checked)"
-    elif result.verdict is Verdict.VACUOUS:
+    elif result.verdict is Verdict.VACUOUS and not result.goals:
         verdict += " (complete, but no reachability goal was reached: nothing was checked)"
+    elif result.verdict is Verdict.VACUOUS:
+        verdict += (f" (complete, but never reached {', '.join(result.missed_goals)}, which "
+                    "the bounds allow: the core cannot get there)")
     elif not result.complete:
         verdict += f" (search stopped: {result.stop_reason})"
     lines.append(f"result: {verdict}")
@@ -153,7 +165,8 @@ def format_result(result: ExploreResult, model: Model | None = None) -> str:
         lines.append(f"fingerprints: 64-bit; collision probability calculated (optimistic) "
                      f"{result.collision_probability:.1e}, birthday bound "
                      f"{result.birthday_bound:.1e}")
-    marks = [f"{'✓' if name in result.goals else '✗'} {name}" for name in GOALS]
+    marks = [f"{'✓' if name in result.goals else '✗'} {name}" for name in result.goal_names]
+    marks += [f"– {name} (ruled out by the bounds)" for name in result.ruled_out]
     lines.append("goals: " + "  ".join(marks))
     if result.peak_rss:
         per = (f" ({result.peak_rss / result.distinct:,.0f} bytes per distinct state, "

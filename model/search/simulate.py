@@ -116,6 +116,8 @@ def simulate(model: AnyModel, *, symmetry: bool, limits: Limits, seed: int, walk
         depth=deepest,
         seconds=limits.elapsed,
         goals=frozenset(goals),
+        goal_names=model.goal_names,
+        ruled_out=model.ruled_out_goals,
         bounds=model.bounds,
         config=model.config,
         core=model.name,

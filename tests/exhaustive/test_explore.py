@@ -345,3 +345,15 @@ def test_the_cli_says_where_the_checkpoint_is_and_what_differs(
     err = capsys.readouterr().err
     assert "it has term≤2" in err and "this search has term≤3" in err
     assert "[" not in err and err.count("\n") == 1  # no raw Python list
+
+
+@pytest.mark.parametrize("strategy", ["bfs", "iddfs", "simulate"])
+def test_the_last_status_line_is_the_result(strategy: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    model = Model(CORE, Config(3), Bounds(max_term=1, max_log=1, max_messages=3,
+                                          max_crashes=0, drop=False))
+    result = explore(model, strategy=strategy, progress=True, walks=50)
+    err = " ".join(capsys.readouterr().err.split())  # rich wraps lines at 80 columns
+    last = err.rsplit(f"explore raft ({strategy}):", 1)[-1]
+    assert (f"{result.distinct:,} distinct, {result.generated:,} generated, depth "
+            f"{result.depth}, queue {result.queue:,}") in last

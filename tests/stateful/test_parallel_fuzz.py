@@ -62,3 +62,12 @@ def test_bad_workers_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> Non
     assert "--workers must be at least 1" in capsys.readouterr().err
     with pytest.raises(ValueError, match="workers"):
         fuzz(Model(CORE, Config(), FUZZ_BOUNDS), examples=1, workers=0)
+
+
+@pytest.mark.parametrize("examples", [1, BATCH - 1, BATCH, 2 * BATCH + 7])
+def test_an_example_budget_runs_exactly_that_many_runs(examples: int) -> None:
+    """Hypothesis counts toward `max_examples` only the runs it calls valid, and runs more
+    after one that used up its choice buffer; each batch stops at its own size instead."""
+    model = Model(CORE, Config(3), FUZZ_BOUNDS)
+    assert fuzz(model, seed=1, examples=examples).examples == examples
+    assert fuzz(model, seed=1, examples=examples, workers=2).examples == examples
