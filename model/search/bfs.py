@@ -9,7 +9,7 @@ from typing import Any
 
 from raftcheck.model.fingerprint import digest_bytes
 from raftcheck.model.seam import AnyModel
-from raftcheck.model.search.checkpoint import Bfs, Level
+from raftcheck.model.search.checkpoint import Bfs, Level, new_queue
 from raftcheck.model.search.common import (
     Interrupt,
     Limits,
@@ -22,6 +22,7 @@ from raftcheck.model.search.common import (
 )
 from raftcheck.model.search.pool import Workers
 from raftcheck.model.search.result import ExploreResult
+from raftcheck.model.search.store import FingerprintSet
 from raftcheck.model.world import CORE_FAULT
 from raftcheck.properties import Violation
 
@@ -59,9 +60,11 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
         level.fps.append(fp)
         level.parents.append(0)
         level.indices.append(0)
-        search = Bfs(model, symmetry, [level],
-                      [model.encode(initial) if parallel else initial], Level(), [], 0, {fp},
-                      0, set(model.goals_reached(initial)), [])
+        frontier = new_queue(model, parallel)
+        frontier.append(model.encode(initial) if parallel else initial)
+        search = Bfs(model, symmetry, [level], frontier, Level(), new_queue(model, parallel),
+                     0, FingerprintSet([fp]), 0, set(model.goals_reached(initial)), [],
+                     encoded=parallel)
         violation = model.check_initial(initial)
         if violation is not None:
             search.found.append((violation.property, []))
@@ -95,8 +98,8 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
             search.next_level.fps.append(fp)
             search.next_level.parents.append(position)
             search.next_level.indices.append(index)
-            search.next_frontier.append(after)
             new = True
+            search.next_frontier.append(after)  # a World, or a worker's encoding of one
             if not parallel and len(search.goals) < len(model.goal_names):
                 search.goals |= model.goals_reached(after)
         # A state-property violation counts at the state's first discovery only (elsewhere it
@@ -146,16 +149,20 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
                         break
                     if checkpoint is not None and \
                             time.monotonic() - last_checkpoint > checkpoint_every:
-                        search.save(checkpoint, limits.elapsed, parallel)
+                        search.save(checkpoint, limits.elapsed)
                         last_checkpoint = time.monotonic()
                     progress.update(distinct=len(search.seen), generated=search.generated,
                                     depth=depth, queue=len(search.frontier) - search.position
                                     + len(search.next_frontier), seconds=limits.elapsed)
             else:
                 frontier = search.frontier
+                block: list[Any] = []
+                block_start = 0
                 while search.position < len(frontier):
                     position = search.position
-                    generated, out = expand(model, fingerprint_of, frontier[position],
+                    if position - block_start >= len(block):
+                        block_start, block = position, frontier.read(position, position + 256)
+                    generated, out = expand(model, fingerprint_of, block[position - block_start],
                                              search.seen)
                     for index, fp, after, violation in out:
                         stop_reason = merge(depth, position, index, fp, after, violation)
@@ -173,16 +180,14 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
                     if position & 63 == 0:
                         if checkpoint is not None and \
                                 time.monotonic() - last_checkpoint > checkpoint_every:
-                            search.save(checkpoint, limits.elapsed, parallel)
+                            search.save(checkpoint, limits.elapsed)
                             last_checkpoint = time.monotonic()
                         progress.update(distinct=len(search.seen), generated=search.generated,
                                         depth=depth, queue=len(frontier) - search.position
                                         + len(search.next_frontier), seconds=limits.elapsed)
             if stop_reason:
                 break
-            search.levels.append(search.next_level)
-            search.frontier, search.next_frontier = search.next_frontier, []
-            search.next_level, search.position = Level(), 0
+            search.advance()
     except KeyboardInterrupt:  # a second Ctrl-C: the search state may be half-updated
         stop_reason = "interrupted"
         checkpoint = None
@@ -194,7 +199,7 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
     seconds = limits.elapsed
     if checkpoint is not None and stop_reason in ("interrupted", "max_seconds", "max_states",
                                                   "max_depth"):
-        search.save(checkpoint, seconds, parallel)
+        search.save(checkpoint, seconds)
     violations = tuple(counterexample(model, path, shortest=True) for _, path in search.found)
     # Complete: the whole bounded space was visited (with --all, violations and all).
     complete = not stop_reason and not collisions
@@ -202,6 +207,7 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
                 if level.fps)
     queue = (len(search.frontier) - search.position + len(search.next_frontier)
              if stop_reason not in ("", "violation", "core fault") else 0)
+    search.close()
     notes = []
     if collisions:
         notes.append(f"{collisions} fingerprint collisions: the state counts are not exact")

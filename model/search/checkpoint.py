@@ -15,6 +15,7 @@ from typing import Any
 from attrs import define, field
 
 from raftcheck.model.seam import AnyModel
+from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.verdict import UsageError
 
 CHECKPOINT_FILE = "explore-checkpoint.marshal"
@@ -50,15 +51,16 @@ class Bfs:
     model: AnyModel
     symmetry: bool
     levels: list[Level]
-    frontier: list[Any]  # Worlds (one process) or encodings (workers)
+    frontier: StateQueue  # the states of levels[-1]: Worlds, or encodings (`encoded`)
     next_level: Level
-    next_frontier: list[Any]
+    next_frontier: StateQueue  # those of next_level, as they are found
     position: int  # frontier[:position] is expanded
-    seen: set[int]
+    seen: FingerprintSet
     generated: int
     goals: set[str]
     found: list[tuple[str, list[int]]]  # (property, candidate numbers) in discovery order
     seconds: float = 0.0
+    encoded: bool = False  # the queues hold encodings (worker processes expand them)
 
     def path(self, depth: int, position: int) -> list[int]:
         """Successor numbers from the initial state to levels[depth].fps[position]."""
@@ -73,12 +75,24 @@ class Bfs:
 
     # ------------------------------------------------------------ checkpoints
 
-    def save(self, directory: Path, seconds: float, encoded: bool) -> None:
+    def advance(self) -> None:
+        """The next level becomes the frontier."""
+        self.levels.append(self.next_level)
+        self.frontier.close()
+        self.frontier, self.next_frontier = self.next_frontier, \
+            new_queue(self.model, self.encoded)
+        self.next_level, self.position = Level(), 0
+
+    def close(self) -> None:
+        self.frontier.close()
+        self.next_frontier.close()
+
+    def save(self, directory: Path, seconds: float) -> None:
         """Write the whole search state to `directory` atomically (write, fsync, rename)."""
         directory.mkdir(parents=True, exist_ok=True)
 
-        def encodings(states: list[Any]) -> list[Any]:
-            return states if encoded else [self.model.encode(state) for state in states]
+        def encodings(states: StateQueue) -> list[Any]:
+            return list(states) if self.encoded else [self.model.encode(s) for s in states]
 
         data = {
             "magic": CHECKPOINT_MAGIC,
@@ -149,12 +163,16 @@ class Bfs:
                              f"{shown(theirs)} where this search has {shown(mine)}")
         levels = [Level.from_bytes(level) for level in data["levels"]]
         next_level = Level.from_bytes(data["next_level"])
-        seen: set[int] = set()
+        seen = FingerprintSet()
         for level in (*levels, next_level):
             seen.update(level.fps)
 
-        def states(encodings: list[Any]) -> list[Any]:
-            return encodings if encoded else [model.decode(item) for item in encodings]
+        def states(encodings: list[Any]) -> StateQueue:
+            queue = new_queue(model, encoded)
+            for encoding in encodings:
+                state = model.decode(encoding)  # each must be one the model reads
+                queue.append(encoding if encoded else state)
+            return queue
 
         frontier, next_frontier = data["frontier"], data["next_frontier"]
         position, generated, seconds = data["position"], data["generated"], data["seconds"]
@@ -172,7 +190,22 @@ class Bfs:
         return cls(model, symmetry, levels, states(data["frontier"]), next_level,
                    states(data["next_frontier"]), data["position"], seen, data["generated"],
                    set(data["goals"]), [(name, list(path)) for name, path in data["found"]],
-                   data["seconds"])
+                   data["seconds"], encoded)
+
+
+# A level's queue keeps its first QUEUE_LIVE states as they are, then their encodings, up to
+# QUEUE_MEMORY bytes in memory and the rest in a temporary file. Two levels are open at once
+# (the one being expanded and the one being found). The defaults' widest level (8,585 states)
+# stays live; wider ones pay an encode and a decode per state beyond it.
+QUEUE_LIVE = 10_000
+QUEUE_MEMORY = 32 * 2**20
+
+
+def new_queue(model: AnyModel, encoded: bool) -> StateQueue:
+    """A queue of Worlds, or of encodings (`encoded`: the workers' currency)."""
+    if encoded:
+        return StateQueue(QUEUE_LIVE, QUEUE_MEMORY)
+    return StateQueue(QUEUE_LIVE, QUEUE_MEMORY, model.encode, model.decode)
 
 
 def _digest(payload: bytes) -> str:

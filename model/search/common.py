@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from typing import Any
 
 from attrs import define, field
@@ -175,7 +175,7 @@ violation)."""
 
 
 def expand(model: AnyModel, fingerprint_of: Fingerprinter, state: Any,
-            known: set[int] | dict[int, Any]) -> tuple[int, list[Expanded]]:
+            known: Container[int]) -> tuple[int, list[Expanded]]:
     """Every successor of `state`, fingerprinted and checked: all properties if its
     fingerprint is not `known` yet, the transition properties otherwise."""
     out: list[Expanded] = []

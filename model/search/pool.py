@@ -8,12 +8,13 @@ import multiprocessing
 import signal
 import traceback
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from raftcheck.model.seam import AnyModel
 from raftcheck.model.search.common import expand, fingerprinter
+from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.verdict import UsageError
 from raftcheck.properties import Violation
 
@@ -24,7 +25,7 @@ def _worker_main(conn: Connection, model: AnyModel, symmetry: bool) -> None:
     or been told about, so that it ships only states that may be new."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     fingerprint_of = fingerprinter(model, symmetry)
-    known: set[int] = set()
+    known = FingerprintSet()
     while True:
         message = conn.recv()
         if message[0] == "known":
@@ -94,7 +95,7 @@ class Workers:
         for connection in self.connections:
             connection.send(("known", data))
 
-    def expand(self, frontier: Sequence[Any], start: int
+    def expand(self, frontier: StateQueue, start: int
                ) -> Iterator[tuple[int, list[tuple[int, int, int, Any, Violation | None]],
                                    set[str], int]]:
         """(generated, results, goals, next position) per chunk of frontier[start:], in
@@ -112,7 +113,7 @@ class Workers:
                 if connection not in busy and next_chunk < len(chunks):
                     number, position = chunks[next_chunk]
                     connection.send(("expand", number, position,
-                                     list(frontier[position: position + size])))
+                                     frontier.read(position, position + size)))
                     busy[connection] = number
                     next_chunk += 1
             for ready in wait(list(busy)):
