@@ -50,6 +50,15 @@ def test_a_trial_is_a_function_of_its_seed() -> None:
     assert trial(MODEL, trial_seed(4, (150, 155), 12), (150, 155)) != first
 
 
+def test_a_leader_deposed_before_its_crash_is_not_the_one_crashed() -> None:
+    """Seed 16, 25-50 ms, trial 470: a late heartbeat lets a follower win an election in the
+    warm-up, just after the crash of the old leader was scheduled. Crashing the deposed
+    leader left the new one leading, and the trial measured 20 s "without a leader"; the
+    warm-up now goes on with the new leader, which is the one crashed."""
+    result = trial(MODEL, trial_seed(16, (25, 50), 470), (25, 50))
+    assert result.ms is not None and result.ms < 500 and result.terms >= 1
+
+
 def test_the_result_does_not_depend_on_the_workers_or_the_other_ranges() -> None:
     one = results("150-175,25-50", 60, workers=1)
     two = results("150-175,25-50", 60, workers=2)
