@@ -436,9 +436,9 @@ def plot(results: Sequence[RangeResult], path: str, *, seed: int, setup: Setup,
                 ys.append(ys[-1] if ys else 0.0)
             axis.plot(xs, ys, linewidth=1.4, label=f"{result.label}ms")
         axis.set_xscale("log")
-        low = min(finite, default=10.0)
         high = max([*finite, *(setup.cap_ms for r in panel if r.censored)], default=1_000.0)
-        axis.set_xlim(10 ** math.floor(math.log10(low)), 10 ** math.ceil(math.log10(high)))
+        axis.set_xlim(_round_down(quantile(sorted(finite), 0.01) if finite else 10.0),
+                      10 ** math.ceil(math.log10(high)))
         axis.set_ylim(0, 100)
         axis.set_ylabel("cumulative percent")
         axis.grid(True, which="major", alpha=0.3)
@@ -454,3 +454,10 @@ def plot(results: Sequence[RangeResult], path: str, *, seed: int, setup: Setup,
         figure.savefig(path, metadata=metadata, dpi=110)
     finally:
         plt.close(figure)
+
+
+def _round_down(value: float) -> float:
+    """The largest of 1, 2 or 5 times a power of ten at or below `value`: where a panel's
+    time axis starts (its fastest 1% of trials on the edge, none cut off but outliers)."""
+    power = 10.0 ** math.floor(math.log10(max(value, 1e-3)))
+    return max(step * power for step in (1, 2, 5) if step * power <= max(value, 1e-3))
