@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     interrupted = False
     header_printed = False
     try:
-        with _progress(console, show_progress, args.trials) as progress:
+        with _Progress(console, show_progress, args.trials) as progress:
             for result in measure(core, seed=seed, ranges=ranges, trials=args.trials,
                                   setup=setup, workers=args.workers, on_progress=progress):
                 results.append(result)
@@ -137,12 +137,11 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         interrupted = True
     except CoreFault as fault:
-        say("")
-        print(f"CORE FAULT: {fault}")
+        _stopped(args.json, core.name, seed, "core_fault", f"CORE FAULT: {fault}", str(fault))
         return Exit.VIOLATION
     except NoLeaderBeforeCrash as reason:
-        say("")
-        print(f"INCONCLUSIVE: {reason}")
+        _stopped(args.json, core.name, seed, "inconclusive", f"INCONCLUSIVE: {reason}",
+                 str(reason))
         return Exit.INCONCLUSIVE
     seconds = time.monotonic() - started
     if args.json:
@@ -166,7 +165,16 @@ def run(args: argparse.Namespace) -> int:
     return Exit.CLEAN
 
 
-class _progress:
+def _stopped(as_json: bool, core: str, seed: int, key: str, line: str, reason: str) -> None:
+    """Why the measurement stopped before its end: one line, or one JSON object."""
+    if as_json:
+        print(json.dumps({"engine": "timing", "core": core, "seed": seed, key: reason},
+                         indent=2))
+    else:
+        print(f"\n{line}")
+
+
+class _Progress:
     """A live status line on stderr (rich) while trials run, or nothing."""
 
     def __init__(self, console: Console, enabled: bool, trials: int) -> None:

@@ -233,6 +233,13 @@ def test_a_core_that_breaks_in_a_worker_is_a_core_fault_too(
     assert "ZeroDivisionError" in out
 
 
+def test_a_core_fault_in_json_is_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run([f"--core={BAD_CORES}:RAISING_STEP", "--trials", "2", "--ranges",
+                        "150-155", "--seed", "4", "--json"], capsys)
+    report = json.loads(out)
+    assert code == 1 and report["seed"] == 4 and "ZeroDivisionError" in report["core_fault"]
+
+
 def test_a_broken_but_running_core_is_timed(capsys: pytest.CaptureFixture[str]) -> None:
     """A zoo core runs like any other: timing measures, the safety checks are elsewhere."""
     code, out, _ = run(["--core", "quorum-off-by-one", "--trials", "20", "--ranges",
