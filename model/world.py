@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from attrs import evolve, field, frozen
 
@@ -485,14 +485,7 @@ class Model:
     def _step(self, state: World, node: Node, event: Event) -> World:
         """Run the core on one event and carry out its effects: persist, then send (etcd's
         Ready order), then the timer; then record the ghost history of what happened."""
-        if self.checking:
-            after, effects = self._checked_step(node, event)
-        else:
-            try:
-                after, effects = self.core.step(node, event)
-            except Exception as error:  # any failure of the core is a finding, not a crash
-                raise CoreFault(self.core.name, "step", _raised(error), node.id,
-                                describe_event(event)) from error
+        after, effects = self.step_node(node, event)
         i = node.id
         disk = state.disk
         if effects.persist is not None:
@@ -504,6 +497,22 @@ class Model:
             clock = self._retime(clock, node, after, effects.reset_election_timer)
         return World(nodes, disk, network, state.isolated, state.crashes, state.partitions,
                      record_history(state.history, after, nodes), clock)
+
+    def step_node(self, node: Node, event: Event) -> tuple[Node, Effects]:
+        """The core's step on one event, as the world calls it: validated in checked mode,
+        and any exception from the core raised as a `CoreFault`. For simulations that keep
+        their own clock and network around the core (model/timing.py)."""
+        if self.checking:
+            return self._checked_step(node, event)
+        try:
+            return self.core.step(node, event)
+        except Exception as error:  # any failure of the core is a finding, not a crash
+            raise CoreFault(self.core.name, "step", _raised(error), node.id,
+                            describe_event(event)) from error
+
+    def start_node(self, node_id: int) -> Node:
+        """Server `node_id` as it first starts (`core.initial_node`, validated)."""
+        return self._initial_node(node_id, self.config.cluster_size)
 
     def _checked_step(self, node: Node, event: Event) -> tuple[Node, Effects]:
         """`core.step` with its contract checked: it returns a (Node, Effects) pair of the
@@ -538,9 +547,10 @@ class Model:
         """Timed world: a node that became leader beats every heartbeat_ms; a node that asked
         for its election timer to restart, or stopped leading, draws a new 150-300 ms timeout."""
         rng, deadline = clock.rng, clock.deadlines[after.id]
-        if after.role is Role.LEADER and before.role is not Role.LEADER:
+        timer = timer_after_step(before, after, reset)
+        if timer == "heartbeat":
             deadline = clock.now + self.config.heartbeat_ms
-        elif reset or (before.role is Role.LEADER and after.role is not Role.LEADER):
+        elif timer == "election":
             rng, timeout = self._draw(rng)
             deadline = clock.now + timeout
         deadlines = (*clock.deadlines[:after.id], deadline, *clock.deadlines[after.id + 1:])
@@ -612,6 +622,20 @@ class Model:
         """The states visited by applying `actions` in order from `state` (the initial state
         by default), first state included. Raises ModelError if an action is not enabled."""
         return run_of(self, actions, state)
+
+
+def timer_after_step(before: Node, after: Node,
+                     reset: bool) -> Literal["heartbeat", "election", "keep"]:
+    """The timed world's one rule for a node's timer after a step (Figure 2's timers): a node
+    that became leader starts beating ("heartbeat": the next beat is one heartbeat interval
+    away); a node whose core asked for its election timer to restart (it started an election,
+    granted a vote, heard from the current leader), or that stopped leading, draws a new
+    randomized election timeout ("election"); otherwise the timer runs on ("keep")."""
+    if after.role is Role.LEADER and before.role is not Role.LEADER:
+        return "heartbeat"
+    if reset or (before.role is Role.LEADER and after.role is not Role.LEADER):
+        return "election"
+    return "keep"
 
 
 def _raised(error: BaseException) -> str:

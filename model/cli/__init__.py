@@ -27,7 +27,16 @@ Command = tuple[str, Callable[[argparse.ArgumentParser], None],
 
 
 def commands() -> list[Command]:
-    from raftcheck.model.cli import breaking, check, diff, explore, fuzz, prove, replay
+    from raftcheck.model.cli import (
+        breaking,
+        check,
+        diff,
+        explore,
+        fuzz,
+        prove,
+        replay,
+        timing,
+    )
 
     return [
         ("check", check.add_arguments, check.run),
@@ -37,6 +46,7 @@ def commands() -> list[Command]:
         ("replay", replay.add_arguments, replay.run),
         ("diff", diff.add_arguments, diff.run),
         ("prove", prove.add_arguments, prove.run),
+        ("timing", timing.add_arguments, timing.run),
     ]
 
 
@@ -50,6 +60,8 @@ HELP = {
     "fuzz": "Hypothesis stateful exploration for a budget of runs or seconds",
     "explore": "bounded exhaustive search (BFS/DFS/simulation) with shortest counterexamples",
     "replay": "re-run a saved trace file against a core; --shrink, --format mermaid|html",
+    "timing": "the Raft paper's Figure 16: time to elect a new leader after the leader "
+              "crashes, per election-timeout range, beside the paper's figures; --plot FILE",
 }
 
 

@@ -42,7 +42,7 @@ def bound_options(draw: st.DrawFn) -> list[str]:
 @st.composite
 def command_line(draw: st.DrawFn) -> list[str]:
     command = draw(st.sampled_from(["fuzz", "explore", "diff", "replay", "break", "prove",
-                                    "check", "none"]))
+                                    "check", "timing", "none"]))
     extra = draw(bound_options())
     if command == "fuzz":
         # a tiny budget, whatever else is drawn (argparse keeps the last of a repeated flag)
@@ -71,6 +71,16 @@ def command_line(draw: st.DrawFn) -> list[str]:
         return ["prove", *draw(st.sampled_from(
             [["--lemmas"], ["--lemmas", "--json"], ["--nodes", "1"], ["--nodes", "99"],
              ["--core", "nope"], ["--drop", "No Such Lemma"], ["--max-term", "0"]]))]
+    if command == "timing":
+        # a few trials of ranges that end quickly (150-150 is cut off after 0.2 s at most)
+        return ["timing", "--core", draw(CORES), "--trials",
+                draw(st.sampled_from(["1", "3", "0", "-2", "x", "100001"])), "--ranges",
+                draw(st.sampled_from(["150-155", "12-24,150-150", "1-2", "200-100", "x", ""])),
+                "--cap", draw(st.sampled_from(["0.2", "0", "nan", "-1"])),
+                *draw(st.sampled_from([[], ["--json"], ["--workers", "0"], ["--seed", "x"],
+                                       ["--delay", "1+3.5"], ["--delay", "x+1"],
+                                       ["--plot", "chart.pdf"], ["--plot", draw(PATHS)],
+                                       ["--bogus"]])), "--no-progress"]
     if command == "check":
         return ["check", *draw(st.sampled_from(
             [["--core", "nope"], ["--core", ""], ["--bogus"], ["--seed", "x"]]))]
