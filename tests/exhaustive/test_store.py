@@ -6,8 +6,7 @@ of states visits exactly the states of one that never spills."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from raftcheck.impl.raft import CORE
 from raftcheck.model.explore import explore
