@@ -14,14 +14,16 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from attrs import evolve, frozen
+from attrs import frozen
 
 from raftcheck.model.fuzz import fuzz
 from raftcheck.model.fuzz_report import fuzz_summary, fuzz_verdict
+from raftcheck.model.presets import PORTFOLIO, BoundSet
+from raftcheck.model.search.result import ExploreResult
 from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
 from raftcheck.model.trace import render_trace
 from raftcheck.model.verdict import Exit, Verdict
-from raftcheck.model.world import Config, Core, CoreFault, Model
+from raftcheck.model.world import Bounds, Config, Core, CoreFault, Model
 
 
 @frozen
@@ -46,19 +48,16 @@ class CheckResult:
 
 
 def check(core: Core, seed: int, *, quick: bool = False, show_scenarios: bool = False,
-          say: Callable[[str], None] = lambda text: None,
+          workers: int = 1, say: Callable[[str], None] = lambda text: None,
           progress: Callable[[str], None] | None = None) -> CheckResult:
     """Every engine on its defaults against `core`; `say` receives what a part shows as it
     goes (failed scenarios, counterexample traces), `progress` a line now and then saying
-    where the run is."""
+    where the run is. `workers` processes share the exhaustive part's bound sets."""
     tell = progress or (lambda text: None)
     tell("scenarios")
     parts = [run_scenarios(core, say, show_scenarios)]
     parts.append(run_fuzz(core, seed, quick, say, progress))
-    tell("explore: breadth-first search")
-    explore_part = run_explore(core, quick, say)
-    if explore_part is not None:
-        parts.append(explore_part)
+    parts.extend(run_portfolio(core, quick, say, workers, tell))
     return CheckResult(core.name, seed, tuple(parts))
 
 
@@ -118,26 +117,72 @@ def run_fuzz(core: Core, seed: int, quick: bool, say: Any,
     return Part("fuzz (Hypothesis)", verdict, summary, fuzz_summary(result, model))
 
 
-def run_explore(core: Core, quick: bool, say: Any) -> Part | None:
-    from raftcheck.model import explore
+def portfolio(quick: bool) -> tuple[BoundSet, ...]:
+    """The bound sets the exhaustive part runs (presets.PORTFOLIO; --quick: all but the
+    first, the largest)."""
+    return PORTFOLIO[1:] if quick else PORTFOLIO
 
-    bounds = explore.DEFAULT_BOUNDS
-    if quick:
-        bounds = evolve(bounds, max_messages=3)
-    model = Model(core, Config(cluster_size=explore.DEFAULT_NODES), bounds)
-    result = explore.explore(model, strategy="bfs", symmetry=True)
+
+_CORE: list[Core] = []  # a worker process's core, set before the fork
+
+
+def _explore_set(bounds: Bounds) -> ExploreResult:
+    from raftcheck.model.explore import DEFAULT_NODES, explore
+
+    model = Model(_CORE[0], Config(cluster_size=DEFAULT_NODES), bounds)
+    return explore(model, strategy="bfs", symmetry=True)
+
+
+def run_portfolio(core: Core, quick: bool, say: Any, workers: int = 1,
+                  tell: Callable[[str], None] = lambda text: None) -> list[Part]:
+    """Explore each bound set of the portfolio exhaustively, `workers` sets at a time (in
+    forked processes; the results do not depend on it): one part per set."""
+    from raftcheck.model.search.pool import check_workers, process_context
+
+    check_workers(workers)
+    sets = portfolio(quick)
+    _CORE[:] = [core]
+    parts = []
+    try:
+        context = process_context()
+        if workers > 1 and context.get_start_method() == "fork":
+            with context.Pool(min(workers, len(sets))) as pool:
+                results = pool.imap(_explore_set, [bound_set.bounds for bound_set in sets])
+                for number, (bound_set, result) in enumerate(zip(sets, results, strict=True)):
+                    tell(f"explore: {bound_set.name} done ({number + 1}/{len(sets)})")
+                    parts.append(_portfolio_part(core, bound_set, result, say))
+        else:
+            for number, bound_set in enumerate(sets):
+                tell(f"explore: {bound_set.name} ({number + 1}/{len(sets)})")
+                parts.append(_portfolio_part(core, bound_set, _explore_set(bound_set.bounds),
+                                             say))
+    finally:
+        _CORE.clear()
+    return parts
+
+
+def _portfolio_part(core: Core, bound_set: BoundSet, result: ExploreResult, say: Any) -> Part:
+    from raftcheck.model.explore import DEFAULT_NODES
+
     # INCOMPLETE and BROKEN MODEL are both inconclusive here
     verdict = {Exit.CLEAN: Verdict.CLEAN, Exit.VIOLATION: Verdict.VIOLATION}.get(
         result.verdict.exit_code, Verdict.INCONCLUSIVE)
-    summary = (f"BFS {result.verdict.value.lower()}: {result.distinct:,} distinct states "
-               f"(symmetry-reduced), depth {result.depth}, {result.seconds:.0f} s, "
-               f"{len(result.goals)}/{len(result.goal_names)} goals; bounds {bounds.describe()}")
+    bounds = bound_set.bounds
+    summary = (f"{bound_set.aim}; {bounds.describe()}: {result.verdict.value.lower()}, "
+               f"{result.distinct:,} states, depth {result.depth}, {result.seconds:.0f} s, "
+               f"{len(result.goals)}/{len(result.goal_names)} goals")
     if result.violations:
         first = result.violations[0]
-        say(render_trace(model, first.actions, first.violation, title="Shortest counterexample"))
+        model = Model(core, Config(cluster_size=DEFAULT_NODES), bounds)
+        say(render_trace(model, first.actions, first.violation,
+                         title=f"Shortest counterexample ({bound_set.name})"))
         summary += f"; {first.violation.property} in {len(first.actions)} steps (shortest)"
-    detail = {"verdict_detail": result.verdict.value, "distinct": result.distinct,
+    elif result.missed_goals:
+        summary += f"; never reached: {', '.join(result.missed_goals)}"
+    detail = {"bound_set": bound_set.name, "aim": bound_set.aim,
+              "verdict_detail": result.verdict.value, "distinct": result.distinct,
               "generated": result.generated, "depth": result.depth,
               "complete": result.complete, "goals_reached": sorted(result.goals),
-              "bounds": bounds.describe(), "seconds": round(result.seconds, 3)}
-    return Part("explore (exhaustive)", verdict, summary, detail)
+              "goals_missed": result.missed_goals, "bounds": bounds.describe(),
+              "seconds": round(result.seconds, 3)}
+    return Part(f"explore: {bound_set.name}", verdict, summary, detail)

@@ -7,7 +7,7 @@ that the options start from and the tests pin state-space sizes against.
 
 from __future__ import annotations
 
-from attrs import evolve
+from attrs import evolve, frozen
 
 from raftcheck.model.state import Bounds
 
@@ -40,3 +40,33 @@ SCENARIO = Bounds(max_term=6, max_log=4, values=3, max_messages=40, max_crashes=
 # schedule, crashes and partitions unbounded.
 SCRIPT = Bounds(max_term=10, max_log=10, values=3, max_messages=50, max_crashes=None,
                 max_partitions=None)
+
+
+@frozen
+class BoundSet:
+    """One exhaustive run of the main job: a name, the behaviour it is aimed at, its bounds."""
+
+    name: str
+    aim: str
+    bounds: Bounds
+
+
+# The main job's exhaustive part (`raftcheck check`): small bound sets, each aimed at a
+# family of behaviour that the others cannot express, instead of one run at the defaults,
+# which has no second entry or value, no fault and no fourth term. Each is exhausted on 3
+# servers; the state counts and times are in docs/exhaustive.md. `--quick` leaves out the
+# first, the largest.
+PORTFOLIO = (
+    BoundSet("messages", "elections and an entry with four messages in flight", EXPLORE),
+    BoundSet("elections", "four terms of elections over an entry (Figure 8's commit rule)",
+             evolve(SMALL, max_term=4)),
+    BoundSet("terms", "an entry outliving leader changes over three terms",
+             evolve(SMALL, max_term=3)),
+    BoundSet("replication", "two entries of two values", evolve(SMALL, max_term=1, max_log=2,
+                                                                 values=2)),
+    BoundSet("crash/restart", "a crash, and a restart from what was persisted",
+             evolve(SMALL, max_crashes=1)),
+    BoundSet("partitions", "a partition and its healing", evolve(SMALL, max_partitions=1)),
+    BoundSet("drop/duplicate", "messages lost and delivered twice",
+             evolve(SMALL, max_term=1, drop=True, duplicate=True)),
+)

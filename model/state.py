@@ -71,6 +71,17 @@ class Bounds:
             if value is not None and value < 0:
                 raise ValueError(f"{name} must be >= 0 or None")
 
+    def within(self, other: Bounds) -> bool:
+        """Whether every behaviour these bounds allow, `other` allows too (each bound at
+        most the other's; None is unbounded)."""
+        def at_most(mine: int | None, theirs: int | None) -> bool:
+            return theirs is None or (mine is not None and mine <= theirs)
+
+        return (all(at_most(getattr(self, name), getattr(other, name))
+                    for name in ("max_term", "max_log", "values", "max_messages",
+                                 "max_crashes", "max_partitions"))
+                and other.drop >= self.drop and other.duplicate >= self.duplicate)
+
     def describe(self) -> str:
         def show(value: int | None) -> str:
             return "∞" if value is None else str(value)

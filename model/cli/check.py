@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from raftcheck.model.cli.common import resolve_seed
 from raftcheck.model.cores import CoreLoadError, load_core
 from raftcheck.model.verdict import UsageError, Verdict
 
+DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
 STYLE = {Verdict.CLEAN: "green", Verdict.VIOLATION: "bold red", Verdict.INCONCLUSIVE: "yellow"}
 
 
@@ -27,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="smaller budgets (the dev profile, smaller exhaustive bounds)")
     parser.add_argument("--show-scenarios", action="store_true",
                         help="print each seed scenario in full (trace, question, answer, checks)")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
+                        help="processes sharing the exhaustive bound sets; the results do not "
+                             f"depend on it (default: {DEFAULT_WORKERS}, this machine's cores "
+                             "up to 2)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="say on stderr which part runs and how far it is (default: when "
@@ -51,10 +57,12 @@ def run(args: argparse.Namespace) -> int:
     if shown and console.is_terminal:  # a live line, rewritten in place
         with console.status("check: starting") as status:
             result = check(core, seed, quick=args.quick, show_scenarios=args.show_scenarios,
+                           workers=args.workers,
                            say=say, progress=lambda text: status.update(f"check: {text}"))
     else:  # plain lines, for a log (or nothing)
         result = check(core, seed, quick=args.quick, show_scenarios=args.show_scenarios,
-                       say=say, progress=(lambda text: print(f"check: {text}",
+                       workers=args.workers, say=say,
+                       progress=(lambda text: print(f"check: {text}",
                                                               file=sys.stderr))
                        if shown else None)
     if args.json:
