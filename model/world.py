@@ -182,6 +182,9 @@ def _splitmix64(state: int) -> tuple[int, int]:
     return state, z ^ (z >> 31)
 
 
+_ANSWERS_KEPT = 100_000  # answers a model remembers before it starts afresh
+
+
 @frozen
 class Model:
     """A core in a world: the single action space every engine explores."""
@@ -201,6 +204,11 @@ class Model:
     # The goals the config and bounds allow (`Properties.goals_within`): the ones each
     # engine reports as reached or missed; the rest are ruled out by the bounds.
     _goals: tuple[str, ...] = field(init=False, eq=False, repr=False)
+    # The core's answers, by (node, event): the core is a pure function, and a search asks
+    # it the same questions over and over (about 99% of the calls at explore's defaults).
+    # Not used in checked mode, whose point is to watch every call.
+    _answers: dict[tuple[Node, Event], tuple[Node, Effects]] = field(
+        init=False, eq=False, repr=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_goals",
@@ -504,11 +512,17 @@ class Model:
         their own clock and network around the core (model/timing.py)."""
         if self.checking:
             return self._checked_step(node, event)
-        try:
-            return self.core.step(node, event)
-        except Exception as error:  # any failure of the core is a finding, not a crash
-            raise CoreFault(self.core.name, "step", _raised(error), node.id,
-                            describe_event(event)) from error
+        answer = self._answers.get((node, event))
+        if answer is None:
+            try:
+                answer = self.core.step(node, event)
+            except Exception as error:  # any failure of the core is a finding, not a crash
+                raise CoreFault(self.core.name, "step", _raised(error), node.id,
+                                describe_event(event)) from error
+            if len(self._answers) >= _ANSWERS_KEPT:
+                self._answers.clear()
+            self._answers[(node, event)] = answer
+        return answer
 
     def start_node(self, node_id: int) -> Node:
         """Server `node_id` as it first starts (`core.initial_node`, validated)."""
