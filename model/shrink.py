@@ -11,7 +11,7 @@ action space, so the result is a real, replayable run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
 from attrs import evolve, frozen
@@ -82,35 +82,60 @@ def first_violation(model: seam.Model[Any, A, Any], actions: Sequence[A]) -> Out
     return None
 
 
+# A model's own shrink pass: from the current list, candidate lists in a fixed order (each
+# meant to be shorter), for edits that deleting chunks cannot make, such as merging two steps
+# into one (model.adapters.pysyncobj_fuzz.merge_clocks).
+ShrinkPass = Callable[[list[T]], Iterable[list[T]]]
+
+
 def delete_chunks(items: Sequence[T], attempt: Callable[[list[T]], list[T] | None],
-                  budget: int, deadline: float | None = None) -> list[T]:
+                  budget: int, deadline: float | None = None,
+                  passes: Sequence[ShrinkPass[T]] = ()) -> list[T]:
     """Delta debugging by deletion: try `items` without a chunk (halving the chunk size down
     to one item, from the end) and keep the shorter list `attempt` returns whenever it still
-    fails (`attempt` gives the items actually kept, or None when the failure is gone). At most
-    `budget` attempts, and none after `deadline` (a `time.monotonic()` value) when one is
-    given: a live system's replays take real time. Shared by every shrinker that edits a list
-    of steps."""
+    fails (`attempt` gives the items actually kept, or None when the failure is gone). When
+    no chunk can go, `passes` in turn, each trying its candidates in its order: the first one
+    kept shorter replaces the list and a new round starts, chunks first (cheap edits before
+    costly ones). Rounds repeat until one shortens nothing. At most `budget` attempts, and
+    none after `deadline` (a `time.monotonic()` value) when one is given: a live system's
+    replays take real time. Shared by every shrinker that edits a list of steps."""
     current = list(items)
     attempts = 0
-    improved = True
 
     def more() -> bool:
         return attempts < budget and (deadline is None or time.monotonic() < deadline)
 
+    def shorter(candidate: list[T]) -> bool:
+        nonlocal current, attempts
+        attempts += 1
+        kept = attempt(candidate)
+        if kept is not None and len(kept) < len(current):
+            current = kept
+            return True
+        return False
+
+    improved = True
     while improved and more():
         improved = False
         size = max(1, len(current) // 2)
         while size >= 1 and more():
             start = len(current) - size
             while start >= 0 and more():
-                attempts += 1
-                kept = attempt(current[:start] + current[start + size:])
-                if kept is not None and len(kept) < len(current):
-                    current, improved = kept, True
+                if shorter(current[:start] + current[start + size:]):
+                    improved = True
                     start = min(start, len(current)) - size
                 else:
                     start -= 1 if size == 1 else size
             size //= 2
+        for shrink_pass in passes:
+            if improved or not more():
+                break
+            for candidate in shrink_pass(current):
+                if not more():
+                    break
+                if len(candidate) < len(current) and shorter(candidate):
+                    improved = True
+                    break
     return current
 
 

@@ -10,7 +10,8 @@ auxiliaries (Commit Within Log and the transition properties), after every step.
 
 The budget is spent like `model.fuzz` (batches of 50 examples, batch k seeded from (seed, k)),
 so a run is a function of its seed and example budget. A failing run is shrunk by deleting
-chunks of actions (replayed against a fresh cluster each time) and saved as a replayable
+chunks of actions and merging clock advances, each candidate replayed against a fresh cluster
+with its deliveries aimed at the messages they were for (`shrink`), and saved as a replayable
 record: the cluster config (which includes the seed of the library's random timeouts) and the
 action list, as JSON (`save_record`, `load_record`, `replay`; `raftcheck fuzz --core pysyncobj
 --replay FILE`). Exhaustive enumeration does not support PySyncObj: the library's state is
@@ -27,7 +28,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +70,7 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
     describe_node,
 )
 from raftcheck.model.fuzz import run_machine
-from raftcheck.model.shrink import delete_chunks
+from raftcheck.model.shrink import ShrinkPass, delete_chunks
 from raftcheck.model.stateful import PROFILES
 from raftcheck.model.tracefile import PYSYNCOBJ_FORMAT, default_trace_path
 from raftcheck.model.verdict import Verdict
@@ -399,11 +401,14 @@ class Outcome:
 
 def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = True,
            observe: Callable[[Action, Cluster], None] | None = None,
+           aim: Callable[[Cluster, int], Action | None] | None = None,
            ) -> tuple[Outcome, list[Action], list[World]]:
     """Run `actions` on a fresh cluster, checking the properties after every step; stops at
     the first violation or adapter fault. Strict: an action that does not apply raises
-    ActionNotEnabled. Lenient (shrinking): it is skipped. Returns the outcome, the actions
-    applied and the views after each (the initial view first)."""
+    ActionNotEnabled. Lenient (shrinking): it is skipped. `aim` (shrinking) is asked, in the
+    state action number i would apply to, which action to apply instead (None: skip it).
+    Returns the outcome, the actions applied and the views after each (the initial view
+    first)."""
     cluster = Cluster(config)
     applied: list[Action] = []
     states = [cluster.world()]
@@ -411,8 +416,13 @@ def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = T
         violation = check_state(states[0])
         if violation is not None:
             return Outcome(violation), applied, states
-        for action in actions:
+        for index, action in enumerate(actions):
             before = states[-1]
+            if aim is not None:
+                aimed = aim(cluster, index)
+                if aimed is None:
+                    continue
+                action = aimed
             try:
                 cluster.apply(action)
             except ActionNotEnabled:
@@ -438,19 +448,125 @@ def _same(found: Outcome, wanted: Outcome) -> bool:
     return found.label == wanted.label
 
 
-def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
-           max_seconds: float = 120.0) -> list[Action]:
-    """Delete chunks of actions (halves, then quarters, ... then single actions) while the
-    run still ends in the same property's violation (or the same kind of adapter fault): the
-    suite's one deletion shrinker (`model.shrink.delete_chunks`), with a time budget since
-    each candidate replays the live library. A candidate is replayed leniently and what it
-    actually applied is kept, so the result replays strictly."""
-    def attempt(candidate: list[Action]) -> list[Action] | None:
-        outcome, applied, _ = replay(config, candidate, strict=False)
-        return list(applied) if _same(outcome, wanted) else None
+# Shrinking. Packets are named by their number on their link (source→dest #k), which a
+# deletion upsets in two ways: deleting an action that sent something renumbers every later
+# packet of that link, so a later `Deliver #k` names another message or none; and on a FIFO
+# link, deleting the delivery of #k leaves #k at the head, where it blocks every later
+# delivery of the link, so a candidate without it loses the rest of the link's traffic and
+# rarely still fails. The shrinker therefore edits `Step`s, which remember the message each
+# delivery, drop or copy acted on, and aims each at that message again in every candidate
+# (`aim`): deleting the k-th delivery of a FIFO link moves the later ones down the link.
+# Clock advances are the other leftover: a run of heartbeat timers that only pass time stays,
+# because deleting one moves every later step to another time; `merge_clocks` merges two
+# advances into one `Wait` that ends where the second one did.
 
-    return delete_chunks(actions, attempt, budget=1_000_000,
-                         deadline=time.monotonic() + max_seconds)
+MESSAGE_ACTIONS = (Deliver, Drop, Duplicate)
+
+
+@frozen
+class Step:
+    """An action of a run being shrunk and, for a delivery, drop or copy, the message it acted
+    on (kind and pickled payload) the last time the run replayed."""
+
+    action: Action
+    kind: str | None = None
+    payload: bytes | None = field(default=None, repr=False)
+
+
+@frozen
+class Did:
+    """One step as a replay applied it (aimed, with its message) and how far it moved the
+    clock, in microseconds."""
+
+    step: Step
+    elapsed_us: int
+
+
+def aim(cluster: Cluster, step: Step) -> Action | None:
+    """The action that does what `step` did, here: a delivery, drop or copy goes to the packet
+    of its link that carries the same message, else one of the same kind, the nearest in
+    number (on a FIFO link only the oldest packet can be delivered); None when the link has
+    none. Other actions, and steps that have not run yet, are their own aim."""
+    action = step.action
+    if not isinstance(action, MESSAGE_ACTIONS) or step.kind is None:
+        return action
+    pool = cluster.deliverable() if isinstance(action, Deliver) else cluster.network
+    link = [p for p in pool if (p.source, p.dest) == (action.source, action.dest)]
+    for same in ([p for p in link if p.payload == step.payload],
+                 [p for p in link if p.kind == step.kind]):
+        if same:
+            best = min(same, key=lambda p: (abs(p.seq - action.seq), p.seq))
+            return type(action)(best.source, best.dest, best.seq)
+    return None
+
+
+def replay_steps(config: ClusterConfig, steps: Sequence[Step]) -> tuple[Outcome, list[Did]]:
+    """Replay `steps` leniently, each aimed first (`aim`); the outcome and what each step
+    that applied did, in order."""
+    did: list[Did] = []
+    pending: list[tuple[Step, int]] = []  # the step being applied and the clock before it
+
+    def aim_at(cluster: Cluster, index: int) -> Action | None:
+        action = aim(cluster, steps[index])
+        if action is not None:
+            packet = None
+            if isinstance(action, MESSAGE_ACTIONS):  # None: not in flight, apply refuses it
+                packet = next((p for p in cluster.network if (p.source, p.dest, p.seq) ==
+                               (action.source, action.dest, action.seq)), None)
+            step = Step(action) if packet is None else Step(action, packet.kind, packet.payload)
+            pending[:] = [(step, cluster.now_us)]
+        return action
+
+    def observe(_: Action, cluster: Cluster) -> None:
+        step, before = pending.pop()
+        did.append(Did(step, cluster.now_us - before))
+
+    outcome, applied, _ = replay(config, [step.action for step in steps], strict=False,
+                                 observe=observe, aim=aim_at)
+    if len(applied) > len(did):  # the action an adapter fault stopped
+        did.append(Did(pending.pop()[0], 0))
+    return outcome, did
+
+
+def merge_clocks(config: ClusterConfig) -> ShrinkPass[Step]:
+    """A shrink pass: two clock advances (`NextTimer`, `Wait`) with no other clock advance
+    between them become one `Wait`, in place of the second, that ends where the second ended
+    (the steps between them now run before the first one's time passes). The latest pair
+    first."""
+    def candidates(steps: list[Step]) -> Iterator[list[Step]]:
+        _, did = replay_steps(config, steps)
+        if len(did) != len(steps):  # a kept run replays whole; anything else is not shrunk
+            return
+        clocks = [i for i, step in enumerate(steps) if isinstance(step.action, (NextTimer, Wait))]
+        for first, second in reversed(list(pairwise(clocks))):
+            elapsed = did[first].elapsed_us + did[second].elapsed_us
+            if elapsed > 0:
+                wait = Step(Wait(-(-elapsed // 1000)))  # whole ms, rounded up
+                yield [wait if k == second else s for k, s in enumerate(steps) if k != first]
+    return candidates
+
+
+def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
+           max_seconds: float = 120.0, budget: int = 1_000_000,
+           on_attempt: Callable[[int], object] | None = None) -> list[Action]:
+    """The suite's one deletion shrinker (`model.shrink.delete_chunks`: halves, then
+    quarters, ... then single steps, and `merge_clocks`) while the run still ends in the same
+    property's violation (or the same kind of adapter fault). Each candidate replays on a
+    fresh cluster with its steps aimed at the messages they were for (`aim`), and what it
+    actually applied is kept, so the result replays strictly. At most `budget` replays, none
+    after `max_seconds` (the library runs live); every edit is deterministic, so a shrink
+    that ends before either limit gives the same run on any machine. `on_attempt` is told the
+    length of each candidate replayed (for measurements)."""
+    def attempt(candidate: list[Step]) -> list[Step] | None:
+        if on_attempt is not None:
+            on_attempt(len(candidate))
+        outcome, did = replay_steps(config, candidate)
+        return [d.step for d in did] if _same(outcome, wanted) else None
+
+    _, did = replay_steps(config, [Step(action) for action in actions])
+    return [step.action for step in delete_chunks(
+        [d.step for d in did], attempt, budget=budget, deadline=time.monotonic() + max_seconds,
+        passes=[merge_clocks(config)])]
 
 
 # ------------------------------------------------------------------------------ records

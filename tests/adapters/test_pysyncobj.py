@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,13 @@ from raftcheck.model.adapters.pysyncobj_fuzz import (
     Faults,
     Outcome,
     Record,
+    Step,
+    aim,
     dump_record,
     fuzz,
     load_record,
     replay,
+    shrink,
 )
 from raftcheck.model.cli import main
 from raftcheck.model.verdict import Verdict
@@ -424,6 +428,54 @@ def test_fuzzer_found_records_replay_to_the_same_violation(name: str, prop: str)
     assert outcome.violation is not None
     assert outcome.violation.property == prop
     assert len(applied) == len(record.actions)
+
+
+SAVED = ROOT / "benchmarks" / "records" / "pysyncobj"
+
+
+@pytest.mark.parametrize(("path", "prop", "saved", "shrunk"), [
+    (RECORDS / "stale-append-entries-sms.json", "State Machine Safety", 40, 13),
+    (SAVED / "fifo5-seed2.json", "Elected By Majority", 15, 7),
+])
+def test_saved_records_shrink_further_to_the_same_violation(path: Path, prop: str, saved: int,
+                                                            shrunk: int) -> None:
+    """Records shrunk by deletion alone (docs/pysyncobj.md, "Shrinking"; the figures are
+    `python benchmarks/pysyncobj_shrink.py`'s): the shrinker, its steps aimed at their
+    messages and its clock advances merged, takes each to at most the measured length, and
+    the result replays strictly to the same property's violation."""
+    record = load_record(path)
+    assert len(record.actions) == saved
+    actions = shrink(record.config, record.actions, record.outcome)
+    assert len(actions) <= shrunk
+    outcome, applied, _ = replay(record.config, actions)
+    assert outcome.violation is not None and outcome.violation.property == prop
+    assert applied == actions
+
+
+def test_a_shrunk_fifo_delivery_moves_to_the_packet_at_the_head_of_its_link() -> None:
+    """Deleting the delivery of a FIFO link's k-th packet leaves it at the head, where it
+    would block the later deliveries of that link; the shrinker aims them down the link."""
+    cluster = Cluster(ClusterConfig(seed=1, ordering="fifo"))
+    cluster.apply(Wait(1500))  # everyone campaigns twice: two request_votes on each link
+    cluster.apply(Wait(1500))
+    first, second = cluster.network[:2]
+    assert (first.source, first.dest) == (second.source, second.dest)
+    assert first.kind == second.kind == "request_vote" and first.payload != second.payload
+    later = Step(Deliver(second.source, second.dest, second.seq), second.kind, second.payload)
+    assert aim(cluster, later) == Deliver(first.source, first.dest, first.seq)
+    cluster.apply(Deliver(first.source, first.dest, first.seq))
+    assert aim(cluster, later) == later.action  # at the head now: its own packet
+
+
+def test_shrinking_merges_clock_advances_that_only_pass_time() -> None:
+    """The saved State Machine Safety record advances the clock 20 times, six in a row at
+    its end; shrunk, no two clock advances are neighbours."""
+    record = load_record(RECORDS / "stale-append-entries-sms.json")
+    clock = (NextTimer, Wait)
+    actions = shrink(record.config, record.actions, record.outcome)
+    assert sum(isinstance(a, clock) for a in record.actions) == 20
+    assert not any(isinstance(a, clock) and isinstance(b, clock)
+                   for a, b in pairwise(actions))
 
 
 def test_records_go_where_save_says_and_replay_points_at_the_adapter(
