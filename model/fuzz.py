@@ -13,9 +13,9 @@ import time
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from contextlib import closing, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from attrs import frozen
+from attrs import evolve, frozen
 from hypothesis import Phase, seed as hypothesis_seed
 from hypothesis.errors import HypothesisException
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
@@ -23,6 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 from raftcheck.model import seam
 from raftcheck.model.search.pool import check_workers, process_context
 from raftcheck.model.shrink import polish, shrink
+from raftcheck.model.state import CORE_FAULT
 from raftcheck.model.stateful import (
     PROFILES,
     BudgetSpent,
@@ -33,6 +34,9 @@ from raftcheck.model.stateful import (
 )
 from raftcheck.model.verdict import UsageError
 from raftcheck.properties import Violation
+
+if TYPE_CHECKING:
+    from raftcheck.model.world import Model
 
 BATCH = 50
 MAX_STEPS = 10_000  # actions in one run: a run this long already takes seconds
@@ -221,6 +225,37 @@ def fuzz(
         goal_names=model.goal_names,
         ruled_out=model.ruled_out_goals,
     )
+
+
+def fuzz_each(model: Model, *, seed: int = 0, profile: str = "ci",
+              examples: int | None = None, seconds: float | None = None,
+              steps: int | None = None, workers: int = 1,
+              on_progress: Callable[[RunStats], None] | None = None) -> list[FuzzResult]:
+    """Fuzz `model` for the whole budget, reporting every property it breaks, not only the
+    first: after each violation (shrunk as usual) the search goes on with that property
+    ignored, in fresh runs (round k is seeded with (seed, k)), until the budget is spent or a
+    round is clean. One result per round; each violated property appears once. A core fault
+    ends it (it is not a property that can be set aside)."""
+    budget = examples if examples is not None else (
+        None if seconds is not None else PROFILES[profile]["max_examples"])
+    deadline = None if seconds is None else time.monotonic() + seconds
+    results: list[FuzzResult] = []
+    current = model
+    while True:
+        left = None if budget is None else budget - sum(r.examples for r in results)
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if (left is not None and left < 1) or (remaining is not None and remaining <= 0):
+            break
+        round_seed = seed if not results else batch_seed(seed, -len(results))
+        result = fuzz(current, seed=round_seed, profile=profile, examples=left,
+                      seconds=remaining, steps=steps, workers=workers,
+                      on_progress=on_progress)
+        results.append(result)
+        if result.violation is None or result.violation.property == CORE_FAULT:
+            break
+        current = evolve(current, properties=current.properties.ignoring(
+            [result.violation.property]))
+    return results
 
 
 # ------------------------------------------------------------------ batches in processes

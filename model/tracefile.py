@@ -76,6 +76,7 @@ from raftcheck.model.world import (
     Tick,
     Timeout,
 )
+from raftcheck.properties import RAFT_PROPERTIES
 from raftcheck.properties.violation import Violation
 
 FORMAT = "raftcheck-trace"
@@ -120,10 +121,15 @@ class TraceFile:
     violation: Violation | None
     actions: tuple[Action, ...]
     metadata: Mapping[str, Any] = field(factory=dict)
+    # Properties the engine was told to ignore (`--ignore`, or those already reported by a
+    # `--continue` run): a replay ignores them too, or it could stop at one of them first.
+    # Written only when there are any.
+    ignored: tuple[str, ...] = ()
 
     def model(self, core: Any) -> Model:
         """The world this trace runs in, around `core` (the recorded one or another)."""
-        return Model(core, self.config, self.bounds)
+        return Model(core, self.config, self.bounds,
+                     properties=RAFT_PROPERTIES.ignoring(self.ignored))
 
 
 # ------------------------------------------------------------------------------ the converter
@@ -307,6 +313,8 @@ def dump_trace(trace: TraceFile) -> str:
     # not a clean replay of what is left
     document = {"format": FORMAT, "schema": SCHEMA_VERSION, "steps": len(trace.actions),
                 **body}
+    if not trace.ignored:
+        del document["ignored"]
     try:
         json.dumps(document["metadata"])
     except (TypeError, ValueError) as error:
@@ -371,6 +379,10 @@ def parse_trace(text: str | bytes) -> TraceFile:
     problem = _node_problem(trace)
     if problem is not None:
         raise TraceFileError(problem)
+    try:
+        RAFT_PROPERTIES.ignoring(trace.ignored)
+    except ValueError as error:
+        raise TraceFileError(f"'ignored': {_one_line(str(error))}") from None
     return trace
 
 
@@ -480,10 +492,14 @@ def default_trace_path(engine: str, core_name: str, seed: int | None = None) -> 
 def record(model: Model, *, engine: str, core_spec: str, seed: int | None,
            actions: Iterable[Action], violation: Violation | None,
            metadata: Mapping[str, Any] | None = None) -> TraceFile:
-    """A TraceFile for a run of `model` found by `engine` on the core given as `core_spec`."""
+    """A TraceFile for a run of `model` found by `engine` on the core given as `core_spec`
+    (the Figure 3 and auxiliary properties `model` leaves out are recorded as ignored)."""
+    kept = set(model.properties.names)
+    ignored = tuple(name for name in RAFT_PROPERTIES.names
+                    if name not in kept and name not in RAFT_PROPERTIES.goal_names)
     return TraceFile(core=CoreIdentity(core_spec, model.core.name), engine=engine, seed=seed,
                      config=model.config, bounds=model.bounds, violation=violation,
-                     actions=tuple(actions), metadata=dict(metadata or {}))
+                     actions=tuple(actions), metadata=dict(metadata or {}), ignored=ignored)
 
 
 def save_counterexample(trace: TraceFile, path: str | os.PathLike[str] | None = None) -> Path:

@@ -45,8 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "deepening), simulate (random walks) (default: %(default)s)")
     search.add_argument("--symmetry", action=argparse.BooleanOptionalAction, default=True,
                         help="reduce under node relabelling (default: on)")
-    search.add_argument("--all", dest="all_violations", action="store_true",
-                        help="keep going after a violation and collect one per property")
+    search.add_argument("--all", "--continue", dest="all_violations", action="store_true",
+                        help="keep going after a violation and collect one per property "
+                             "(the shortest for each)")
     search.add_argument("--workers", type=int, default=1,
                         help="BFS worker processes (default: %(default)s)")
     search.add_argument("--max-depth", type=count, default=None,

@@ -9,20 +9,23 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from attrs import evolve
 from rich.console import Console
 
 from raftcheck.model.cli.common import resolve_seed
-from raftcheck.model.fuzz import FuzzResult, fuzz
+from raftcheck.model.fuzz import FuzzResult, fuzz, fuzz_each
 from raftcheck.model.fuzz_report import fuzz_summary, fuzz_verdict
 from raftcheck.model.options import add_world_arguments, model_from_args
 from raftcheck.model.search.pool import check_workers
 from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
 from raftcheck.model.trace import count_steps
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
-from raftcheck.model.verdict import Exit, UsageError
+from raftcheck.model.verdict import Exit, UsageError, Verdict
 from raftcheck.model.world import CORE_FAULT, Model
 
+T = TypeVar("T")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_world_arguments(parser, FUZZ_BOUNDS)
@@ -39,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="processes sharing the batches of runs; the result for a seed "
                              "and --examples does not depend on it (default: 1)")
+    parser.add_argument("--continue", dest="keep_going", action="store_true",
+                        help="after a violation, go on without that property (fresh runs, "
+                             "the rest of the budget) and report every property broken, "
+                             "each with its own shrunk trace")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
     add_save_arguments(parser)
@@ -60,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
     check_workers(args.workers)
     seed = resolve_seed(args.seed)
     if args.core == "pysyncobj":  # a real library, not a step function: its own engine
-        if args.workers != 1:
-            raise UsageError("--workers applies to step-function cores, not to pysyncobj")
+        if args.workers != 1 or args.keep_going:
+            raise UsageError("--workers and --continue apply to step-function cores, not to "
+                             "pysyncobj")
         return _run_pysyncobj(args, seed)
     if args.replay is not None or args.network != "any":
         raise UsageError("--replay and --network apply to --core pysyncobj only")
@@ -76,21 +84,74 @@ def run(args: argparse.Namespace) -> int:
               f"timing={model.config.timing} seed={seed} profile={args.profile}")
         print(f"bounds: {model.bounds.describe()}")
     target = progress_target(args.examples, args.seconds, args.profile)
+    if args.keep_going:
+        return _run_each(args, model, seed, console, show_progress, target)
     result = _with_progress(console, show_progress, target, len(model.goal_names),
                             lambda progress: fuzz(
         model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
         steps=args.steps, workers=args.workers, on_progress=progress))
-    saved = save_error = None
-    if result.violation is not None:
-        saved, save_error = save_from_args(args, record(
-            model, engine="fuzz", core_spec=args.core, seed=seed, actions=result.actions,
-            violation=result.violation, metadata={
-                "profile": result.profile, "examples": result.examples, "steps": result.steps,
-                "seconds": round(result.seconds, 3)}))
-        if save_error is not None:
-            print(f"raftcheck fuzz: warning: counterexample not saved: {save_error}",
-                  file=sys.stderr)
-    return report(result, model, args.json, saved=saved)
+    return report(result, model, args.json, saved=_save(args, model, result))
+
+
+def _save(args: argparse.Namespace, model: Model, result: FuzzResult) -> Path | None:
+    """Save the counterexample, if any, as --save/--no-save say; warn if it cannot be."""
+    if result.violation is None:
+        return None
+    saved, save_error = save_from_args(args, record(
+        model, engine="fuzz", core_spec=args.core, seed=result.seed, actions=result.actions,
+        violation=result.violation, metadata={
+            "profile": result.profile, "examples": result.examples, "steps": result.steps,
+            "seconds": round(result.seconds, 3)}))
+    if save_error is not None:
+        print(f"raftcheck fuzz: warning: counterexample not saved: {save_error}",
+              file=sys.stderr)
+    return saved
+
+
+def _run_each(args: argparse.Namespace, model: Model, seed: int, console: Console,
+              show_progress: bool, target: Callable[[RunStats, float], str]) -> int:
+    """--continue: every property broken within the budget, one shrunk trace each."""
+    results = _with_progress(console, show_progress, target, len(model.goal_names),
+                                  lambda progress: fuzz_each(
+        model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
+        steps=args.steps, workers=args.workers, on_progress=progress))
+    found = [result for result in results if result.violation is not None]
+    current = model
+    summaries = []
+    for number, result in enumerate(results):
+        saved = _save(args, current, result)
+        if args.json:
+            summary = fuzz_summary(result, current)
+            summary["trace_file"] = None if saved is None else str(saved)
+            summaries.append(summary)
+        elif result.violation is not None:
+            print(f"\n=== round {number + 1} (seed {result.seed}, ignoring: "
+                  f"{', '.join(_ignored(current, model)) or 'nothing'})")
+            print(result.trace)
+            print(f"\nVIOLATION of {result.violation.property} (shrunk to "
+                  f"{count_steps(len(result.actions))}; seed {result.seed})")
+            if saved is not None:
+                print(f"trace saved: {saved} (raftcheck replay {saved})")
+        if result.violation is not None and result.violation.property != CORE_FAULT:
+            current = evolve(current, properties=current.properties.ignoring(
+                [result.violation.property]))
+    runs = sum(result.examples for result in results)
+    verdict = Verdict.VIOLATION if found else fuzz_verdict(results[-1])
+    if args.json:
+        print(json.dumps({"engine": "fuzz", "continue": True, "seed": seed, "runs": runs,
+                          "verdict": verdict.value.lower(),
+                          "violated": [r.violation.property for r in found if r.violation],
+                          "rounds": summaries}, indent=2))
+    else:
+        names = [r.violation.property for r in found if r.violation]
+        print(f"\n{len(names)} properties broken in {runs} runs: {', '.join(names) or 'none'}"
+              if names else f"\n{runs} runs: no property broken")
+        print(verdict.value)
+    return verdict.exit_code
+
+
+def _ignored(current: Model, model: Model) -> list[str]:
+    return [name for name in model.properties.names if name not in current.properties.names]
 
 
 def _run_pysyncobj(args: argparse.Namespace, seed: int) -> int:
@@ -118,7 +179,7 @@ def progress_target(examples: int | None, seconds: float | None,
 
 def _with_progress(console: Console, enabled: bool, target: Callable[[RunStats, float], str],
                    goals: int,
-                   job: Callable[[Callable[[RunStats], None] | None], FuzzResult]) -> FuzzResult:
+                   job: Callable[[Callable[[RunStats], None] | None], T]) -> T:
     if not enabled:
         return job(None)
     last = [0.0]
