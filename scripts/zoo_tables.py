@@ -1,4 +1,5 @@
-"""Generate the bug zoo's tables in README.md and docs/zoo.md from the catalogue.
+"""Generate the bug zoo's tables in README.md, docs/zoo.md and docs/exhaustive.md from the
+catalogue (and, for the last, the main job's portfolio of bound sets).
 
     python scripts/zoo_tables.py            # rewrite every generated table in place
     python scripts/zoo_tables.py --check    # exit 1 (and name the file) if one is stale
@@ -19,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from raftcheck.model.presets import PORTFOLIO
 from raftcheck.model.world import Bounds
 from raftcheck.model.zoo import BUGS, Bug
 
@@ -83,9 +85,28 @@ def pins_table() -> str:
                    for bug in BUGS.values()))
 
 
+def portfolio_table() -> str:
+    """docs/exhaustive.md: the main job's bound sets and the zoo bugs whose catalogued
+    bounds fit each (tests/zoo/test_portfolio.py checks that the set catches them)."""
+    def fits(bug: Bug, bounds: Bounds) -> bool:
+        return bug.nodes == 3 and bug.bounds.within(bounds)
+
+    def held(bugs: Iterable[Bug]) -> str:
+        return ", ".join(f"`{bug.name}`" for bug in bugs) or "-"
+
+    rows = [(bound_set.name, bound_set.aim, _bounds(bound_set.bounds),
+             held(bug for bug in BUGS.values() if fits(bug, bound_set.bounds)))
+            for bound_set in PORTFOLIO]
+    rows.append(("(none)", "more messages in flight, or more servers, than any set", "-",
+                 held(bug for bug in BUGS.values()
+                      if not any(fits(bug, s.bounds) for s in PORTFOLIO))))
+    return _table(("bound set", "aimed at", "bounds", "zoo bugs whose bounds fit"), rows)
+
+
 TABLES: dict[str, tuple[Callable[[], str], ...]] = {
     "README.md": (summary_table,),
     "docs/zoo.md": (zoo_table, pins_table),
+    "docs/exhaustive.md": (portfolio_table,),
 }
 """File (from the repository root) -> the table each marker pair holds, in order."""
 

@@ -66,3 +66,10 @@ def test_workers_share_the_sets_without_changing_a_result() -> None:
         (p.verdict, p.detail["distinct"]) for p in two]
     assert all(part.verdict is Verdict.VIOLATION for part in one)
 
+
+
+def test_no_bound_set_holds_another() -> None:
+    """A set inside another adds no state the other does not visit."""
+    for one in PORTFOLIO:
+        for other in PORTFOLIO:
+            assert one is other or not one.bounds.within(other.bounds), (one.name, other.name)
