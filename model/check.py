@@ -24,6 +24,7 @@ from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
 from raftcheck.model.trace import render_trace
 from raftcheck.model.verdict import Exit, Verdict
 from raftcheck.model.world import Bounds, Config, Core, CoreFault, Model
+from raftcheck.properties import RAFT_PROPERTIES, Properties
 
 
 @frozen
@@ -48,16 +49,19 @@ class CheckResult:
 
 
 def check(core: Core, seed: int, *, quick: bool = False, show_scenarios: bool = False,
-          workers: int = 1, say: Callable[[str], None] = lambda text: None,
+          workers: int = 1, properties: Properties = RAFT_PROPERTIES,
+          say: Callable[[str], None] = lambda text: None,
           progress: Callable[[str], None] | None = None) -> CheckResult:
     """Every engine on its defaults against `core`; `say` receives what a part shows as it
     goes (failed scenarios, counterexample traces), `progress` a line now and then saying
-    where the run is. `workers` processes share the exhaustive part's bound sets."""
+    where the run is. `workers` processes share the exhaustive part's bound sets. The
+    fuzzing and the exhaustive part check `properties` (the seed's scenarios check what
+    each scenario expects)."""
     tell = progress or (lambda text: None)
     tell("scenarios")
     parts = [run_scenarios(core, say, show_scenarios)]
-    parts.append(run_fuzz(core, seed, quick, say, progress))
-    parts.extend(run_portfolio(core, quick, say, workers, tell))
+    parts.append(run_fuzz(core, seed, quick, say, progress, properties))
+    parts.extend(run_portfolio(core, quick, say, workers, tell, properties))
     return CheckResult(core.name, seed, tuple(parts))
 
 
@@ -90,8 +94,9 @@ def run_scenarios(core: Core, say: Any, show_all: bool = False) -> Part:
 
 
 def run_fuzz(core: Core, seed: int, quick: bool, say: Any,
-             progress: Callable[[str], None] | None = None) -> Part:
-    model = Model(core, Config(), FUZZ_BOUNDS)
+             progress: Callable[[str], None] | None = None,
+             properties: Properties = RAFT_PROPERTIES) -> Part:
+    model = Model(core, Config(), FUZZ_BOUNDS, properties=properties)
     profile = "dev" if quick else "ci"
     budget = PROFILES[profile]["max_examples"]
     shown = [0.0]
@@ -123,25 +128,27 @@ def portfolio(quick: bool) -> tuple[BoundSet, ...]:
     return PORTFOLIO[1:] if quick else PORTFOLIO
 
 
-_CORE: list[Core] = []  # a worker process's core, set before the fork
+_SUBJECT: list[tuple[Core, Properties]] = []  # what a worker explores, set before the fork
 
 
 def _explore_set(bounds: Bounds) -> ExploreResult:
     from raftcheck.model.explore import DEFAULT_NODES, explore
 
-    model = Model(_CORE[0], Config(cluster_size=DEFAULT_NODES), bounds)
+    core, properties = _SUBJECT[0]
+    model = Model(core, Config(cluster_size=DEFAULT_NODES), bounds, properties=properties)
     return explore(model, strategy="bfs", symmetry=True)
 
 
 def run_portfolio(core: Core, quick: bool, say: Any, workers: int = 1,
-                  tell: Callable[[str], None] = lambda text: None) -> list[Part]:
+                  tell: Callable[[str], None] = lambda text: None,
+                  properties: Properties = RAFT_PROPERTIES) -> list[Part]:
     """Explore each bound set of the portfolio exhaustively, `workers` sets at a time (in
     forked processes; the results do not depend on it): one part per set."""
     from raftcheck.model.search.pool import check_workers, process_context
 
     check_workers(workers)
     sets = portfolio(quick)
-    _CORE[:] = [core]
+    _SUBJECT[:] = [(core, properties)]
     parts = []
     try:
         context = process_context()
@@ -157,7 +164,7 @@ def run_portfolio(core: Core, quick: bool, say: Any, workers: int = 1,
                 parts.append(_portfolio_part(core, bound_set, _explore_set(bound_set.bounds),
                                              say))
     finally:
-        _CORE.clear()
+        _SUBJECT.clear()
     return parts
 
 
@@ -184,5 +191,6 @@ def _portfolio_part(core: Core, bound_set: BoundSet, result: ExploreResult, say:
               "generated": result.generated, "depth": result.depth,
               "complete": result.complete, "goals_reached": sorted(result.goals),
               "goals_missed": result.missed_goals, "bounds": bounds.describe(),
-              "seconds": round(result.seconds, 3)}
+              "seconds": round(result.seconds, 3),
+              "violation": result.violations[0].property if result.violations else None}
     return Part(f"explore: {bound_set.name}", verdict, summary, detail)

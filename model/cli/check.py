@@ -13,6 +13,7 @@ from rich.table import Table
 from raftcheck.model.check import check
 from raftcheck.model.cli.common import resolve_seed
 from raftcheck.model.cores import CoreLoadError, load_core
+from raftcheck.model.options import add_property_arguments, properties_from_args
 from raftcheck.model.verdict import UsageError, Verdict
 
 DEFAULT_WORKERS = min(2, os.cpu_count() or 1)
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes sharing the exhaustive bound sets; the results do not "
                              f"depend on it (default: {DEFAULT_WORKERS}, this machine's cores "
                              "up to 2)")
+    add_property_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="say on stderr which part runs and how far it is (default: when "
@@ -48,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     seed = resolve_seed(args.seed)
     try:
         core = load_core(args.core)
-    except CoreLoadError as error:
+        properties = properties_from_args(args)
+    except (CoreLoadError, ValueError) as error:
         raise UsageError(str(error)) from None
     say = (lambda text: None) if args.json else print
     say(f"raftcheck check: core={core.name} seed={seed}")
@@ -57,11 +60,11 @@ def run(args: argparse.Namespace) -> int:
     if shown and console.is_terminal:  # a live line, rewritten in place
         with console.status("check: starting") as status:
             result = check(core, seed, quick=args.quick, show_scenarios=args.show_scenarios,
-                           workers=args.workers,
+                           workers=args.workers, properties=properties,
                            say=say, progress=lambda text: status.update(f"check: {text}"))
     else:  # plain lines, for a log (or nothing)
         result = check(core, seed, quick=args.quick, show_scenarios=args.show_scenarios,
-                       workers=args.workers, say=say,
+                       workers=args.workers, properties=properties, say=say,
                        progress=(lambda text: print(f"check: {text}",
                                                               file=sys.stderr))
                        if shown else None)

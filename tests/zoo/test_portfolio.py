@@ -4,6 +4,8 @@ sets, and names the set behind each line of its table."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from raftcheck.model.check import _explore_set, _portfolio_part, portfolio, run_portfolio
@@ -12,6 +14,7 @@ from raftcheck.model.presets import PORTFOLIO, BoundSet
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Bounds
 from raftcheck.model.zoo import BUGS, Bug
+from raftcheck.properties import RAFT_PROPERTIES
 
 
 def fitting(bug: Bug) -> list[BoundSet]:
@@ -37,7 +40,7 @@ def test_the_portfolio_reaches_bugs_the_defaults_cannot() -> None:
 def test_each_fitting_zoo_bug_is_caught_by_its_bound_set(bug: Bug,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     bound_set = fitting(bug)[0]
-    monkeypatch.setattr("raftcheck.model.check._CORE", [bug.core])
+    monkeypatch.setattr("raftcheck.model.check._SUBJECT", [(bug.core, RAFT_PROPERTIES)])
     result = _explore_set(bound_set.bounds)
     part = _portfolio_part(bug.core, bound_set, result, lambda text: None)
     assert part.verdict is Verdict.VIOLATION
@@ -73,3 +76,16 @@ def test_no_bound_set_holds_another() -> None:
     for one in PORTFOLIO:
         for other in PORTFOLIO:
             assert one is other or not one.bounds.within(other.bounds), (one.name, other.name)
+
+
+def test_check_checks_the_properties_it_is_given(capsys: pytest.CaptureFixture[str]) -> None:
+    from raftcheck.model.cli import main
+
+    argv = ["check", "--quick", "--seed", "1", "--core", "quorum-off-by-one", "--json"]
+    assert main([*argv, "--ignore", "Elected By Majority"]) == 1
+    parts = json.loads(capsys.readouterr().out)["parts"]
+    found = {part["violation"]["property"] if part["engine"].startswith("fuzz")
+             else part["violation"] for part in parts[1:]}
+    assert "Elected By Majority" not in found and found - {None}
+    assert main([*argv, "--property", "No Such Property"]) == 2
+    assert "No Such Property" in capsys.readouterr().err
