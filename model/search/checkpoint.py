@@ -198,7 +198,7 @@ class Bfs:
 # (the one being expanded and the one being found). The defaults' widest level (8,585 states)
 # stays live; wider ones pay an encode and a decode per state beyond it.
 QUEUE_LIVE = 10_000
-QUEUE_MEMORY = 32 * 2**20
+QUEUE_MEMORY = 8 * 2**20
 
 
 def new_queue(model: AnyModel, encoded: bool) -> StateQueue:

@@ -1,5 +1,5 @@
 """Compact storage for the breadth-first search: the fingerprints seen (`FingerprintSet`, an
-open-addressing table of 64-bit integers, 16-32 bytes a state where a Python set of ints
+open-addressing table of 64-bit integers, 12-24 bytes a state where a Python set of ints
 takes about 70) and a level's states (`StateQueue`: the first few thousand as they are, the
 rest as marshalled encodings, in memory up to a budget and in a temporary file beyond it), so
 that memory grows by a few tens of bytes per distinct state, as in TLC, instead of by a
@@ -19,8 +19,9 @@ _EMPTY = 0  # a free slot; the fingerprint 0 itself is kept apart (`FingerprintS
 
 
 class FingerprintSet:
-    """A set of 64-bit fingerprints in one array: linear probing, at most half full, doubled
-    when it gets there (8 bytes a slot, 16-32 bytes a fingerprint)."""
+    """A set of 64-bit fingerprints in one array: linear probing, at most two thirds full,
+    doubled when it gets there (8 bytes a slot: 12-24 bytes a fingerprint, 36 for a moment
+    while it doubles)."""
 
     __slots__ = ("_count", "_mask", "_slots", "_zero")
 
@@ -66,7 +67,7 @@ class FingerprintSet:
             index = (index + 1) & mask
         slots[index] = fp
         self._count += 1
-        if 2 * self._count > mask:
+        if 3 * self._count > 2 * mask:
             self._grow()
         return True
 
