@@ -1,11 +1,11 @@
 """`raftcheck check`: the main job. Every engine that exists, on its defaults, against one core
 (the bundled one unless --core says otherwise), ending in one summary table.
 
-Today that is: the seed's scenarios (split brain, log inconsistency, network partition), the
-Hypothesis engine (ci profile) and, when present, the exhaustive enumerator on its default
-bounds. The verdict is the worst of the parts: a violation anywhere is a violation (exit 1),
-an inconclusive part makes the whole inconclusive (exit 3). The command line is
-model/cli/check.py.
+That is: the seed's scenarios (split brain, log inconsistency, network partition), the
+Hypothesis engine (ci profile) and the exhaustive enumerator on each bound set of the
+portfolio (presets.PORTFOLIO), one part per set. The verdict is the worst of the parts: a
+violation anywhere is a violation (exit 1), an inconclusive part makes the whole
+inconclusive (exit 3). The command line is model/cli/check.py.
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None,
                         help="seed for the engines that draw (default: random, printed)")
     parser.add_argument("--quick", action="store_true",
-                        help="smaller budgets (the dev profile, smaller exhaustive bounds)")
+                        help="smaller budgets (the dev profile; the exhaustive portfolio without "
+                             "its largest bound set)")
     parser.add_argument("--show-scenarios", action="store_true",
                         help="print each seed scenario in full (trace, question, answer, checks)")
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
