@@ -1,6 +1,6 @@
 """BFS worker processes: how they are started (`process_context`, also used by fuzz), the
-worker loop and `Workers`, the parent's end that feeds them chunks of a level (the `Pool`
-interface of model/search/common.py)."""
+worker loop and `Workers`, the parent's end that feeds them chunks of a level; `make_pool`,
+which picks these or Ray actors (model/search/ray_pool.py, the same interface: `Pool`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from raftcheck.model.seam import AnyModel
-from raftcheck.model.search.common import Chunk, chunk_size, expand_chunk, fingerprinter
+from raftcheck.model.search.common import Chunk, Pool, chunk_size, expand_chunk, fingerprinter
 from raftcheck.model.verdict import UsageError
 
 
@@ -124,3 +124,12 @@ class Workers:
                 process.terminate()
                 process.join()
 
+
+def make_pool(model: AnyModel, symmetry: bool, workers: int, ray: str | None) -> Pool:
+    """`workers` forked processes on this machine, or, given a Ray address, `workers` Ray
+    actors (Ray is imported only then)."""
+    if ray is None:
+        return Workers(model, symmetry, workers)
+    from raftcheck.model.search.ray_pool import RayWorkers
+
+    return RayWorkers(model, symmetry, workers, ray)
