@@ -137,7 +137,8 @@ def explore(
         return attrs.evolve(result, ray=ray,
                             notes=result.notes if hint is None else (*result.notes, hint))
     except CoreFault as fault:  # only building the initial state raises it out of a search
-        return _fault_result(model, fault, strategy, symmetry, workers, limits)
+        return attrs.evolve(_fault_result(model, fault, strategy, symmetry, workers, limits),
+                            ray=ray)
 
 
 def _why_no_leader(model: AnyModel, result: ExploreResult) -> str | None:
