@@ -19,7 +19,8 @@ engines use:
 * Transition properties are checked on *every* transition, including those into states already
   seen (a before/after pair can break even when the target is known); state properties once
   per distinct state (symmetric states satisfy the same properties).
-* Strategies: `bfs` (shortest counterexamples; parallel with `workers`), `dfs` and `iddfs`
+* Strategies: `bfs` (shortest counterexamples; parallel with `workers`, forked processes or
+  Ray actors with `ray`), `dfs` and `iddfs`
   (iterative deepening: shortest counterexamples in memory proportional to the depth-limited
   space, for deep narrow bugs), and `simulate` (seeded random walks, like TLC's -simulate).
 * A run that stops on a bound (depth, states, seconds, Ctrl-C) is INCOMPLETE, never a pass; a
@@ -59,6 +60,7 @@ from raftcheck.model.search.common import (
 )
 from raftcheck.model.search.depth_first import depth_first
 from raftcheck.model.search.pool import check_workers, process_context as process_context
+from raftcheck.model.search.ray_pool import check_address
 from raftcheck.model.search.result import (
     Counterexample as Counterexample,
     ExploreResult as ExploreResult,
@@ -96,9 +98,12 @@ def explore(
     bias: str = "uniform",
     exact: bool = False,
     progress: bool = False,
+    ray: str | None = None,
 ) -> ExploreResult:
     """Search `model`'s state space. See the module docstring; raises UsageError on options
-    that do not go together (checkpoints and workers are for bfs only, exact is one process)."""
+    that do not go together (checkpoints and workers are for bfs only, exact is one process).
+    `ray`: a Ray address (model/search/ray_pool.py: local, auto, HOST:PORT, ray://HOST:PORT);
+    the BFS's `workers` are then Ray actors there."""
     if strategy not in STRATEGIES:
         raise UsageError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     check_workers(workers)
@@ -106,11 +111,16 @@ def explore(
                         ("max_depth", max_depth)):
         if value is not None and value < 0:
             raise UsageError(f"{name} must be >= 0")
-    if strategy != "bfs" and (workers > 1 or checkpoint is not None or resume is not None):
-        raise UsageError("--workers, --checkpoint and --resume apply to --strategy bfs only")
+    if ray is not None:
+        check_address(ray)
+    if strategy != "bfs" and (workers > 1 or checkpoint is not None or resume is not None
+                              or ray is not None):
+        raise UsageError("--workers, --ray, --checkpoint and --resume apply to --strategy bfs "
+                         "only")
     if exact and (workers > 1 or checkpoint is not None or resume is not None
-                  or strategy != "bfs"):
-        raise UsageError("--exact keeps states in one process: bfs, one worker, no checkpoint")
+                  or strategy != "bfs" or ray is not None):
+        raise UsageError("--exact keeps states in one process: bfs, one worker, no Ray, "
+                         "no checkpoint")
     if bias not in ("uniform", "kind"):
         raise UsageError("bias must be 'uniform' or 'kind'")
     if resume is not None and not (Path(resume) / CHECKPOINT_FILE).exists():
@@ -122,11 +132,13 @@ def explore(
                           all_violations=all_violations, checkpoint=checkpoint,
                           checkpoint_every=checkpoint_every, resume=resume, seed=seed,
                           walks=walks, walk_depth=walk_depth, bias=bias, exact=exact,
-                          progress=progress)
+                          progress=progress, ray=ray)
         hint = _why_no_leader(model, result)
-        return result if hint is None else attrs.evolve(result, notes=(*result.notes, hint))
+        return attrs.evolve(result, ray=ray,
+                            notes=result.notes if hint is None else (*result.notes, hint))
     except CoreFault as fault:  # only building the initial state raises it out of a search
-        return _fault_result(model, fault, strategy, symmetry, workers, limits)
+        return attrs.evolve(_fault_result(model, fault, strategy, symmetry, workers, limits),
+                            ray=ray)
 
 
 def _why_no_leader(model: AnyModel, result: ExploreResult) -> str | None:
@@ -158,7 +170,8 @@ def _explore(model: AnyModel, *, strategy: str, symmetry: bool, limits: Limits,
              max_depth: int | None, workers: int, all_violations: bool,
              checkpoint: str | os.PathLike[str] | None, checkpoint_every: float,
              resume: str | os.PathLike[str] | None, seed: int, walks: int | None,
-             walk_depth: int, bias: str, exact: bool, progress: bool) -> ExploreResult:
+             walk_depth: int, bias: str, exact: bool, progress: bool,
+             ray: str | None) -> ExploreResult:
     title = f"explore {model.name} ({strategy})"
     with Interrupt() as interrupt, Progress(progress, title) as bar:
         result = _run_strategy(model, strategy=strategy, symmetry=symmetry, limits=limits,
@@ -166,7 +179,7 @@ def _explore(model: AnyModel, *, strategy: str, symmetry: bool, limits: Limits,
                                all_violations=all_violations, checkpoint=checkpoint,
                                checkpoint_every=checkpoint_every, resume=resume, seed=seed,
                                walks=walks, walk_depth=walk_depth, bias=bias, exact=exact,
-                               bar=bar, interrupt=interrupt)
+                               bar=bar, interrupt=interrupt, ray=ray)
         # the last status line shows the result's own figures
         bar.update(distinct=result.distinct, generated=result.generated, depth=result.depth,
                    queue=result.queue, seconds=result.seconds, force=True)
@@ -178,14 +191,14 @@ def _run_strategy(model: AnyModel, *, strategy: str, symmetry: bool, limits: Lim
                   checkpoint: str | os.PathLike[str] | None, checkpoint_every: float,
                   resume: str | os.PathLike[str] | None, seed: int, walks: int | None,
                   walk_depth: int, bias: str, exact: bool, bar: Progress,
-                  interrupt: Interrupt) -> ExploreResult:
+                  interrupt: Interrupt, ray: str | None) -> ExploreResult:
     if strategy == "bfs":
         return bfs(model, symmetry=symmetry, limits=limits, max_depth=max_depth,
                    workers=workers, all_violations=all_violations,
                    checkpoint=None if checkpoint is None else Path(checkpoint),
                    checkpoint_every=checkpoint_every,
                    resume=None if resume is None else Path(resume), progress=bar,
-                   interrupt=interrupt, exact=exact)
+                   interrupt=interrupt, exact=exact, ray=ray)
     if strategy in ("dfs", "iddfs"):
         return depth_first(model, strategy=strategy, symmetry=symmetry, limits=limits,
                            max_depth=max_depth, all_violations=all_violations,

@@ -3,8 +3,8 @@
 The budget is spent in batches of examples, batch k seeded with (seed, k) and sized by the
 budget alone (`batch_plan`), so a run is determined by its seed and its example budget (a time
 budget only decides how many batches run), and batches can run in several processes
-(`workers`) with the same result. Hypothesis' example database is off: the seed, not a local
-cache, reproduces a run.
+(`workers`), or as Ray tasks (`ray`, model/search/ray_pool.py), with the same result.
+Hypothesis' example database is off: the seed, not a local cache, reproduces a run.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import zlib
 from collections.abc import Callable, Generator, Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from attrs import evolve, frozen
@@ -22,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from raftcheck.model import seam
 from raftcheck.model.search.pool import check_workers, process_context
+from raftcheck.model.search.ray_pool import RaySession, check_address, load_model, put_model
 from raftcheck.model.shrink import polish, shrink
 from raftcheck.model.state import CORE_FAULT
 from raftcheck.model.stateful import (
@@ -160,18 +161,23 @@ def fuzz(
     workers: int = 1,
     minimise: bool = True,
     on_progress: Callable[[RunStats], None] | None = None,
+    ray: str | None = None,
 ) -> FuzzResult:
     """Explore `model` with Hypothesis until `examples` runs (default: the profile's) or
     `seconds` have been spent, or a property fails. The failing run is shrunk.
 
     With `workers` > 1 the batches run in that many processes, and their results are taken in
     batch order: the first failing batch is the one a single process would have stopped at,
-    so the result for a seed and an example budget does not depend on `workers`.
+    so the result for a seed and an example budget does not depend on `workers`. With `ray`
+    (a Ray address: local, auto, HOST:PORT, ray://HOST:PORT) the batches are Ray tasks there,
+    `workers` at a time, taken in the same order.
     `minimise=False` returns the failing run as found, unshrunk (for measurements that only
     count finds: shrinking takes longer than finding)."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     check_workers(workers)
+    if ray is not None:
+        check_address(ray)
     if steps is not None and not 1 <= steps <= MAX_STEPS:
         raise UsageError(f"steps must be between 1 and {MAX_STEPS:,}, got {steps}")
     budget = examples if examples is not None else (
@@ -181,7 +187,7 @@ def fuzz(
     deadline = None if seconds is None else started + seconds
     plan = batch_plan(budget)
     failure: Failure | None = None
-    if workers == 1:
+    if workers == 1 and ray is None:
         for batch, size in enumerate(plan):
             if deadline is not None and time.monotonic() >= deadline:
                 break
@@ -189,8 +195,10 @@ def fuzz(
             if failure is not None:
                 break
     else:
-        with closing(_parallel_batches(model, seed, plan, profile, steps, workers,
-                                       deadline)) as batches:
+        run = (_parallel_batches(model, seed, plan, profile, steps, workers, deadline)
+               if ray is None else
+               _ray_batches(model, seed, plan, profile, steps, workers, deadline, ray))
+        with closing(run) as batches:
             for seen, failure in batches:
                 stats.merge(seen)
                 if on_progress is not None:
@@ -230,7 +238,8 @@ def fuzz(
 def fuzz_each(model: Model, *, seed: int = 0, profile: str = "ci",
               examples: int | None = None, seconds: float | None = None,
               steps: int | None = None, workers: int = 1,
-              on_progress: Callable[[RunStats], None] | None = None) -> list[FuzzResult]:
+              on_progress: Callable[[RunStats], None] | None = None,
+              ray: str | None = None) -> list[FuzzResult]:
     """Fuzz `model` for the whole budget, reporting every property it breaks, not only the
     first: after each violation (shrunk as usual) the search goes on with that property
     ignored, in fresh runs (round k is seeded with (seed, k)), until the budget is spent or a
@@ -249,7 +258,7 @@ def fuzz_each(model: Model, *, seed: int = 0, profile: str = "ci",
         round_seed = seed if not results else batch_seed(seed, -len(results))
         result = fuzz(current, seed=round_seed, profile=profile, examples=left,
                       seconds=remaining, steps=steps, workers=workers,
-                      on_progress=on_progress)
+                      on_progress=on_progress, ray=ray)
         results.append(result)
         if result.violation is None or result.violation.property == CORE_FAULT:
             break
@@ -277,25 +286,77 @@ def _worker_batch(batch: int, size: int) -> tuple[RunStats, Failure | None]:
 def _parallel_batches(model: seam.AnyModel, seed: int, plan: Iterator[int], profile: str,
                       steps: int | None, workers: int, deadline: float | None
                       ) -> Generator[tuple[RunStats, Failure | None], None, None]:
-    """The batches' results in batch order, computed `workers` at a time ahead of the one
-    awaited. Past the deadline no batch starts and, after the first, none is awaited (as one
-    process would not have started it); the pool is torn down on exit, so batches beyond a
-    failing one, or past the deadline, are abandoned."""
+    """The batches' results in batch order (`_in_batch_order`), in `workers` forked
+    processes; the pool is torn down on exit, abandoning the batches still running."""
     context = process_context()
-    pending: dict[int, Any] = {}
-    sizes = enumerate(plan)
     with context.Pool(workers, initializer=_worker_init,
                       initargs=(model, seed, profile, steps)) as pool:
-        awaited = 0
-        while True:
-            while len(pending) < 2 * workers and (deadline is None
-                                                  or time.monotonic() < deadline):
-                batch, size = next(sizes, (None, 0))
-                if batch is None:
-                    break
-                pending[batch] = pool.apply_async(_worker_batch, (batch, size))
-            late = deadline is not None and time.monotonic() >= deadline
-            if awaited not in pending or (late and awaited > 0):
-                return
-            yield pending.pop(awaited).get()
-            awaited += 1
+        yield from _in_batch_order(
+            plan, workers, deadline,
+            lambda batch, size: pool.apply_async(_worker_batch, (batch, size)),
+            lambda pending: pending.get())
+
+
+def _ray_batch(data: bytes, seed: int, batch: int, size: int, profile: str,
+               steps: int | None) -> tuple[RunStats, Failure | None]:
+    """One batch as a Ray task (of the model `put_model` sent): its distinct states by
+    fingerprint, which every process computes alike (`RunStats.fingerprint`)."""
+    model = load_model(data)
+    stats = RunStats(fingerprint=model.fingerprinter(False))
+    failure = run_batch(model, seed, batch, size, profile, steps, stats)
+    stats.fingerprint, stats.fingerprints = None, {}  # not shipped back
+    return stats, failure
+
+
+def _ray_batches(model: seam.AnyModel, seed: int, plan: Iterator[int], profile: str,
+                 steps: int | None, workers: int, deadline: float | None, address: str
+                 ) -> Generator[tuple[RunStats, Failure | None], None, None]:
+    """The batches' results in batch order (`_in_batch_order`), as Ray tasks of one CPU at
+    `address`; on exit the batches still running are cancelled."""
+    session = RaySession(address, workers)
+    ray = session.ray
+    running: set[Any] = set()  # the tasks not yet awaited
+    try:
+        shared = put_model(ray, model)
+        task = ray.remote(num_cpus=1)(_ray_batch)
+
+        def submit(batch: int, size: int) -> Any:
+            reference = task.remote(shared, seed, batch, size, profile, steps)
+            running.add(reference)
+            return reference
+
+        def get(reference: Any) -> Any:
+            running.discard(reference)
+            return ray.get(reference)
+
+        yield from _in_batch_order(plan, workers, deadline, submit, get)
+    finally:
+        for reference in running:
+            with suppress(Exception):
+                ray.cancel(reference, force=True)
+        session.close()
+
+
+def _in_batch_order(plan: Iterator[int], workers: int, deadline: float | None,
+                    submit: Callable[[int, int], Any], get: Callable[[Any], Any]
+                    ) -> Iterator[tuple[RunStats, Failure | None]]:
+    """The batches' results in batch order, computed `workers` at a time ahead of the one
+    awaited (`submit` starts one, `get` waits for its result). Past the deadline no batch
+    starts and, after the first, none is awaited (as one process would not have started it);
+    the caller abandons the batches beyond a failing one, or past the deadline."""
+    pending: dict[int, Any] = {}
+    sizes = enumerate(plan)
+    awaited = 0
+    while True:
+        while len(pending) < 2 * workers and (deadline is None
+                                              or time.monotonic() < deadline):
+            batch, size = next(sizes, (None, 0))
+            if batch is None:
+                break
+            pending[batch] = submit(batch, size)
+        late = deadline is not None and time.monotonic() >= deadline
+        if awaited not in pending or (late and awaited > 0):
+            return
+        result: tuple[RunStats, Failure | None] = get(pending.pop(awaited))
+        yield result
+        awaited += 1

@@ -113,12 +113,24 @@ class RunStats:
     goals: set[str] = field(factory=set)
     started: float = field(factory=time.monotonic)
     on_step: Callable[[RunStats], None] | None = None
+    # States are told apart by `hash`, which is the same in forked processes but not across
+    # processes started apart (Ray's: strings hash by a per-process seed, None by address on
+    # Python 3.11). Those count by `fingerprint` (the model's, of the exact state) instead,
+    # computed once per hash. None: by hash.
+    fingerprint: Callable[[Any], int] | None = None
+    fingerprints: dict[int, int] = field(factory=dict, repr=False)
 
     def record(self, state: Hashable) -> None:
         if self.failed:
             return
         self.steps += 1
-        self.distinct.add(hash(state))
+        key = hash(state)
+        if self.fingerprint is not None:
+            known = self.fingerprints.get(key)
+            if known is None:
+                known = self.fingerprints[key] = self.fingerprint(state)
+            key = known
+        self.distinct.add(key)
         if self.on_step is not None:
             self.on_step(self)
 

@@ -49,7 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep going after a violation and collect one per property "
                              "(the shortest for each)")
     search.add_argument("--workers", type=int, default=1,
-                        help="BFS worker processes (default: %(default)s)")
+                        help="BFS worker processes, or Ray actors with --ray "
+                             "(default: %(default)s)")
+    search.add_argument("--ray", metavar="ADDRESS", default=None,
+                        help="run the BFS workers on Ray: local (a Ray of --workers CPUs "
+                             "started here), auto (the cluster this machine is in), "
+                             "HOST:PORT or ray://HOST:PORT (needs the ray extra)")
     search.add_argument("--max-depth", type=count, default=None,
                         help="stop expanding past this many steps (the run is incomplete)")
     search.add_argument("--max-states", type=count, default=None,
@@ -110,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             all_violations=args.all_violations, checkpoint=args.checkpoint,
             checkpoint_every=args.checkpoint_every, resume=args.resume, seed=args.seed,
             walks=args.walks, walk_depth=args.depth, bias=args.bias, exact=args.exact,
-            progress=progress)
+            progress=progress, ray=args.ray)
     except (UsageError, OSError) as error:  # OSError: an unwritable checkpoint directory
         print(f"raftcheck explore: error: {error}", file=sys.stderr)
         return Exit.USAGE

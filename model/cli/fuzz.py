@@ -19,6 +19,7 @@ from raftcheck.model.fuzz import FuzzResult, fuzz, fuzz_each
 from raftcheck.model.fuzz_report import fuzz_summary, fuzz_verdict
 from raftcheck.model.options import add_world_arguments, model_from_args
 from raftcheck.model.search.pool import check_workers
+from raftcheck.model.search.ray_pool import check_address
 from raftcheck.model.stateful import FUZZ_BOUNDS, PROFILES, RunStats
 from raftcheck.model.trace import count_steps
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
@@ -40,8 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="actions per run (default: the profile's)")
     parser.add_argument("--workers", type=int, default=1,
-                        help="processes sharing the batches of runs; the result for a seed "
-                             "and --examples does not depend on it (default: 1)")
+                        help="processes sharing the batches of runs, or Ray tasks at a "
+                             "time with --ray; the result for a seed and --examples does not "
+                             "depend on it (default: 1)")
+    parser.add_argument("--ray", metavar="ADDRESS", default=None,
+                        help="run the batches as Ray tasks: local (a Ray of --workers CPUs "
+                             "started here), auto (the cluster this machine is in), "
+                             "HOST:PORT or ray://HOST:PORT (needs the ray extra)")
     parser.add_argument("--continue", dest="keep_going", action="store_true",
                         help="after a violation, go on without that property (fresh runs, "
                              "the rest of the budget) and report every property broken, "
@@ -65,11 +71,13 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None and args.steps < 1:
         raise UsageError("--steps must be at least 1")
     check_workers(args.workers)
+    if args.ray is not None:
+        check_address(args.ray)
     seed = resolve_seed(args.seed)
     if args.core == "pysyncobj":  # a real library, not a step function: its own engine
-        if args.workers != 1 or args.keep_going:
-            raise UsageError("--workers and --continue apply to step-function cores, not to "
-                             "pysyncobj")
+        if args.workers != 1 or args.ray is not None or args.keep_going:
+            raise UsageError("--workers, --ray and --continue apply to step-function cores, "
+                             "not to pysyncobj")
         return _run_pysyncobj(args, seed)
     if args.replay is not None or args.network != "any":
         raise UsageError("--replay and --network apply to --core pysyncobj only")
@@ -89,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     result = _with_progress(console, show_progress, target, len(model.goal_names),
                             lambda progress: fuzz(
         model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
-        steps=args.steps, workers=args.workers, on_progress=progress))
+        steps=args.steps, workers=args.workers, on_progress=progress, ray=args.ray))
     return report(result, model, args.json, saved=_save(args, model, result))
 
 
@@ -114,7 +122,7 @@ def _run_each(args: argparse.Namespace, model: Model, seed: int, console: Consol
     results = _with_progress(console, show_progress, target, len(model.goal_names),
                                   lambda progress: fuzz_each(
         model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
-        steps=args.steps, workers=args.workers, on_progress=progress))
+        steps=args.steps, workers=args.workers, on_progress=progress, ray=args.ray))
     found = [result for result in results if result.violation is not None]
     current = model
     summaries = []

@@ -20,7 +20,7 @@ from raftcheck.model.search.common import (
     peak_rss,
     steps,
 )
-from raftcheck.model.search.pool import Workers
+from raftcheck.model.search.pool import make_pool
 from raftcheck.model.search.result import ExploreResult
 from raftcheck.model.search.store import FingerprintSet
 from raftcheck.model.world import CORE_FAULT
@@ -30,9 +30,9 @@ from raftcheck.properties import Violation
 def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | None,
          workers: int, all_violations: bool, checkpoint: Path | None,
          checkpoint_every: float, resume: Path | None, progress: Progress,
-         interrupt: Interrupt, exact: bool) -> ExploreResult:
+         interrupt: Interrupt, exact: bool, ray: str | None = None) -> ExploreResult:
     fingerprint_of = fingerprinter(model, symmetry)
-    parallel = workers > 1
+    parallel = workers > 1 or ray is not None
     exact_states: dict[int, bytes] | None = {} if exact else None
     collisions = 0
     reduce = model.symmetric(symmetry)
@@ -68,7 +68,7 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
         violation = model.check_initial(initial)
         if violation is not None:
             search.found.append((violation.property, []))
-    pool = Workers(model, symmetry, workers) if parallel else None
+    pool = make_pool(model, symmetry, workers, ray) if parallel else None
     stop_reason = ""
     last_checkpoint = time.monotonic()
     found_names = {name for name, _ in search.found}

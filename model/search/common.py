@@ -1,5 +1,6 @@
 """What the engines share: a state's successors (`steps`, and `expand` for BFS and its
-workers), counterexamples rebuilt from candidate numbers, the limits, Ctrl-C handling, the
+workers, `expand_chunk` and the `Pool` interface for the workers wherever they run),
+counterexamples rebuilt from candidate numbers, the limits, Ctrl-C handling, the
 progress line, fingerprinting and memory figures."""
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ import signal
 import sys
 import threading
 import time
+from array import array
 from collections.abc import Callable, Container, Iterator, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from attrs import define, field
 
 from raftcheck.model.seam import AnyModel
 from raftcheck.model.search.result import Counterexample
+from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.world import CoreFault
 from raftcheck.properties import Violation
 
@@ -193,3 +196,49 @@ def expand(model: AnyModel, fingerprint_of: Fingerprinter, state: Any,
         else:
             out.append((index, fp, after, model.check_step(state, action, after)))
     return generated, out
+
+
+Result = tuple[int, int, int, Any, Violation | None]
+"""(frontier position, candidate number, fingerprint, the encoded successor if it may be new
+else None, violation): one expanded successor, as a pool hands it to the BFS loop."""
+
+Chunk = tuple[int, list[Result], set[str], int]
+"""(successors generated, results, goals reached, the frontier position after the chunk)."""
+
+
+class Pool(Protocol):
+    """What the BFS loop (model/search/bfs.py) asks of its workers, wherever they run."""
+
+    def tell_known(self, fps: array[int]) -> None:
+        """Every worker learns these fingerprints (a finished level's, or all on resume)."""
+
+    def expand(self, frontier: StateQueue, start: int) -> Iterator[Chunk]:
+        """frontier[start:] (encoded states) expanded, chunk by chunk, in frontier order."""
+
+    def close(self) -> None: ...
+
+
+def chunk_size(remaining: int, workers: int) -> int:
+    """States per chunk: about eight chunks per worker per level, 16 to 1,000 states each."""
+    return max(16, min(1000, remaining // (8 * workers) or 1))
+
+
+def expand_chunk(model: AnyModel, fingerprint_of: Fingerprinter, known: FingerprintSet,
+                 start: int, encodings: Sequence[Any]) -> tuple[int, list[Result], set[str]]:
+    """A worker's job: expand the encoded states of frontier[start:start + len(encodings)],
+    remembering in `known` every fingerprint it ships, so that it ships only states that may
+    be new. (generated, results, goals reached)."""
+    generated = 0
+    results: list[Result] = []
+    goals: set[str] = set()
+    for offset, encoded in enumerate(encodings):
+        count, out = expand(model, fingerprint_of, model.decode(encoded), known)
+        generated += count
+        for index, fp, after, violation in out:
+            if after is not None:
+                known.add(fp)
+                if len(goals) < len(model.goal_names):
+                    goals |= model.goals_reached(after)
+                after = model.encode(after)
+            results.append((start + offset, index, fp, after, violation))
+    return generated, results, goals

@@ -1,5 +1,6 @@
 """BFS worker processes: how they are started (`process_context`, also used by fuzz), the
-worker loop and `Workers`, the parent's end that feeds them chunks of a level."""
+worker loop and `Workers`, the parent's end that feeds them chunks of a level; `make_pool`,
+which picks these or Ray actors (model/search/ray_pool.py, the same interface: `Pool`)."""
 
 from __future__ import annotations
 
@@ -13,16 +14,15 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from raftcheck.model.seam import AnyModel
-from raftcheck.model.search.common import expand, fingerprinter
+from raftcheck.model.search.common import Chunk, Pool, chunk_size, expand_chunk, fingerprinter
 from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.verdict import UsageError
-from raftcheck.properties import Violation
 
 
 def _worker_main(conn: Connection, model: AnyModel, symmetry: bool) -> None:
     """A BFS worker: expands chunks of a level (states arrive and leave as encodings, which are
     far cheaper to ship than pickled worlds) and remembers every fingerprint it has reported
-    or been told about, so that it ships only states that may be new."""
+    or been told about."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     fingerprint_of = fingerprinter(model, symmetry)
     known = FingerprintSet()
@@ -32,22 +32,11 @@ def _worker_main(conn: Connection, model: AnyModel, symmetry: bool) -> None:
             known.update(array("Q", message[1]))
         elif message[0] == "expand":
             _, chunk, start, encodings = message
-            generated = 0
-            results: list[tuple[int, int, int, Any, Violation | None]] = []
-            goals: set[str] = set()
             try:
-                for offset, encoded in enumerate(encodings):
-                    count, out = expand(model, fingerprint_of, model.decode(encoded), known)
-                    generated += count
-                    for index, fp, after, violation in out:
-                        if after is not None:
-                            known.add(fp)
-                            if len(goals) < len(model.goal_names):
-                                goals |= model.goals_reached(after)
-                            after = model.encode(after)
-                        results.append((start + offset, index, fp, after, violation))
+                generated, results, goals = expand_chunk(model, fingerprint_of, known, start,
+                                                         encodings)
             except Exception:  # a bug in the search itself: show its traceback in the parent
-                conn.send((chunk, -1, traceback.format_exc(), goals))
+                conn.send((chunk, -1, traceback.format_exc(), set()))
                 continue
             conn.send((chunk, generated, results, goals))
         else:
@@ -95,13 +84,10 @@ class Workers:
         for connection in self.connections:
             connection.send(("known", data))
 
-    def expand(self, frontier: StateQueue, start: int
-               ) -> Iterator[tuple[int, list[tuple[int, int, int, Any, Violation | None]],
-                                   set[str], int]]:
+    def expand(self, frontier: StateQueue, start: int) -> Iterator[Chunk]:
         """(generated, results, goals, next position) per chunk of frontier[start:], in
         frontier order whatever order the workers finish in."""
-        remaining = len(frontier) - start
-        size = max(16, min(1000, remaining // (8 * len(self.connections)) or 1))
+        size = chunk_size(len(frontier) - start, len(self.connections))
         chunks = [(number, position) for number, position in
                   enumerate(range(start, len(frontier), size))]
         pending: dict[int, tuple[int, list[Any], set[str]]] = {}
@@ -138,3 +124,13 @@ class Workers:
             if process.is_alive():
                 process.terminate()
                 process.join()
+
+
+def make_pool(model: AnyModel, symmetry: bool, workers: int, ray: str | None) -> Pool:
+    """`workers` forked processes on this machine, or, given a Ray address, `workers` Ray
+    actors (Ray is imported only then)."""
+    if ray is None:
+        return Workers(model, symmetry, workers)
+    from raftcheck.model.search.ray_pool import RayWorkers
+
+    return RayWorkers(model, symmetry, workers, ray)

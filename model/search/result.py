@@ -55,6 +55,7 @@ class ExploreResult:
     exact: bool = False
     peak_rss: int = 0
     notes: tuple[str, ...] = ()
+    ray: str | None = None  # the Ray address the workers ran at (None: this machine)
 
     @property
     def verdict(self) -> Verdict:
@@ -102,6 +103,7 @@ class ExploreResult:
             "strategy": self.strategy,
             "symmetry": self.symmetry,
             "workers": self.workers,
+            "ray": self.ray,
             "distinct": self.distinct,
             "generated": self.generated,
             "depth": self.depth,
@@ -136,7 +138,8 @@ def format_result(result: ExploreResult, model: Model | None = None) -> str:
     lines = [
         f"raftcheck explore: core={result.core} nodes={result.config.cluster_size} "
         f"timing={result.config.timing} strategy={result.strategy} "
-        f"symmetry={'on' if result.symmetry else 'off'} workers={result.workers}",
+        f"symmetry={'on' if result.symmetry else 'off'} workers={result.workers}"
+        + (f" (Ray: {result.ray})" if result.ray is not None else ""),
         f"bounds: {result.bounds.describe()}",
     ]
     verdict = result.verdict.value

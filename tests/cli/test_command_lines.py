@@ -27,6 +27,8 @@ BOUND_FLAGS = st.sampled_from(["--max-term", "--max-log", "--values", "--max-mes
                                "--max-crashes", "--max-partitions", "--nodes"])
 SWITCHES = st.sampled_from(["--drop", "--no-drop", "--duplicate", "--no-duplicate",
                             "--json", "--no-save", "--bogus"])
+# `--ray` only with addresses refused before Ray is imported (a line must not start a Ray).
+RAY = st.sampled_from([[], [], [], ["--ray", "nope"], ["--ray", ""], ["--ray", "ray://head"]])
 
 
 @st.composite
@@ -48,12 +50,14 @@ def command_line(draw: st.DrawFn) -> list[str]:
         # a tiny budget, whatever else is drawn (argparse keeps the last of a repeated flag)
         return ["fuzz", "--core", draw(CORES), *extra, "--examples",
                 draw(st.sampled_from(["1", "2", "0", "x"])), "--steps",
-                draw(st.sampled_from(["5", "0", "20001"])), "--no-progress", "--no-save"]
+                draw(st.sampled_from(["5", "0", "20001"])), "--no-progress", "--no-save",
+                *draw(RAY)]
     if command == "explore":
         strategy = draw(st.sampled_from(["bfs", "dfs", "iddfs", "simulate", "best"]))
         return ["explore", "--core", draw(CORES), "--strategy", strategy, *extra,
                 "--max-states", draw(st.sampled_from(["50", "0", "-3"])), "--no-progress",
-                "--no-save", *draw(st.sampled_from([[], ["--walks", "2"], ["--all"]]))]
+                "--no-save", *draw(st.sampled_from([[], ["--walks", "2"], ["--all"]])),
+                *draw(RAY)]
     if command == "diff":
         return ["diff", draw(CORES), draw(CORES), *extra, "--engine",
                 draw(st.sampled_from(["exhaustive", "random", "both", "all"])),
