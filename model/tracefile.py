@@ -76,6 +76,7 @@ from raftcheck.model.world import (
     Tick,
     Timeout,
 )
+from raftcheck.properties import ALL_PROPERTIES, LIVENESS, RAFT_PROPERTIES
 from raftcheck.properties.violation import Violation
 
 FORMAT = "raftcheck-trace"
@@ -122,8 +123,13 @@ class TraceFile:
     metadata: Mapping[str, Any] = field(factory=dict)
 
     def model(self, core: Any) -> Model:
-        """The world this trace runs in, around `core` (the recorded one or another)."""
-        return Model(core, self.config, self.bounds)
+        """The world this trace runs in, around `core` (the recorded one or another); with
+        the progress properties when the recorded violation is one (found by the
+        stabilisation phase after the actions, which replay runs again)."""
+        progress = self.violation is not None and \
+            self.violation.property in LIVENESS.progress_names
+        return Model(core, self.config, self.bounds,
+                     properties=ALL_PROPERTIES if progress else RAFT_PROPERTIES)
 
 
 # ------------------------------------------------------------------------------ the converter

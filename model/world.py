@@ -81,6 +81,8 @@ from raftcheck.properties.violation import Violation
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from raftcheck.model.liveness import Settled
+
 # ------------------------------------------------------------------------------ the core seam
 
 
@@ -431,7 +433,29 @@ class Model:
 
     def render(self, actions: Sequence[Action], violation: Violation | None,
                title: str) -> str:
+        """The trace; for a violation found by the stabilisation phase after `actions` (a
+        progress property, or one broken on the way), the run, then the phase."""
+        if violation is not None and self.properties.progress and \
+                self.config.timing == "timed":
+            from raftcheck.model.liveness import describe
+
+            try:
+                settled = self.settle(self.run(list(actions))[-1])
+            except (ModelError, CoreFault):
+                settled = None
+            if settled is not None and settled.violation == violation:
+                return (render_trace(self, list(actions), None, title=title) + "\n"
+                        + describe(settled))
         return render_trace(self, list(actions), violation, title=title)
+
+    def settle(self, state: World) -> Settled | None:
+        """The stabilisation phase from `state` (model/liveness.py), where the progress
+        properties are checked: None when this model carries none, or is untimed."""
+        if not self.properties.progress or state.clock is None:
+            return None
+        from raftcheck.model.liveness import settle
+
+        return settle(self, state)
 
     def snippet(self, actions: Sequence[Action]) -> str:
         return ("Replay with Model(core, config, bounds).run(actions):\n"

@@ -1,0 +1,154 @@
+"""The stabilisation phase: where the progress properties (properties/progress.py) are checked.
+
+A run of the Hypothesis engine in the timed world ends here: the faults stop, and the world
+runs on deterministically from the run's last state. The phase is a function of that state
+alone, so a run's verdict is a function of its actions: the shrinker shrinks the actions
+before the phase and runs the phase again after each edit, and replay does the same
+(`model.shrink.first_violation`). Its steps are world actions, each checked against the
+safety properties too:
+
+1. the partition heals (`Heal`) and every crashed server restarts (`Restart`, in id order);
+2. then, at each instant: every message in flight is delivered, oldest in the network's order
+   first, including what the deliveries send (a perfect network: no loss, no delay);
+3. a client submits one request, `put probe=1`, to each leader of the highest term it has
+   not yet asked, until every server has applied it (a client retrying with each new
+   leader: a leader may be deposed before it replicates, and an entry of an earlier term
+   commits only under a new one of the current term, §5.4.2);
+4. the progress properties are checked; then `Tick`: the earliest timer fires.
+
+The phase ends when every server has applied the request (every property holds), or with
+the first progress property violated. Bounds do not apply: they are a search device, and a
+cluster must recover with whatever terms and messages it needs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from attrs import evolve, frozen
+
+from raftcheck.impl.types import Role
+from raftcheck.model.state import Action, Deliver, Heal, Restart, Submit, Tick, World
+from raftcheck.model.trace import show_action
+from raftcheck.properties.progress import INSTANT_STEPS, PROBE_KEY, Progress
+from raftcheck.properties.violation import Violation
+
+if TYPE_CHECKING:
+    from raftcheck.model.world import Model
+
+@frozen
+class Settled:
+    """A stabilisation phase: its actions, in order, and the violation it ended with (a
+    progress property, a safety property broken on the way, or a core fault; None when
+    every server applied the request)."""
+
+    actions: tuple[Action, ...]
+    violation: Violation | None
+    progress: Progress
+
+
+def leader_of(state: World) -> tuple[int, int] | None:
+    """(node, term) of a server leading the highest term any server is in, or None."""
+    top = max(node.current_term for node in state.up_nodes())
+    for node in state.up_nodes():
+        if node.role is Role.LEADER and node.current_term == top:
+            return node.id, top
+    return None
+
+
+def applied_everywhere(state: World) -> bool:
+    return all(node is not None and any(key == PROBE_KEY for key, _ in
+                                        node.volatile.state_machine)
+               for node in state.nodes)
+
+
+def settle(model: Model, state: World) -> Settled:
+    """Run the stabilisation phase from `state` (timed world). See the module docstring."""
+    from raftcheck.model.world import CoreFault
+
+    assert state.clock is not None, "the stabilisation phase needs the timed world"
+    actions: list[Action] = []
+    properties = model.properties
+    start = state.clock.now
+    progress = Progress(start, start, 0, None, None, None, None)
+    asked: set[int] = set()  # the terms whose leader was given the request
+
+    def take(action: Action) -> Violation | None:
+        nonlocal state
+        actions.append(action)
+        try:
+            after = model.next_state(state, action)
+        except CoreFault as fault:
+            return fault.violation()
+        violation = model.check_step(state, action, after)
+        state = after
+        return violation
+
+    def ended(violation: Violation | None) -> Settled:
+        return Settled(tuple(actions), violation, progress)
+
+    if state.isolated and (violation := take(Heal())) is not None:
+        return ended(violation)
+    for node_id, node in enumerate(state.nodes):
+        if node is None and (violation := take(Restart(node_id))) is not None:
+            return ended(violation)
+    while True:
+        now = state.clock.now
+        while state.network:
+            progress = _at(progress, now)
+            if (violation := take(Deliver(state.network[0]))) is not None:
+                return ended(violation)
+            if progress.instant_steps > INSTANT_STEPS:  # overdue: some property fails
+                break
+        leader = leader_of(state)
+        if leader is not None and progress.leader_at is None:
+            progress = evolve(progress, leader_at=now, leader=leader)
+        if progress.instant_steps > INSTANT_STEPS:
+            return ended(properties.check_progress(model.config, progress))
+        if applied_everywhere(state):
+            progress = evolve(progress, applied_at=now)
+            return ended(None)
+        if leader is not None and leader[1] not in asked:
+            asked.add(leader[1])
+            if (violation := take(Submit(leader[0], 1, PROBE_KEY))) is not None:
+                return ended(violation)
+            if progress.submitted_at is None:
+                progress = evolve(progress, submitted_at=now)
+        violation = properties.check_progress(model.config, progress)
+        if violation is not None:
+            return ended(violation)
+        if (violation := take(Tick())) is not None:
+            return ended(violation)
+        progress = _at(progress, state.clock.now)
+
+
+def _at(progress: Progress, now: int) -> Progress:
+    """`progress` one step later, at clock time `now`."""
+    instant = progress.instant_steps + 1 if now == progress.now else 0
+    return Progress(progress.start, now, instant, progress.leader_at, progress.leader,
+                    progress.submitted_at, progress.applied_at)
+
+
+def describe(settled: Settled) -> str:
+    """The phase, for a report: how it began, its actions in summary, and how it ended."""
+    actions = settled.actions
+    progress = settled.progress
+    faults = [show_action(a) for a in actions if isinstance(a, (Heal, Restart))]
+    deliveries = sum(isinstance(a, Deliver) for a in actions)
+    ticks = sum(isinstance(a, Tick) for a in actions)
+    submits = [a for a in actions if isinstance(a, Submit)]
+    lines = [f"Then the stabilisation phase (model/liveness.py), from t={progress.start} ms:"]
+    if faults:
+        lines.append("  " + "; ".join(faults))
+    lines.append(f"  {deliveries} deliveries and {ticks} timer firings, to t={progress.now} ms")
+    if progress.leader is not None:
+        node, term = progress.leader
+        lines.append(f"  first leader of the highest term: n{node} (term {term}) at "
+                     f"t={progress.leader_at} ms")
+    else:
+        lines.append("  no leader of the highest term")
+    for submit in submits:
+        lines.append(f"  client → n{submit.node}: put {PROBE_KEY}={submit.value}")
+    if settled.violation is not None:
+        lines.append(f"  ✗ {settled.violation}")
+    return "\n".join(lines)
