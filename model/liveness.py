@@ -23,18 +23,31 @@ cluster must recover with whatever terms and messages it needs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from attrs import evolve, frozen
 
 from raftcheck.impl.types import Role
-from raftcheck.model.state import Action, Deliver, Heal, Restart, Submit, Tick, World
+from raftcheck.model.state import Action, Config, Deliver, Heal, Restart, Submit, Tick, World
 from raftcheck.model.trace import show_action
+from raftcheck.properties import Properties
 from raftcheck.properties.progress import INSTANT_STEPS, PROBE_KEY, Progress
 from raftcheck.properties.violation import Violation
 
-if TYPE_CHECKING:
-    from raftcheck.model.world import Model
+
+class Stabilising(Protocol):
+    """What the phase needs of a model (`raftcheck.model.world.Model`)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def properties(self) -> Properties: ...
+
+    def settle_step(self, state: World, action: Action) -> tuple[World, Violation | None]:
+        """The state after `action` (unbounded) and the first property the step violates,
+        or a core fault as a violation (the state then unchanged)."""
+        ...
 
 @frozen
 class Settled:
@@ -62,10 +75,8 @@ def applied_everywhere(state: World) -> bool:
                for node in state.nodes)
 
 
-def settle(model: Model, state: World) -> Settled:
+def settle(model: Stabilising, state: World) -> Settled:
     """Run the stabilisation phase from `state` (timed world). See the module docstring."""
-    from raftcheck.model.world import CoreFault
-
     assert state.clock is not None, "the stabilisation phase needs the timed world"
     actions: list[Action] = []
     properties = model.properties
@@ -76,12 +87,7 @@ def settle(model: Model, state: World) -> Settled:
     def take(action: Action) -> Violation | None:
         nonlocal state
         actions.append(action)
-        try:
-            after = model.next_state(state, action)
-        except CoreFault as fault:
-            return fault.violation()
-        violation = model.check_step(state, action, after)
-        state = after
+        state, violation = model.settle_step(state, action)
         return violation
 
     def ended(violation: Violation | None) -> Settled:

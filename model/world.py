@@ -43,6 +43,7 @@ from raftcheck.impl.types import (
     message_key,
 )
 from raftcheck.model.fingerprint import Encoding, decode, encode
+from raftcheck.model.liveness import Settled, describe, settle
 from raftcheck.model.seam import added, run_of, successor_of, successors_of
 
 # The values of the world, defined in model.state and re-exported here.
@@ -80,8 +81,6 @@ from raftcheck.properties.violation import Violation
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
-
-    from raftcheck.model.liveness import Settled
 
 # ------------------------------------------------------------------------------ the core seam
 
@@ -437,8 +436,6 @@ class Model:
         progress property, or one broken on the way), the run, then the phase."""
         if violation is not None and self.properties.progress and \
                 self.config.timing == "timed":
-            from raftcheck.model.liveness import describe
-
             try:
                 settled = self.settle(self.run(list(actions))[-1])
             except (ModelError, CoreFault):
@@ -453,9 +450,17 @@ class Model:
         properties are checked: None when this model carries none, or is untimed."""
         if not self.properties.progress or state.clock is None:
             return None
-        from raftcheck.model.liveness import settle
-
         return settle(self, state)
+
+    def settle_step(self, state: World, action: Action) -> tuple[World, Violation | None]:
+        """One step of the stabilisation phase: `next_state`, outside the bounds (they are a
+        search device; a cluster recovers with whatever terms and messages it needs), and
+        the first property it violates; a core fault is reported as a violation."""
+        try:
+            after = self.next_state(state, action)
+        except CoreFault as fault:
+            return state, fault.violation()
+        return after, self.check_step(state, action, after)
 
     def snippet(self, actions: Sequence[Action]) -> str:
         return ("Replay with Model(core, config, bounds).run(actions):\n"
