@@ -19,6 +19,7 @@ Hypothesis' per-rule feature flags would.
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
@@ -334,7 +335,9 @@ def build_machine(model: seam.AnyModel,
             on deterministically from its last state. What it finds is reported on the run's
             own actions: the phase is a function of them, replayed by the shrinker."""
             settle = getattr(self.model, "settle", None)
-            if self.failed or settle is None:
+            # Hypothesis calls this in a `finally`: a run ending on an exception (a failed
+            # rule, or Hypothesis cutting the run short) is not a finished run.
+            if self.failed or settle is None or sys.exc_info()[0] is not None:
                 return
             settled = settle(self.world)
             if settled is not None:
