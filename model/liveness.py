@@ -8,8 +8,8 @@ before the phase and runs the phase again after each edit, and replay does the s
 safety properties too:
 
 1. the partition heals (`Heal`) and every crashed server restarts (`Restart`, in id order);
-2. then, at each instant: every message in flight is delivered, oldest in the network's order
-   first, including what the deliveries send (a perfect network: no loss, no delay);
+2. then, at each instant: every message in flight is delivered, in the network's (sorted)
+   order, including what the deliveries send (a perfect network: no loss, no delay);
 3. a client submits one request, `put probe=1`, to each leader of the highest term it has
    not yet asked, until every server has applied it (a client retrying with each new
    leader: a leader may be deposed before it replicates, and an entry of an earlier term
