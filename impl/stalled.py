@@ -28,6 +28,23 @@ from raftcheck.impl.types import (
 )
 
 
+class NoIdleHeartbeats(RaftCore):
+    """A leader sends AppendEntries only to followers it has entries for, and nothing when
+    idle. Figure 2 asks for heartbeats "during idle periods to prevent election timeouts":
+    without them the followers time out and depose a leader that did nothing wrong, again
+    and again [paper Figure 2, §5.2]. Each new leader still commits and applies, so the
+    requests get through; caught by Leader Stable."""
+
+    name = "no-idle-heartbeats"
+
+    def on_heartbeat_timeout(self, node: Node) -> Out:
+        if node.role is not Role.LEADER or node.leader is None:
+            return node, Effects()
+        behind = tuple(self.append_entries_to(node, peer) for peer in node.peers()
+                       if peer != node.id and node.leader.next_index[peer] <= node.last_log_index)
+        return node, Effects(messages=behind)
+
+
 class EmptyHeartbeats(RaftCore):
     """Heartbeats are empty AppendEntries anchored at nextIndex - 1: entries go out only when
     a rejection makes the leader retry. A follower whose log matches so far accepts each
@@ -117,6 +134,7 @@ class CandidateWaitsForever(RaftCore):
 
 
 LIVENESS_ZOO: tuple[RaftCore, ...] = (
+    NoIdleHeartbeats(),
     EmptyHeartbeats(),
     NeverDecrementNextIndex(),
     IgnoreLeaderCommit(),

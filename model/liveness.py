@@ -16,8 +16,10 @@ safety properties too:
    commits only under a new one of the current term, §5.4.2);
 4. the progress properties are checked; then `Tick`: the earliest timer fires.
 
-The phase ends when every server has applied the request (every property holds), or with
-the first progress property violated. Bounds do not apply: they are a search device, and a
+The phase ends with the first progress property violated, or, every property holding, once
+the leader of the moment every server applied the request has kept leading for the
+stability window after it; and in any case past the last deadline (`phase_length`), for a
+model that carries only some of the properties. Bounds do not apply: they are a search device, and a
 cluster must recover with whatever terms and messages it needs.
 """
 
@@ -31,7 +33,13 @@ from raftcheck.impl.types import Role
 from raftcheck.model.state import Action, Config, Deliver, Heal, Restart, Submit, Tick, World
 from raftcheck.model.trace import show_action
 from raftcheck.properties import Properties
-from raftcheck.properties.progress import INSTANT_STEPS, PROBE_KEY, Progress
+from raftcheck.properties.progress import (
+    INSTANT_STEPS,
+    PROBE_KEY,
+    Progress,
+    phase_length,
+    stability_window,
+)
 from raftcheck.properties.violation import Violation
 
 
@@ -109,19 +117,23 @@ def settle(model: Stabilising, state: World) -> Settled:
         leader = leader_of(state)
         if leader is not None and progress.leader_at is None:
             progress = evolve(progress, leader_at=now, leader=leader)
-        if progress.instant_steps > INSTANT_STEPS:
+        if progress.applied_at is None and applied_everywhere(state):
+            progress = evolve(progress, applied_at=now, applied_leader=leader)
+        if progress.applied_at is not None and leader != progress.applied_leader:
+            progress = evolve(progress, deposed_at=now)
+        if progress.instant_steps > INSTANT_STEPS or progress.deposed_at is not None:
             return ended(properties.check_progress(model.config, progress))
-        if applied_everywhere(state):
-            progress = evolve(progress, applied_at=now)
+        if progress.applied_at is not None and \
+                now >= progress.applied_at + stability_window(model.config):
             return ended(None)
-        if leader is not None and leader[1] not in asked:
+        if progress.applied_at is None and leader is not None and leader[1] not in asked:
             asked.add(leader[1])
             if (violation := take(Submit(leader[0], 1, PROBE_KEY))) is not None:
                 return ended(violation)
             if progress.submitted_at is None:
                 progress = evolve(progress, submitted_at=now)
         violation = properties.check_progress(model.config, progress)
-        if violation is not None:
+        if violation is not None or now > progress.start + phase_length(model.config):
             return ended(violation)
         if (violation := take(Tick())) is not None:
             return ended(violation)
@@ -131,8 +143,7 @@ def settle(model: Stabilising, state: World) -> Settled:
 def _at(progress: Progress, now: int) -> Progress:
     """`progress` one step later, at clock time `now`."""
     instant = progress.instant_steps + 1 if now == progress.now else 0
-    return Progress(progress.start, now, instant, progress.leader_at, progress.leader,
-                    progress.submitted_at, progress.applied_at)
+    return evolve(progress, now=now, instant_steps=instant)
 
 
 def describe(settled: Settled) -> str:

@@ -196,6 +196,9 @@ class LivenessBug:
 
 
 _LIVENESS_FACTS: dict[str, dict[str, Any]] = {
+    "no-idle-heartbeats": dict(
+        description="no heartbeats when idle", source="paper Fig. 2, §5.2",
+        breaks="Leader Stable", seed=0, examples=51),
     "empty-heartbeats": dict(
         description="heartbeats carry no entries", source="guide",
         breaks="Request Applied", seed=0, examples=51),

@@ -12,9 +12,11 @@ from attrs import field, frozen
 from raftcheck.properties.goals import GOALS, POSSIBLE, goals_reached
 from raftcheck.properties.progress import (
     LEADER_ELECTED,
+    LEADER_STABLE,
     REQUEST_APPLIED,
     Progress,
     leader_elected,
+    leader_stable,
     request_applied,
 )
 from raftcheck.properties.safety import (
@@ -224,6 +226,7 @@ FIGURE_3 = (ELECTION_SAFETY, LEADER_APPEND_ONLY, LOG_MATCHING, LEADER_COMPLETENE
 LIVENESS = Properties((
     Property.eventually(LEADER_ELECTED, leader_elected),
     Property.eventually(REQUEST_APPLIED, request_applied),
+    Property.eventually(LEADER_STABLE, leader_stable),
 ))
 # Every property this package defines, to resolve names against.
 ALL_PROPERTIES = RAFT_PROPERTIES.adding(*LIVENESS.all)

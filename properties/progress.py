@@ -11,7 +11,9 @@ time `start` at which the phase begins:
 * Leader Elected: some server leads the highest term in the cluster, with nothing in flight,
   by `start + election_deadline(config)`;
 * Request Applied: the client's request is applied on every server by
-  `start + apply_deadline(config)`.
+  `start + apply_deadline(config)`;
+* Leader Stable: the leader of the moment the request was applied everywhere keeps leading
+  its term for `stability_window(config)` after it (nothing disturbs a perfect network).
 
 A property here is a check of the phase so far (`Progress`), called each time the clock
 moves or the phase runs too long at one instant. Plain functions, like the safety ones.
@@ -30,7 +32,8 @@ if TYPE_CHECKING:
 
 LEADER_ELECTED = "Leader Elected"
 REQUEST_APPLIED = "Request Applied"
-PROGRESS = (LEADER_ELECTED, REQUEST_APPLIED)
+LEADER_STABLE = "Leader Stable"
+PROGRESS = (LEADER_ELECTED, REQUEST_APPLIED, LEADER_STABLE)
 
 PROBE_KEY = "probe"  # the key of the request the stabilisation phase submits
 
@@ -56,6 +59,18 @@ def apply_deadline(config: Config) -> int:
         2 * config.heartbeat_ms
 
 
+def stability_window(config: Config) -> int:
+    """Two maximum election timeouts: a follower that stopped hearing from its leader times
+    out within one."""
+    return 2 * config.election_timeout_ms[1]
+
+
+def phase_length(config: Config) -> int:
+    """The longest a stabilisation phase runs: past the last deadline any property here
+    has (a model may carry only some of them, which then all hold or have failed)."""
+    return apply_deadline(config) + stability_window(config)
+
+
 @frozen
 class Progress:
     """The stabilisation phase so far, as the progress properties read it (times in ms of
@@ -68,6 +83,8 @@ class Progress:
     leader: tuple[int, int] | None  # that leader, as (node, term)
     submitted_at: int | None  # when the client's request was first accepted by a leader
     applied_at: int | None  # when every server had applied it
+    applied_leader: tuple[int, int] | None = None  # the leader then, as (node, term)
+    deposed_at: int | None = None  # when that leader stopped leading the highest term
 
     def overdue(self, deadline: int) -> bool:
         return self.now > self.start + deadline or self.instant_steps > INSTANT_STEPS
@@ -107,3 +124,25 @@ def request_applied(config: Config, progress: Progress) -> Violation | None:
         "a request a leader accepted while the network is perfect must be committed and "
         "reach every state machine; otherwise the cluster has stopped making progress",
         () if progress.leader is None else (progress.leader[0],))
+
+
+def leader_stable(config: Config, progress: Progress) -> Violation | None:
+    """Once the request is applied everywhere, its leader keeps leading for
+    `stability_window`: no follower times out while the leader is up and the network
+    perfect."""
+    if progress.applied_at is None:
+        return None
+    if progress.deposed_at is None and progress.instant_steps <= INSTANT_STEPS:
+        return None
+    leader = "no leader" if progress.applied_leader is None else \
+        f"n{progress.applied_leader[0]} leading term {progress.applied_leader[1]}"
+    what = (f"deposed at t={progress.deposed_at} ms" if progress.deposed_at is not None
+            else f"still churning {progress.when()}")
+    return Violation(
+        LEADER_STABLE,
+        f"the request was applied everywhere at t={progress.applied_at} ms with {leader}, "
+        f"{what}, within {stability_window(config)} ms",
+        "with every server up and every message delivered, a leader's heartbeats keep every "
+        "follower from timing out (§5.2); a cluster that changes leaders anyway stalls its "
+        "clients at every change",
+        () if progress.applied_leader is None else (progress.applied_leader[0],))

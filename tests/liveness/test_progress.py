@@ -12,23 +12,26 @@ from raftcheck.impl.raft import CORE
 from raftcheck.model.cli import main
 from raftcheck.model.cores import load_core
 from raftcheck.model.fuzz import fuzz
-from raftcheck.model.liveness import applied_everywhere, leader_of, settle
+from raftcheck.model.liveness import Settled, applied_everywhere, leader_of, settle
 from raftcheck.model.pytest_plugin import Raftcheck
 from raftcheck.model.shrink import first_violation
 from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.tracefile import record
 from raftcheck.model.verdict import Exit
-from raftcheck.model.world import Config, Crash, Model, Partition, Submit, Tick
+from raftcheck.model.world import Config, Crash, Model, Partition, Submit, Tick, World
 from raftcheck.properties import ALL_PROPERTIES, LIVENESS, RAFT_PROPERTIES, Property
 from raftcheck.properties.progress import (
     INSTANT_STEPS,
     LEADER_ELECTED,
+    LEADER_STABLE,
     REQUEST_APPLIED,
     Progress,
     apply_deadline,
     election_deadline,
     leader_elected,
+    leader_stable,
     request_applied,
+    stability_window,
 )
 
 TIMED = Config(timing="timed")
@@ -43,14 +46,15 @@ def live_model(core: str = "raft", seed: int = 0) -> Model:
 
 
 def test_progress_properties_are_a_fourth_kind_the_user_opts_into() -> None:
-    assert LIVENESS.names == (LEADER_ELECTED, REQUEST_APPLIED)
+    assert LIVENESS.names == (LEADER_ELECTED, REQUEST_APPLIED, LEADER_STABLE)
     assert all(prop.kind == "eventually" for prop in LIVENESS.all)
     assert not RAFT_PROPERTIES.progress  # the default set stays as it was
-    assert ALL_PROPERTIES.progress_names == {LEADER_ELECTED, REQUEST_APPLIED}
+    assert ALL_PROPERTIES.progress_names == {LEADER_ELECTED, REQUEST_APPLIED, LEADER_STABLE}
     chosen = ALL_PROPERTIES.selecting(["leader elected"])
     assert chosen.progress_names == {LEADER_ELECTED}
     assert not chosen.states and not chosen.transitions and chosen.goals
-    assert ALL_PROPERTIES.ignoring([REQUEST_APPLIED]).progress_names == {LEADER_ELECTED}
+    assert ALL_PROPERTIES.ignoring([REQUEST_APPLIED]).progress_names == {LEADER_ELECTED,
+                                                                          LEADER_STABLE}
     mine = Property.eventually("Never", lambda config, progress: None)
     assert RAFT_PROPERTIES.adding(mine).progress_names == {"Never"}
 
@@ -58,23 +62,31 @@ def test_progress_properties_are_a_fourth_kind_the_user_opts_into() -> None:
 def test_the_deadlines_follow_the_timeouts() -> None:
     assert election_deadline(TIMED) == 3 * 300
     assert apply_deadline(TIMED) == 900 + 3 * 300 + 2 * 50
+    assert stability_window(TIMED) == 2 * 300
     slow = Config(timing="timed", election_timeout_ms=(1000, 2000), heartbeat_ms=100)
-    assert (election_deadline(slow), apply_deadline(slow)) == (6000, 12200)
+    assert (election_deadline(slow), apply_deadline(slow), stability_window(slow)) == \
+        (6000, 12200, 4000)
 
 
-@pytest.mark.parametrize(("progress", "elected", "applied"), [
-    (Progress(100, 1000, 0, None, None, None, None), True, True),  # in time
-    (Progress(100, 1001, 0, None, None, None, None), False, True),  # no leader, late
-    (Progress(100, 1001, 0, 200, (0, 1), 200, None), True, True),  # leader; apply in time
-    (Progress(100, 2001, 0, 200, (0, 1), 200, None), True, False),  # not applied, late
-    (Progress(100, 2001, 0, 200, (0, 1), 200, 300), True, True),  # applied
-    (Progress(100, 100, INSTANT_STEPS + 1, None, None, None, None), False, True),
-    (Progress(100, 100, INSTANT_STEPS + 1, 100, (0, 1), None, None), True, False),
+LEADER = (0, 1)
+
+
+@pytest.mark.parametrize(("progress", "elected", "applied", "stable"), [
+    (Progress(100, 1000, 0, None, None, None, None), True, True, True),  # in time
+    (Progress(100, 1001, 0, None, None, None, None), False, True, True),  # no leader, late
+    (Progress(100, 1001, 0, 200, LEADER, 200, None), True, True, True),  # apply in time
+    (Progress(100, 2001, 0, 200, LEADER, 200, None), True, False, True),  # not applied, late
+    (Progress(100, 2001, 0, 200, LEADER, 200, 300, LEADER), True, True, True),  # applied
+    (Progress(100, 400, 0, 200, LEADER, 200, 300, LEADER, 400), True, True, False),  # deposed
+    (Progress(100, 100, INSTANT_STEPS + 1, None, None, None, None), False, True, True),
+    (Progress(100, 100, INSTANT_STEPS + 1, 100, LEADER, None, None), True, False, True),
+    (Progress(100, 300, INSTANT_STEPS + 1, 100, LEADER, 100, 300, LEADER), True, True, False),
 ])
 def test_each_property_fails_only_when_its_deadline_has_passed(
-        progress: Progress, elected: bool, applied: bool) -> None:
+        progress: Progress, elected: bool, applied: bool, stable: bool) -> None:
     assert (leader_elected(TIMED, progress) is None) is elected
     assert (request_applied(TIMED, progress) is None) is applied
+    assert (leader_stable(TIMED, progress) is None) is stable
 
 
 # ------------------------------------------------------------------ the phase
@@ -90,13 +102,20 @@ def test_the_correct_core_settles_from_any_fault_and_the_phase_is_deterministic(
     assert settle(model, state) == settled
     assert settled.progress.leader_at is not None and settled.progress.applied_at is not None
     assert settled.progress.applied_at - settled.progress.start <= apply_deadline(TIMED)
-    after = state
-    for action in settled.actions:
-        after = model.next_state(after, action)
+    assert settled.progress.deposed_at is None
+    assert settled.progress.applied_leader == leader_of(after_phase(model, state, settled))
+    after = after_phase(model, state, settled)
+    assert settled.progress.now >= settled.progress.applied_at + stability_window(TIMED)
     assert applied_everywhere(after) and leader_of(after) is not None
     assert not after.isolated and all(node is not None for node in after.nodes)
     assert any(isinstance(action, Submit) and action.key == "probe"
                for action in settled.actions)
+
+
+def after_phase(model: Model, state: World, settled: Settled) -> World:
+    for action in settled.actions:
+        state = model.next_state(state, action)
+    return state
 
 
 def test_a_model_without_progress_properties_has_no_phase() -> None:
