@@ -2,11 +2,11 @@
 
 Like `impl.broken`, every class is `RaftCore` with one rule method overridden, so the diff
 against the correct rule *is* the bug. None of them violates a safety property: each one's
-cluster stops electing leaders or stops applying what clients asked for. The progress
-properties (properties/progress.py) catch them, over the stabilisation phase the Hypothesis
-engine runs after each run in the timed world (model/liveness.py). Their facts (which
-property catches each, the pinned seed and how fast) live in `model/zoo.py`
-(`LIVENESS_CATALOGUE`); docs/liveness.md has the table.
+cluster stops electing leaders, stops applying what clients asked for, or keeps replacing
+a leader that did nothing wrong. The progress properties (properties/progress.py) catch
+them, over the stabilisation phase the Hypothesis engine runs after each run in the timed
+world (model/liveness.py). Their facts (which property catches each, a pinned seed and run
+budget) live in `model/zoo.py` (`LIVENESS_BUGS`); docs/liveness.md has the measured table.
 
 References:
   [paper]  Ongaro & Ousterhout, "In Search of an Understandable Consensus Algorithm" (2014).
