@@ -369,13 +369,19 @@ class RaftCore:
             node = _with(node, leader=LeaderState(_replace(leader.next_index, peer, nxt),
                                                    _replace(leader.match_index, peer, match)))
             return self.advance_commit_index(node), Effects()
-        # Back off at least one index, straight to the follower's hint when it is lower, but
-        # never below what the follower is known to hold.
-        nxt = max(leader.match_index[peer] + 1,
-                  min(leader.next_index[peer] - 1, response.last_log_index + 1))
+        nxt = self.next_index_after_rejection(leader, response)
         node = _with(node, leader=evolve(leader, next_index=_replace(leader.next_index, peer,
                                                                       nxt)))
         return node, Effects(messages=(self.append_entries_to(node, peer),))
+
+    def next_index_after_rejection(self, leader: LeaderState,
+                                   response: AppendEntriesResponse) -> int:
+        """"If AppendEntries fails because of log inconsistency: decrement nextIndex": back
+        off at least one index, straight to the follower's hint when it is lower, but never
+        below what the follower is known to hold."""
+        peer = response.source
+        return max(leader.match_index[peer] + 1,
+                   min(leader.next_index[peer] - 1, response.last_log_index + 1))
 
     def append_entries_to(self, node: Node, peer: int) -> AppendEntries:
         """The AppendEntries a leader sends `peer`: everything from nextIndex on, anchored by

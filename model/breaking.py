@@ -27,8 +27,8 @@ from raftcheck.model.fuzz import fuzz
 from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Action, Config, Core, Model
-from raftcheck.model.zoo import Bug
-from raftcheck.properties import Violation
+from raftcheck.model.zoo import Bug, LivenessBug
+from raftcheck.properties import ALL_PROPERTIES, Violation
 
 # Enough for the deepest catalogued bug (accept-stale-term-append) on one core, so that
 # `raftcheck break` on defaults shows every engine catching every bug (docs/zoo.md has the
@@ -106,6 +106,27 @@ def hunt_hypothesis(bug: Bug, seed: int, seconds: float = DEFAULT_FUZZ_SECONDS,
     where the bug is), for `seconds`, then shrinking."""
     model = Model(bug.core, Config(bug.nodes), FUZZ_BOUNDS)
     result = fuzz(model, seed=seed, seconds=seconds, workers=workers)
+    if result.violation is None:
+        return Hunt("hypothesis", False, None, result.seconds, result.examples, None)
+    return Hunt("hypothesis", True, result.violation.property, result.found_after,
+                result.examples, len(result.actions), raw_length=result.found_length,
+                actions=result.actions, violation=result.violation)
+
+
+def liveness_model(core: Core, seed: int) -> Model:
+    """The world the liveness zoo is hunted in: the timed world, its timeouts seeded with
+    `seed`, on the fuzzing bounds, with the progress properties besides the safety ones."""
+    return Model(core, Config(timing="timed", seed=seed), FUZZ_BOUNDS,
+                 properties=ALL_PROPERTIES)
+
+
+def hunt_liveness(bug: LivenessBug, seed: int, seconds: float | None = DEFAULT_FUZZ_SECONDS,
+                  examples: int | None = None) -> Hunt:
+    """The Hypothesis engine in the timed world with the progress properties
+    (`raftcheck fuzz --timed --liveness`), for `seconds` or `examples` runs, then
+    shrinking. `states` counts the runs started up to the first failing one."""
+    result = fuzz(liveness_model(bug.core, seed), seed=seed, seconds=seconds,
+                  examples=examples)
     if result.violation is None:
         return Hunt("hypothesis", False, None, result.seconds, result.examples, None)
     return Hunt("hypothesis", True, result.violation.property, result.found_after,

@@ -13,9 +13,10 @@ from types import ModuleType
 
 from raftcheck.impl.broken import BROKEN_CORES
 from raftcheck.impl.raft import CORE
+from raftcheck.impl.stalled import STALLED_CORES
 from raftcheck.model.world import Core
 
-BUNDLED: dict[str, Core] = {CORE.name: CORE, **BROKEN_CORES}
+BUNDLED: dict[str, Core] = {CORE.name: CORE, **BROKEN_CORES, **STALLED_CORES}
 
 
 class CoreLoadError(Exception):

@@ -15,7 +15,7 @@ import attrs
 
 from raftcheck.model.cores import CoreLoadError, load_core
 from raftcheck.model.world import Bounds, Config, Model
-from raftcheck.properties import RAFT_PROPERTIES, Properties
+from raftcheck.properties import ALL_PROPERTIES, LIVENESS, RAFT_PROPERTIES, Properties
 
 
 def count(text: str) -> int:
@@ -105,7 +105,7 @@ def add_world_arguments(parser: argparse.ArgumentParser, defaults: Bounds,
 
 def add_property_arguments(parser: argparse.ArgumentParser) -> None:
     """--property and --ignore: which of the model's properties the engines check."""
-    names = ", ".join(RAFT_PROPERTIES.names)
+    names = ", ".join(ALL_PROPERTIES.names)
     checks = parser.add_argument_group("properties (default: every property the model "
                                        "carries)")
     checks.add_argument("--property", dest="properties", action="append", metavar="NAME",
@@ -113,15 +113,23 @@ def add_property_arguments(parser: argparse.ArgumentParser) -> None:
                                            f"reachability goals are always tracked): {names}")
     checks.add_argument("--ignore", dest="ignored", action="append", metavar="NAME",
                         default=None, help="do not check this property (repeatable)")
+    checks.add_argument("--liveness", action="store_true",
+                        help="also check the progress properties (" +
+                             ", ".join(LIVENESS.names) + ") after each run, over a "
+                             "stabilisation phase; the Hypothesis engine in the timed world "
+                             "only (docs/liveness.md)")
 
 
 def properties_from_args(args: argparse.Namespace) -> Properties:
-    """The properties the options select. Raises ValueError naming an unknown property."""
-    chosen = RAFT_PROPERTIES
+    """The properties the options select: the safety properties, plus the progress ones
+    with --liveness; --property may name either. Raises ValueError naming an unknown
+    property."""
+    chosen = ALL_PROPERTIES if getattr(args, "liveness", False) else RAFT_PROPERTIES
     if getattr(args, "properties", None):
-        chosen = chosen.selecting(args.properties)
+        chosen = ALL_PROPERTIES.selecting(args.properties)
     if getattr(args, "ignored", None):
-        chosen = chosen.ignoring(args.ignored)
+        ignored = set(ALL_PROPERTIES.ignoring(args.ignored).names)  # checks the names
+        chosen = Properties(tuple(p for p in chosen.all if p.name in ignored))
     return chosen
 
 
@@ -138,4 +146,9 @@ def model_from_args(args: argparse.Namespace, seed: int) -> Model:
         raise ValueError(str(error)) from None
     config = Config(cluster_size=args.nodes, timing="timed" if args.timed else "untimed",
                     seed=seed)
-    return Model(core, config, bounds_from_args(args), properties=properties_from_args(args))
+    properties = properties_from_args(args)
+    if properties.progress and config.timing != "timed":
+        names = ", ".join(sorted(properties.progress_names))
+        raise ValueError(f"the progress properties ({names}) are checked in the timed world "
+                         "only: add --timed")
+    return Model(core, config, bounds_from_args(args), properties=properties)

@@ -31,7 +31,7 @@ from raftcheck.model import presets
 from raftcheck.model.cores import ENV_VAR, CoreLoadError, load_core
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Action, Bounds, Config, Core, Model, World
-from raftcheck.properties import RAFT_PROPERTIES, Properties, Property
+from raftcheck.properties import ALL_PROPERTIES, RAFT_PROPERTIES, Properties, Property
 
 if TYPE_CHECKING:
     from raftcheck.model.diff import DiffResult
@@ -74,14 +74,16 @@ class Raftcheck:
         return core
 
     def properties(self, properties: Sequence[str] | None = None, ignore: Sequence[str] = (),
-                   extra: Sequence[Property] = ()) -> Properties:
-        """The Raft properties, narrowed to the names in `properties` (goals always kept),
-        without those in `ignore`, plus your own `extra` ones (`Property.always(name, fn)`,
-        `Property.transition(name, fn)`, `Property.sometimes(name, fn)`)."""
-        chosen = RAFT_PROPERTIES.adding(*extra)
+                   extra: Sequence[Property] = (), liveness: bool = False) -> Properties:
+        """The Raft properties (with `liveness`, the progress properties too), narrowed to
+        the names in `properties` (goals always kept; a progress property may be named
+        without `liveness`), without those in `ignore`, plus your own `extra` ones
+        (`Property.always(name, fn)`, `Property.transition(name, fn)`,
+        `Property.sometimes(name, fn)`, `Property.eventually(name, fn)`)."""
+        chosen = (ALL_PROPERTIES if liveness else RAFT_PROPERTIES).adding(*extra)
         try:
             if properties is not None:
-                chosen = chosen.selecting(properties)
+                chosen = ALL_PROPERTIES.adding(*extra).selecting(properties)
             return chosen.ignoring(ignore)
         except ValueError as error:
             pytest.fail(str(error), pytrace=False)
@@ -90,18 +92,26 @@ class Raftcheck:
              bounds: Bounds | None = None, steps: int | None = None,
              require_goals: bool = True, properties: Sequence[str] | None = None,
              ignore: Sequence[str] = (), extra: Sequence[Property] = (),
+             timed: bool = False, liveness: bool = False,
              **bound_overrides: Any) -> FuzzResult:
         """The Hypothesis engine for `examples` runs (`seed` makes it reproducible). Fails on a
         violation or core fault, and, with `require_goals`, when a reachability goal was never
-        reached (a run that never commits anything checks little). `properties`, `ignore`
-        and `extra` choose what is checked (`properties()`)."""
+        reached (a run that never commits anything checks little). `properties`, `ignore`,
+        `extra` and `liveness` choose what is checked (`properties()`); `timed` runs the
+        timed world (`seed` also seeds its timeouts), where progress properties are checked
+        after each run (docs/liveness.md)."""
         from raftcheck.model.fuzz import fuzz
         from raftcheck.model.fuzz_report import fuzz_verdict
         from raftcheck.model.stateful import FUZZ_BOUNDS
 
-        model = Model(self.core(core), Config(cluster_size=nodes),
-                      evolve(bounds or FUZZ_BOUNDS, **bound_overrides),
-                      properties=self.properties(properties, ignore, extra))
+        chosen = self.properties(properties, ignore, extra, liveness)
+        if chosen.progress and not timed:
+            pytest.fail("the progress properties are checked in the timed world only: pass "
+                        "timed=True", pytrace=False)
+        config = Config(cluster_size=nodes, timing="timed" if timed else "untimed",
+                        seed=seed if timed else 0)
+        model = Model(self.core(core), config, evolve(bounds or FUZZ_BOUNDS, **bound_overrides),
+                      properties=chosen)
         result = fuzz(model, seed=seed, examples=examples, steps=steps)
         verdict = fuzz_verdict(result)
         if verdict is Verdict.VIOLATION and result.violation is not None:
@@ -124,9 +134,12 @@ class Raftcheck:
         `extra` choose what is checked (`properties()`)."""
         from raftcheck.model.explore import DEFAULT_BOUNDS, explore, format_result
 
+        chosen = self.properties(properties, ignore, extra)
+        if chosen.progress:
+            pytest.fail("the progress properties are checked by fuzz(timed=True), after each "
+                        "run, not by the exhaustive search", pytrace=False)
         model = Model(self.core(core), Config(cluster_size=nodes),
-                      evolve(bounds or DEFAULT_BOUNDS, **bound_overrides),
-                      properties=self.properties(properties, ignore, extra))
+                      evolve(bounds or DEFAULT_BOUNDS, **bound_overrides), properties=chosen)
         result = explore(model, strategy=strategy, max_states=max_states,
                          max_seconds=max_seconds)
         if not result.verdict.is_clean:

@@ -79,7 +79,20 @@ def first_violation(model: seam.Model[Any, A, Any], actions: Sequence[A]) -> Out
         if violation is not None:
             return Outcome(tuple(taken), violation)
         state = after
-    return None
+    return settled_violation(model, state, taken)
+
+
+def settled_violation(model: seam.Model[Any, A, Any], state: Any,
+                      taken: Sequence[A]) -> Outcome | None:
+    """What the stabilisation phase after a run finds (a model that carries progress
+    properties has one, `Model.settle`: a function of the run's last state, so it is run
+    again after every edit rather than replayed), or None. The actions are the run's
+    alone."""
+    settle = getattr(model, "settle", None)
+    settled = None if settle is None else settle(state)
+    if settled is None or settled.violation is None:
+        return None
+    return Outcome(tuple(taken), settled.violation)
 
 
 # A model's own shrink pass: from the current list, candidate lists in a fixed order (each
@@ -203,6 +216,8 @@ def polish(model: seam.Model[Any, A, Any], actions: Sequence[A], violation: Viol
 
     if len(actions) <= 1 or violation.property == CORE_FAULT:  # a fault's run ends mid-step
         return list(actions), violation
+    if settled_violation(model, model.run(list(actions))[-1], actions) is not None:
+        return list(actions), violation  # found after the run: a search would not see it
     if not isinstance(model, Model):  # the breadth-first engine runs on the Raft world
         return list(actions), violation
     used = trace_bounds(model, cast("Sequence[Action]", actions))

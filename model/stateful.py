@@ -19,6 +19,7 @@ Hypothesis' per-rule feature flags would.
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Hashable, Iterator
 from typing import Any
@@ -191,6 +192,7 @@ def build_machine(model: seam.AnyModel,
                 raise BudgetSpent
             self.actions: list[Any] = []
             self.model = model
+            self.failed = False  # this run has failed (its teardown then checks nothing)
             try:
                 self.world = model.initial_state()
             except CoreFault as fault:  # the core failed: a finding, reported like a violation
@@ -292,7 +294,7 @@ def build_machine(model: seam.AnyModel,
 
         def fail_if(self, violation: Violation | None) -> None:
             if violation is not None:
-                run_stats.failed = True
+                run_stats.failed = self.failed = True
                 raise PropertyViolated(violation, list(self.actions))
 
         # ---------------------------------------------------------- the rules
@@ -338,6 +340,20 @@ def build_machine(model: seam.AnyModel,
                 self.cascade(Heartbeat)
             else:
                 self.take(kind)
+
+        def teardown(self) -> None:
+            """The stabilisation phase, when the model carries progress properties
+            (`Model.settle`, model/liveness.py): the run's faults stop and the world runs
+            on deterministically from its last state. What it finds is reported on the run's
+            own actions: the phase is a function of them, replayed by the shrinker."""
+            settle = getattr(self.model, "settle", None)
+            # Hypothesis calls this in a `finally`: a run ending on an exception (a failed
+            # rule, or Hypothesis cutting the run short) is not a finished run.
+            if self.failed or settle is None or sys.exc_info()[0] is not None:
+                return
+            settled = settle(self.world)
+            if settled is not None:
+                self.fail_if(settled.violation)
 
         # ---------------------------------------------------------- every state property
 

@@ -76,7 +76,7 @@ from raftcheck.model.world import (
     Tick,
     Timeout,
 )
-from raftcheck.properties import RAFT_PROPERTIES
+from raftcheck.properties import ALL_PROPERTIES, LIVENESS, RAFT_PROPERTIES
 from raftcheck.properties.violation import Violation
 
 FORMAT = "raftcheck-trace"
@@ -127,9 +127,14 @@ class TraceFile:
     ignored: tuple[str, ...] = ()
 
     def model(self, core: Any) -> Model:
-        """The world this trace runs in, around `core` (the recorded one or another)."""
-        return Model(core, self.config, self.bounds,
-                     properties=RAFT_PROPERTIES.ignoring(self.ignored))
+        """The world this trace runs in, around `core` (the recorded one or another); with
+        the progress properties when the recorded violation is one (found by the
+        stabilisation phase after the actions, which replay runs again); without the
+        properties the run ignored."""
+        progress = self.violation is not None and \
+            self.violation.property in LIVENESS.progress_names
+        chosen = ALL_PROPERTIES if progress else RAFT_PROPERTIES
+        return Model(core, self.config, self.bounds, properties=chosen.ignoring(self.ignored))
 
 
 # ------------------------------------------------------------------------------ the converter
@@ -380,7 +385,7 @@ def parse_trace(text: str | bytes) -> TraceFile:
     if problem is not None:
         raise TraceFileError(problem)
     try:
-        RAFT_PROPERTIES.ignoring(trace.ignored)
+        ALL_PROPERTIES.ignoring(trace.ignored)
     except ValueError as error:
         raise TraceFileError(f"'ignored': {_one_line(str(error))}") from None
     return trace

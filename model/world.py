@@ -43,6 +43,7 @@ from raftcheck.impl.types import (
     message_key,
 )
 from raftcheck.model.fingerprint import Encoding, decode, encode
+from raftcheck.model.liveness import Settled, describe, settle
 from raftcheck.model.seam import added, run_of, successor_of, successors_of
 
 # The values of the world, defined in model.state and re-exported here.
@@ -431,7 +432,35 @@ class Model:
 
     def render(self, actions: Sequence[Action], violation: Violation | None,
                title: str) -> str:
+        """The trace; for a violation found by the stabilisation phase after `actions` (a
+        progress property, or one broken on the way), the run, then the phase."""
+        if violation is not None and self.properties.progress and \
+                self.config.timing == "timed":
+            try:
+                settled = self.settle(self.run(list(actions))[-1])
+            except (ModelError, CoreFault):
+                settled = None
+            if settled is not None and settled.violation == violation:
+                return (render_trace(self, list(actions), None, title=title) + "\n"
+                        + describe(settled))
         return render_trace(self, list(actions), violation, title=title)
+
+    def settle(self, state: World) -> Settled | None:
+        """The stabilisation phase from `state` (model/liveness.py), where the progress
+        properties are checked: None when this model carries none, or is untimed."""
+        if not self.properties.progress or state.clock is None:
+            return None
+        return settle(self, state)
+
+    def settle_step(self, state: World, action: Action) -> tuple[World, Violation | None]:
+        """One step of the stabilisation phase: `next_state`, outside the bounds (they are a
+        search device; a cluster recovers with whatever terms and messages it needs), and
+        the first property it violates; a core fault is reported as a violation."""
+        try:
+            after = self.next_state(state, action)
+        except CoreFault as fault:
+            return state, fault.violation()
+        return after, self.check_step(state, action, after)
 
     def snippet(self, actions: Sequence[Action]) -> str:
         return ("Replay with Model(core, config, bounds).run(actions):\n"

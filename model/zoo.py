@@ -29,6 +29,7 @@ from attrs import evolve, frozen
 
 from raftcheck.impl.broken import ZOO
 from raftcheck.impl.raft import RaftCore
+from raftcheck.impl.stalled import LIVENESS_ZOO
 from raftcheck.model import presets
 from raftcheck.model.world import Bounds
 
@@ -165,3 +166,61 @@ BUGS: dict[str, Bug] = {
     core.name: Bug(core, **_FACTS[core.name]) for core in ZOO if core.name in _FACTS
 }
 """Every zoo bug, in `impl.broken.ZOO` order."""
+
+
+# ------------------------------------------------------------------------------ liveness
+
+
+@frozen
+class LivenessBug:
+    """One liveness zoo entry (`impl.stalled`): a core that stays safe but stops making
+    progress, and the pinned run of the Hypothesis engine in the timed world, with the
+    progress properties (`--timed --liveness`), that catches it."""
+
+    core: RaftCore
+    description: str  # what is wrong, in one line
+    source: str  # where the rule is from ([paper], [guide] in impl.stalled)
+    breaks: str  # the progress property the pinned run violates
+    seed: int  # the fuzzing seed, which also seeds the timed world's timeouts...
+    examples: int  # ...and a budget of runs that catches it (50 more than the first failing)
+
+    @property
+    def name(self) -> str:
+        return self.core.name
+
+    @property
+    def summary(self) -> str:
+        """The first sentence of the core's docstring."""
+        doc = " ".join((type(self.core).__doc__ or "").split())
+        return doc.split(". ")[0].rstrip(".") + "."
+
+
+_LIVENESS_FACTS: dict[str, dict[str, Any]] = {
+    "no-idle-heartbeats": dict(
+        description="no heartbeats when idle", source="paper Fig. 2, §5.2",
+        breaks="Leader Stable", seed=0, examples=51),
+    "empty-heartbeats": dict(
+        description="heartbeats carry no entries", source="guide",
+        breaks="Request Applied", seed=0, examples=51),
+    "never-decrement-next-index": dict(
+        description="nextIndex not decremented after a rejection", source="paper §5.3",
+        breaks="Request Applied", seed=0, examples=65),
+    "ignore-leader-commit": dict(
+        description="followers ignore leaderCommit (AppendEntries rule 5)",
+        source="paper Fig. 2", breaks="Request Applied", seed=0, examples=51),
+    "strictly-more-up-to-date": dict(
+        description="votes only for strictly more up-to-date logs", source="paper §5.4.1",
+        breaks="Leader Elected", seed=0, examples=51),
+    "step-down-on-rejected-append": dict(
+        description="leader steps down on any rejected AppendEntries",
+        source="paper Fig. 2, §5.3", breaks="Leader Elected", seed=0, examples=65),
+    "candidate-waits-forever": dict(
+        description="a candidate never starts another election", source="paper §5.2",
+        breaks="Leader Elected", seed=0, examples=53),
+}
+
+LIVENESS_BUGS: dict[str, LivenessBug] = {
+    core.name: LivenessBug(core, **_LIVENESS_FACTS[core.name]) for core in LIVENESS_ZOO
+    if core.name in _LIVENESS_FACTS
+}
+"""Every liveness zoo bug, in `impl.stalled.LIVENESS_ZOO` order."""

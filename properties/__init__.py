@@ -10,6 +10,15 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from attrs import field, frozen
 
 from raftcheck.properties.goals import GOALS, POSSIBLE, goals_reached
+from raftcheck.properties.progress import (
+    LEADER_ELECTED,
+    LEADER_STABLE,
+    REQUEST_APPLIED,
+    Progress,
+    leader_elected,
+    leader_stable,
+    request_applied,
+)
 from raftcheck.properties.safety import (
     COMMIT_WITHIN_LOG,
     ELECTION_SAFETY,
@@ -45,7 +54,8 @@ StateProperty: TypeAlias = "Callable[[World], Violation | None]"
 TransitionProperty: TypeAlias = "Callable[[World, World], Violation | None]"
 Goal: TypeAlias = "Callable[[World], bool]"
 Possible: TypeAlias = "Callable[[Config, Bounds], bool]"
-Kind = Literal["always", "transition", "sometimes"]
+ProgressProperty: TypeAlias = "Callable[[Config, Progress], Violation | None]"
+Kind = Literal["always", "transition", "sometimes", "eventually"]
 
 
 @frozen
@@ -53,9 +63,11 @@ class Property:
     """A property as a value (Stateright's `Property::always/sometimes`): a name, a kind and
     its check. `always` holds in every state (a `StateProperty`), `transition` on every step
     (before, after), `sometimes` is a reachability goal (a run that never reaches it proves
-    little). A model carries its properties (`Properties`), so a user adds or selects them
-    and every engine checks what the model carries. A goal's `possible` says whether a
-    configuration and bounds allow it at all (None: always)."""
+    little), `eventually` a progress property: something that must happen within a deadline
+    once the faults stop (a `ProgressProperty`, checked over the timed world's stabilisation
+    phase; properties/progress.py). A model carries its properties (`Properties`), so a
+    user adds or selects them and every engine checks what the model carries. A goal's
+    `possible` says whether a configuration and bounds allow it at all (None: always)."""
 
     name: str
     kind: Kind
@@ -74,6 +86,10 @@ class Property:
     def sometimes(cls, name: str, reached: Goal, possible: Possible | None = None) -> Property:
         return cls(name, "sometimes", reached, possible)
 
+    @classmethod
+    def eventually(cls, name: str, check: ProgressProperty) -> Property:
+        return cls(name, "eventually", check)
+
 
 @frozen
 class Properties:
@@ -85,6 +101,8 @@ class Properties:
     states: tuple[StateProperty, ...] = field(init=False, eq=False, repr=False)
     transitions: tuple[TransitionProperty, ...] = field(init=False, eq=False, repr=False)
     goals: tuple[tuple[str, Goal], ...] = field(init=False, eq=False, repr=False)
+    progress: tuple[tuple[str, ProgressProperty], ...] = field(init=False, eq=False,
+                                                                repr=False)
 
     def __attrs_post_init__(self) -> None:
         names = [prop.name for prop in self.all]
@@ -96,6 +114,8 @@ class Properties:
         object.__setattr__(self, "transitions", by_kind["transition"])
         object.__setattr__(self, "goals", tuple((p.name, p.check) for p in self.all
                                                 if p.kind == "sometimes"))
+        object.__setattr__(self, "progress", tuple((p.name, p.check) for p in self.all
+                                                   if p.kind == "eventually"))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -132,6 +152,18 @@ class Properties:
     def transition_names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.all if p.kind == "transition")
 
+    @property
+    def progress_names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.progress)
+
+    def check_progress(self, config: Config, progress: Progress) -> Violation | None:
+        """The first progress property the stabilisation phase so far violates, or None."""
+        for _, prop in self.progress:
+            violation = prop(config, progress)
+            if violation is not None:
+                return violation
+        return None
+
     def goals_reached(self, world: World) -> frozenset[str]:
         return frozenset(name for name, reached in self.goals if reached(world))
 
@@ -144,8 +176,8 @@ class Properties:
         return Properties((*self.all, *extra))
 
     def selecting(self, names: Iterable[str]) -> Properties:
-        """Only the safety properties named (goals are kept: they say whether a run proves
-        anything). Raises ValueError naming an unknown property."""
+        """Only the safety and progress properties named (goals are kept: they say whether
+        a run proves anything). Raises ValueError naming an unknown property."""
         wanted = set(self._known(names))
         return Properties(tuple(p for p in self.all if p.name in wanted
                                 or p.kind == "sometimes"))
@@ -188,13 +220,26 @@ TRANSITION_PROPERTIES: dict[str, TransitionProperty] = {
 FIGURE_3 = (ELECTION_SAFETY, LEADER_APPEND_ONLY, LOG_MATCHING, LEADER_COMPLETENESS,
             STATE_MACHINE_SAFETY)
 
+# Progress properties, which a user opts into (`RAFT_PROPERTIES.adding(*LIVENESS.all)`,
+# `--liveness`, or naming one with `--property`): checked by the Hypothesis engine in the
+# timed world, over a stabilisation phase after each run (model/liveness.py).
+LIVENESS = Properties((
+    Property.eventually(LEADER_ELECTED, leader_elected),
+    Property.eventually(REQUEST_APPLIED, request_applied),
+    Property.eventually(LEADER_STABLE, leader_stable),
+))
+# Every property this package defines, to resolve names against.
+ALL_PROPERTIES = RAFT_PROPERTIES.adding(*LIVENESS.all)
+
 check_state = RAFT_PROPERTIES.check_state
 check_transition = RAFT_PROPERTIES.check_transition
 
 
 __all__ = [
+    "ALL_PROPERTIES",
     "FIGURE_3",
     "GOALS",
+    "LIVENESS",
     "RAFT_PROPERTIES",
     "STATE_PROPERTIES",
     "TRANSITION_PROPERTIES",

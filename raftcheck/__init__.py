@@ -40,8 +40,8 @@ _EXPORTS: dict[str, str] = {
         "Duplicate", "Timeout", "Heartbeat", "Submit", "Crash", "Restart", "Partition", "Heal",
         "Tick"), "raftcheck.model.world"),
     # the seam every engine takes, and the properties a model carries
-    **dict.fromkeys(("Property", "Properties", "RAFT_PROPERTIES", "Violation"),
-                    "raftcheck.properties"),
+    **dict.fromkeys(("Property", "Properties", "RAFT_PROPERTIES", "LIVENESS", "ALL_PROPERTIES",
+                     "Violation"), "raftcheck.properties"),
     "Verdict": "raftcheck.model.verdict",
     "Lockstep": "raftcheck.model.lockstep",
     # the engines
@@ -125,6 +125,8 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
         World as World,
     )
     from raftcheck.properties import (
+        ALL_PROPERTIES as ALL_PROPERTIES,
+        LIVENESS as LIVENESS,
         RAFT_PROPERTIES as RAFT_PROPERTIES,
         Properties as Properties,
         Property as Property,

@@ -21,6 +21,7 @@ from raftcheck.model.breaking import (
     Report,
     hunt,
     hunt_exhaustive,
+    hunt_liveness,
     overall,
     scenario_outcomes,
 )
@@ -30,13 +31,17 @@ from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.trace import count_steps, render_trace, replayable
 from raftcheck.model.verdict import Exit, UsageError, Verdict
 from raftcheck.model.world import Config, Model
-from raftcheck.model.zoo import BUGS, Bug
+from raftcheck.model.zoo import BUGS, LIVENESS_BUGS, Bug, LivenessBug
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bugs", nargs="*", metavar="NAME",
                         help="zoo bugs to run (default: all; see --list)")
     parser.add_argument("--list", action="store_true", help="list the zoo and exit")
+    parser.add_argument("--liveness", action="store_true",
+                        help="hunt the liveness zoo (impl/stalled.py) instead: the Hypothesis "
+                             "engine in the timed world with the progress properties, for "
+                             "--fuzz-seconds per bug (docs/liveness.md)")
     parser.add_argument("--show", metavar="NAME",
                         help="print the shortest counterexample for one bug in full")
     parser.add_argument("--seed", type=int, default=None,
@@ -59,6 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.liveness and not args.list:
+        return run_liveness(args)
     unknown = [name for name in [*args.bugs, *([args.show] if args.show else [])]
                if name not in BUGS]
     if unknown:
@@ -71,13 +78,24 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--{option.replace('_', '-')} must be positive")
     check_workers(args.workers)
     if args.list:
+        if args.json and args.liveness:
+            print(json.dumps([{"bug": bug.name, "summary": bug.summary, "breaks": bug.breaks,
+                               "seed": bug.seed, "examples": bug.examples}
+                              for bug in LIVENESS_BUGS.values()], indent=2))
+            return Exit.CLEAN
         if args.json:
             print(json.dumps([{"bug": bug.name, "summary": bug.summary, "needs": bug.needs,
                                "nodes": bug.nodes, "breaks": bug.breaks,
                                "shortest": bug.shortest} for bug in BUGS.values()], indent=2))
             return Exit.CLEAN
-        for bug in BUGS.values():
-            print(f"{bug.name:34s} {bug.summary}")
+        if not args.liveness:
+            for bug in BUGS.values():
+                print(f"{bug.name:34s} {bug.summary}")
+            print()
+        print("liveness (safe, but stop making progress; raftcheck break --liveness, "
+              "caught by the progress properties of raftcheck fuzz --timed --liveness):")
+        for live in LIVENESS_BUGS.values():
+            print(f"{live.name:34s} [{live.breaks}] {live.summary}")
         return Exit.CLEAN
     if args.show:
         return show(BUGS[args.show], args.explore_seconds, args.json)
@@ -239,3 +257,48 @@ def _json(report: Report) -> dict[str, Any]:
             "hypothesis": hunt_json(report.hypothesis),
             "scenarios_broken": [name for name, ok in report.scenarios.items() if not ok],
             "caught": report.caught}
+
+
+def run_liveness(args: argparse.Namespace) -> int:
+    """`raftcheck break --liveness`: the liveness zoo against the progress properties, one
+    Hypothesis hunt per bug in the timed world. Exit 0 when every bug is caught, 1 when one
+    escapes its budget."""
+    unknown = [name for name in args.bugs if name not in LIVENESS_BUGS]
+    if unknown or args.show or args.save:
+        raise UsageError(f"unknown liveness bug {unknown[0]!r}; `raftcheck break --list` "
+                         "names them" if unknown else "--show and --save apply to the "
+                         "safety zoo")
+    if args.fuzz_seconds <= 0:
+        raise UsageError("--fuzz-seconds must be positive")
+    seed = resolve_seed(args.seed)
+    chosen = [LIVENESS_BUGS[name] for name in args.bugs] or list(LIVENESS_BUGS.values())
+    say: Callable[[str], None] = (lambda text: None) if args.json else print
+    say(f"raftcheck break --liveness: {len(chosen)} bugs, seed={seed}, timed world, "
+        f"budget: hypothesis {args.fuzz_seconds:g} s per bug")
+    hunts: list[tuple[LivenessBug, Hunt]] = [
+        (bug, hunt_liveness(bug, seed, args.fuzz_seconds)) for bug in chosen]
+    escaped = [bug.name for bug, found in hunts if not found.found]
+    if args.json:
+        verdict = Verdict.ESCAPED if escaped else Verdict.ALL_CAUGHT
+        print(json.dumps({"engine": "break", "kind": "liveness", "seed": seed,
+                          "verdict": verdict.value.lower(),
+                          "all_caught": not escaped, "bugs": [
+                              {"bug": bug.name, "summary": bug.summary,
+                               "expected_property": bug.breaks, "found": found.found,
+                               "property": found.property,
+                               "seconds": round(found.seconds, 3), "examples": found.states,
+                               "length": found.length, "raw_length": found.raw_length}
+                              for bug, found in hunts]}, indent=2))
+    else:
+        grid = Table(title="raftcheck break --liveness: the liveness zoo")
+        for column in ("bug", "property violated", "Hypothesis (timed, --liveness)"):
+            grid.add_column(column)
+        for bug, found in hunts:
+            grid.add_row(bug.name, found.property or "-", _cell(found))
+        out = Console()
+        if not out.is_terminal:
+            out = Console(width=200)
+        out.print(grid)
+        print(("ESCAPED: " + ", ".join(escaped)) if escaped else
+              f"every liveness bug caught ({len(hunts)} bugs)")
+    return (Verdict.ESCAPED if escaped else Verdict.ALL_CAUGHT).exit_code

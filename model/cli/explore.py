@@ -95,9 +95,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def build_model(args: argparse.Namespace) -> Model:
     """The model the CLI options describe. Raises UsageError on impossible values."""
     try:
-        return model_from_args(args, args.seed)
+        model = model_from_args(args, args.seed)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if model.properties.progress:
+        raise UsageError("the progress properties are checked by raftcheck fuzz --timed "
+                         "(after each run), not by the exhaustive search (docs/liveness.md)")
+    return model
 
 
 def run(args: argparse.Namespace) -> int:
