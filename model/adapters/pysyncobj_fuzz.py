@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import cattrs
@@ -71,7 +71,7 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
 )
 from raftcheck.model.fuzz import run_machine
 from raftcheck.model.shrink import ShrinkPass, delete_chunks
-from raftcheck.model.stateful import PROFILES
+from raftcheck.model.stateful import PROFILES, BudgetSpent
 from raftcheck.model.tracefile import PYSYNCOBJ_FORMAT, default_trace_path
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import World
@@ -171,8 +171,12 @@ class Stats:
     goals: set[str] = field(factory=set)
     leaders: int = 0  # most (term, node) leaderships seen in one run
     max_term: int = 0
+    limit: int | None = None  # the run count at which the current batch ends (BudgetSpent)
+    failed: bool = False  # a run of this batch failed: Hypothesis' replay of it is not counted
 
     def record(self, cluster: Cluster, world: World) -> None:
+        if self.failed:
+            return
         self.steps += 1
         self.distinct.add(hash((world, tuple((p.source, p.dest, p.payload)
                                              for p in cluster.network))))
@@ -215,6 +219,7 @@ def check_step(before: World, after: World) -> Violation | None:
     return None
 
 
+E = TypeVar("E", bound=Exception)
 DATA = st.data()
 VOTE_KINDS = frozenset({"request_vote", "response_vote"})
 REPLICATION_KINDS = frozenset({"append_entries", "next_node_idx"})
@@ -227,9 +232,16 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
                   stats: Stats) -> type[RuleBasedStateMachine]:
     sides = partition_sides(nodes)
 
+    def failed(error: E) -> E:
+        """A run fails: what Hypothesis runs after it (its replay) is not counted."""
+        stats.failed = True
+        return error
+
     class PySyncObjMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
+            if not stats.failed and stats.limit is not None and stats.examples >= stats.limit:
+                raise BudgetSpent
             self.cluster: Cluster | None = None
             self.config = ClusterConfig(nodes=nodes, ordering=ordering)
             self.actions: list[Action] = []
@@ -242,8 +254,9 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
             try:
                 self.cluster = Cluster(self.config)
             except AdapterFault as fault:
-                raise AdapterFailed(fault, self.config, []) from fault
-            stats.examples += 1
+                raise failed(AdapterFailed(fault, self.config, [])) from fault
+            if not stats.failed:
+                stats.examples += 1
             stats.record(self.cluster, self.cluster.world())
 
         def teardown(self) -> None:
@@ -261,12 +274,12 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
             try:
                 self.c.apply(action)
             except AdapterFault as fault:
-                raise AdapterFailed(fault, self.config, list(self.actions)) from fault
+                raise failed(AdapterFailed(fault, self.config, list(self.actions))) from fault
             after = self.c.world()
             stats.record(self.c, after)
             violation = check_step(before, after)
             if violation is not None:
-                raise PropertyViolated(violation, self.config, list(self.actions))
+                raise failed(PropertyViolated(violation, self.config, list(self.actions)))
 
         def pick(self, data: st.DataObject, options: Sequence[Any], label: str) -> Any:
             return options[data.draw(st.integers(0, len(options) - 1), label=label)]
@@ -277,7 +290,7 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
             if self.cluster is not None:
                 violation = check_state(self.cluster.world())
                 if violation is not None:
-                    raise PropertyViolated(violation, self.config, list(self.actions))
+                    raise failed(PropertyViolated(violation, self.config, list(self.actions)))
 
         def deliverable(self, kinds: frozenset[str]) -> list[Packet]:
             if self.cluster is None:
@@ -765,11 +778,16 @@ def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(
         if seconds is not None and time.monotonic() - started >= seconds:
             break
         size = BATCH if budget is None else min(BATCH, budget - stats.examples)
+        stats.limit = stats.examples + size
         try:
             run_machine(build_machine(nodes, ordering, faults, stats), seed, batch, size,
                         profile, steps or DEFAULT_STEPS)
         except (PropertyViolated, AdapterFailed) as error:
             failure = error
+        except BudgetSpent:
+            pass
+        finally:
+            stats.limit, stats.failed = None, False
         batch += 1
     outcome = Outcome()
     actions: list[Action] = []

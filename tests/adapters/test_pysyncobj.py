@@ -495,3 +495,9 @@ def test_records_go_where_save_says_and_replay_points_at_the_adapter(
     assert main(["replay", str(named)]) == 2
     err = capsys.readouterr().err
     assert "raftcheck fuzz --core pysyncobj --replay" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("examples", [7, 60])
+def test_an_example_budget_runs_exactly_that_many_runs(examples: int) -> None:
+    """As for step-function cores: Hypothesis' own count (valid runs only) would overrun."""
+    assert fuzz(seed=1, examples=examples, steps=30).examples == examples
