@@ -10,8 +10,9 @@ inconclusive (exit 3). The command line is model/cli/check.py.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from attrs import frozen
@@ -148,21 +149,22 @@ def run_portfolio(core: Core, quick: bool, say: Any, workers: int = 1,
 
     check_workers(workers)
     sets = portfolio(quick)
+    bounds = [bound_set.bounds for bound_set in sets]
     _SUBJECT[:] = [(core, properties)]
     parts = []
     try:
         context = process_context()
-        if workers > 1 and context.get_start_method() == "fork":
-            with context.Pool(min(workers, len(sets))) as pool:
-                results = pool.imap(_explore_set, [bound_set.bounds for bound_set in sets])
-                for number, (bound_set, result) in enumerate(zip(sets, results, strict=True)):
-                    tell(f"explore: {bound_set.name} done ({number + 1}/{len(sets)})")
-                    parts.append(_portfolio_part(core, bound_set, result, say))
-        else:
-            for number, bound_set in enumerate(sets):
-                tell(f"explore: {bound_set.name} ({number + 1}/{len(sets)})")
-                parts.append(_portfolio_part(core, bound_set, _explore_set(bound_set.bounds),
-                                             say))
+        with contextlib.ExitStack() as stack:
+            if workers > 1 and context.get_start_method() == "fork":
+                pool = stack.enter_context(context.Pool(min(workers, len(sets))))
+                results: Iterator[ExploreResult] = pool.imap(_explore_set, bounds)
+            else:
+                results = map(_explore_set, bounds)
+            tell(f"explore: {sets[0].name} (1/{len(sets)})")
+            for number, (bound_set, result) in enumerate(zip(sets, results, strict=True)):
+                parts.append(_portfolio_part(core, bound_set, result, say))
+                if number + 1 < len(sets):
+                    tell(f"explore: {sets[number + 1].name} ({number + 2}/{len(sets)})")
     finally:
         _SUBJECT.clear()
     return parts

@@ -41,6 +41,12 @@ def _bounds(**changes: Any) -> Bounds:
     return evolve(_QUIET, **changes)
 
 
+def first_sentence(core: RaftCore) -> str:
+    """The first sentence of a core's docstring (its one-line story)."""
+    doc = " ".join((type(core).__doc__ or "").split())
+    return doc.split(". ")[0].rstrip(".") + "."
+
+
 @frozen
 class Bug:
     """One zoo entry: the broken core and every fact the engines, tests and docs use."""
@@ -66,9 +72,7 @@ class Bug:
 
     @property
     def summary(self) -> str:
-        """The first sentence of the core's docstring."""
-        doc = " ".join((type(self.core).__doc__ or "").split())
-        return doc.split(". ")[0].rstrip(".") + "."
+        return first_sentence(self.core)
 
     @property
     def needs(self) -> str:
@@ -190,9 +194,7 @@ class LivenessBug:
 
     @property
     def summary(self) -> str:
-        """The first sentence of the core's docstring."""
-        doc = " ".join((type(self.core).__doc__ or "").split())
-        return doc.split(". ")[0].rstrip(".") + "."
+        return first_sentence(self.core)
 
 
 _LIVENESS_FACTS: dict[str, dict[str, Any]] = {
