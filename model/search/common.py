@@ -198,6 +198,12 @@ def expand(model: AnyModel, fingerprint_of: Fingerprinter, state: Any,
     return generated, out
 
 
+class WorkerLost(RuntimeError):
+    """A worker failed or went away while expanding states. Under a signal to the whole
+    process group (Ctrl-C, `timeout`) that is the signal's doing, and the search stops as
+    interrupted; otherwise it is an error."""
+
+
 Result = tuple[int, int, int, Any, Violation | None]
 """(frontier position, candidate number, fingerprint, the encoded successor if it may be new
 else None, violation): one expanded successor, as a pool hands it to the BFS loop."""

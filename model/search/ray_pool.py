@@ -26,7 +26,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from raftcheck.model.seam import AnyModel
-from raftcheck.model.search.common import Chunk, Result, chunk_size, expand_chunk, fingerprinter
+from raftcheck.model.search.common import (
+    Chunk,
+    Result,
+    WorkerLost,
+    chunk_size,
+    expand_chunk,
+    fingerprinter,
+)
 from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.verdict import UsageError
 
@@ -289,8 +296,8 @@ class RayWorkers:
         try:
             return self.ray.get(references)
         except self.ray.exceptions.RayError as error:
-            raise RuntimeError(f"a Ray worker failed while expanding states:\n{error}"
-                               ) from None
+            raise WorkerLost(f"a Ray worker failed while expanding states:\n{error}"
+                             ) from None
 
     def close(self) -> None:
         for actor in self.actors:
