@@ -65,6 +65,7 @@ from raftcheck.model.search.result import (
     Counterexample as Counterexample,
     ExploreResult as ExploreResult,
     format_result as format_result,
+    model_fields,
 )
 from raftcheck.model.search.simulate import simulate
 from raftcheck.model.verdict import UsageError as UsageError
@@ -160,10 +161,8 @@ def _fault_result(model: AnyModel, fault: CoreFault, strategy: str, symmetry: bo
     return ExploreResult(
         complete=False, stop_reason="core fault",
         violations=(Counterexample(fault.violation(), (), True),), distinct=0, generated=0,
-        depth=0, seconds=limits.elapsed, goals=frozenset(), goal_names=model.goal_names,
-        ruled_out=model.ruled_out_goals, bounds=model.bounds,
-        config=model.config, core=model.name, strategy=strategy,
-        symmetry=model.symmetric(symmetry), workers=workers, peak_rss=peak_rss())
+        depth=0, seconds=limits.elapsed, goals=frozenset(), strategy=strategy,
+        workers=workers, peak_rss=peak_rss(), **model_fields(model, symmetry))
 
 
 def _explore(model: AnyModel, *, strategy: str, symmetry: bool, limits: Limits,

@@ -4,6 +4,7 @@ worker processes, optionally checkpointed and resumed, with exact states on requ
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,11 @@ from raftcheck.model.fingerprint import digest_bytes
 from raftcheck.model.seam import AnyModel
 from raftcheck.model.search.checkpoint import Bfs, Level, new_queue
 from raftcheck.model.search.common import (
+    Chunk,
     Interrupt,
     Limits,
     Progress,
+    WorkerLost,
     counterexample,
     expand,
     fingerprinter,
@@ -21,8 +24,8 @@ from raftcheck.model.search.common import (
     steps,
 )
 from raftcheck.model.search.pool import make_pool
-from raftcheck.model.search.result import ExploreResult
-from raftcheck.model.search.store import FingerprintSet
+from raftcheck.model.search.result import ExploreResult, model_fields
+from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.world import CORE_FAULT
 from raftcheck.properties import Violation
 
@@ -110,6 +113,18 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
             return "core fault" if violation.property == CORE_FAULT else "violation"
         return ""
 
+    def expand_here(frontier: StateQueue, start: int) -> Iterator[Chunk]:
+        """frontier[start:] expanded in this process, one state a chunk, lazily: each is
+        merged before the next is expanded, so `search.seen` is up to date."""
+        block: list[Any] = []
+        block_start = start
+        for position in range(start, len(frontier)):
+            if position - block_start >= len(block):
+                block_start, block = position, frontier.read(position, position + 256)
+            generated, out = expand(model, fingerprint_of, block[position - block_start],
+                                    search.seen)
+            yield generated, [(position, *item) for item in out], set(), position + 1
+
     if search.found and not all_violations:
         stop_reason = "violation"
     try:
@@ -131,66 +146,43 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
                     resume = None
                 elif search.position == 0:  # workers know all earlier levels already
                     pool.tell_known(search.levels[-1].fps)
-                for generated, results, goals, end in pool.expand(search.frontier,
-                                                                  search.position):
-                    search.goals |= goals
-                    for position, index, fp, after, violation in results:
-                        stop_reason = merge(depth, position, index, fp, after, violation)
-                        if stop_reason:
-                            break
-                    if stop_reason == "max_states":
-                        break  # the chunk is not fully merged: redo it on resume
-                    search.generated += generated
-                    search.position = end
-                    if stop_reason:
-                        break
-                    stop_reason = stopping()
-                    if stop_reason:
-                        break
-                    if checkpoint is not None and \
-                            time.monotonic() - last_checkpoint > checkpoint_every:
-                        search.save(checkpoint, limits.elapsed)
-                        last_checkpoint = time.monotonic()
-                    progress.update(distinct=len(search.seen), generated=search.generated,
-                                    depth=depth, queue=len(search.frontier) - search.position
-                                    + len(search.next_frontier), seconds=limits.elapsed)
+                chunks = pool.expand(search.frontier, search.position)
             else:
-                frontier = search.frontier
-                block: list[Any] = []
-                block_start = 0
-                while search.position < len(frontier):
-                    position = search.position
-                    if position - block_start >= len(block):
-                        block_start, block = position, frontier.read(position, position + 256)
-                    generated, out = expand(model, fingerprint_of, block[position - block_start],
-                                             search.seen)
-                    for index, fp, after, violation in out:
-                        stop_reason = merge(depth, position, index, fp, after, violation)
-                        if stop_reason:
-                            break
-                    if stop_reason == "max_states":
-                        break  # this state is not fully expanded: redo it on resume
-                    search.generated += generated
-                    search.position += 1
+                chunks = expand_here(search.frontier, search.position)
+            for generated, results, goals, end in chunks:
+                search.goals |= goals
+                for position, index, fp, after, violation in results:
+                    stop_reason = merge(depth, position, index, fp, after, violation)
                     if stop_reason:
                         break
-                    stop_reason = stopping()
-                    if stop_reason:
-                        break
-                    if position & 63 == 0:
-                        if checkpoint is not None and \
-                                time.monotonic() - last_checkpoint > checkpoint_every:
-                            search.save(checkpoint, limits.elapsed)
-                            last_checkpoint = time.monotonic()
-                        progress.update(distinct=len(search.seen), generated=search.generated,
-                                        depth=depth, queue=len(frontier) - search.position
-                                        + len(search.next_frontier), seconds=limits.elapsed)
+                if stop_reason == "max_states":
+                    break  # the chunk is not fully merged: redo it on resume
+                search.generated += generated
+                search.position = end
+                if stop_reason:
+                    break
+                stop_reason = stopping()
+                if stop_reason:
+                    break
+                if checkpoint is not None and \
+                        time.monotonic() - last_checkpoint > checkpoint_every:
+                    search.save(checkpoint, limits.elapsed)
+                    last_checkpoint = time.monotonic()
+                progress.update(distinct=len(search.seen), generated=search.generated,
+                                depth=depth, queue=len(search.frontier) - search.position
+                                + len(search.next_frontier), seconds=limits.elapsed)
             if stop_reason:
                 break
             search.advance()
     except KeyboardInterrupt:  # a second Ctrl-C: the search state may be half-updated
         stop_reason = "interrupted"
         checkpoint = None
+    except WorkerLost:
+        if not interrupt.requested:
+            raise
+        # the signal reached the workers too; the lost chunk was not merged, so the search
+        # state is whole and a checkpoint resumes it
+        stop_reason = "interrupted"
     finally:
         if pool is not None:
             pool.close()
@@ -223,13 +215,8 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
         depth=depth,
         seconds=seconds,
         goals=frozenset(search.goals),
-        goal_names=model.goal_names,
-        ruled_out=model.ruled_out_goals,
-        bounds=model.bounds,
-        config=model.config,
-        core=model.name,
         strategy="bfs",
-        symmetry=model.symmetric(symmetry),
+        **model_fields(model, symmetry),
         workers=workers,
         queue=queue,
         collisions=collisions,

@@ -19,7 +19,7 @@ from raftcheck.model.search.common import (
     replay_indices,
     steps,
 )
-from raftcheck.model.search.result import Counterexample, ExploreResult
+from raftcheck.model.search.result import Counterexample, ExploreResult, model_fields
 from raftcheck.model.world import CORE_FAULT
 from raftcheck.properties import Violation
 
@@ -186,13 +186,8 @@ def depth_first(model: AnyModel, *, strategy: str, symmetry: bool, limits: Limit
         depth=search.deepest,
         seconds=limits.elapsed,
         goals=frozenset(goals),
-        goal_names=model.goal_names,
-        ruled_out=model.ruled_out_goals,
-        bounds=model.bounds,
-        config=model.config,
-        core=model.name,
         strategy=strategy,
-        symmetry=model.symmetric(symmetry),
+        **model_fields(model, symmetry),
         workers=1,
         peak_rss=peak_rss(),
     )

@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 from attrs import define, frozen
 
+from raftcheck.model.seam import AnyModel
 from raftcheck.model.trace import render_trace, replayable
 from raftcheck.model.verdict import Exit, Verdict
 from raftcheck.model.world import Bounds, Config, Model
@@ -130,6 +131,14 @@ class ExploreResult:
                 for found in self.violations
             ],
         }
+
+
+def model_fields(model: AnyModel, symmetry: bool) -> dict[str, Any]:
+    """The fields of an `ExploreResult` that describe what was searched, read from the model
+    in one place for every engine."""
+    return {"goal_names": model.goal_names, "ruled_out": model.ruled_out_goals,
+            "bounds": model.bounds, "config": model.config, "core": model.name,
+            "symmetry": model.symmetric(symmetry)}
 
 
 def format_result(result: ExploreResult, model: Model | None = None) -> str:

@@ -15,7 +15,7 @@ from raftcheck.model.search.common import (
     peak_rss,
     steps,
 )
-from raftcheck.model.search.result import Counterexample, ExploreResult
+from raftcheck.model.search.result import Counterexample, ExploreResult, model_fields
 from raftcheck.model.world import Crash, Drop, Duplicate, Heal, Partition, Restart
 
 # Action kinds for `bias="kind"`: a step first picks a kind uniformly among those enabled, then
@@ -116,13 +116,8 @@ def simulate(model: AnyModel, *, symmetry: bool, limits: Limits, seed: int, walk
         depth=deepest,
         seconds=limits.elapsed,
         goals=frozenset(goals),
-        goal_names=model.goal_names,
-        ruled_out=model.ruled_out_goals,
-        bounds=model.bounds,
-        config=model.config,
-        core=model.name,
         strategy="simulate",
-        symmetry=model.symmetric(symmetry),
+        **model_fields(model, symmetry),
         workers=1,
         walks=done,
         peak_rss=peak_rss(),
