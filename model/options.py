@@ -15,7 +15,14 @@ import attrs
 
 from raftcheck.model.cores import CoreLoadError, load_core
 from raftcheck.model.world import Bounds, Config, Model
-from raftcheck.properties import ALL_PROPERTIES, LIVENESS, RAFT_PROPERTIES, Properties
+from raftcheck.properties import (
+    ALL_PROPERTIES,
+    LIVENESS_TIMED,
+    LIVENESS_UNTIMED,
+    RAFT_PROPERTIES,
+    Properties,
+    with_liveness,
+)
 
 
 def count(text: str) -> int:
@@ -114,17 +121,19 @@ def add_property_arguments(parser: argparse.ArgumentParser) -> None:
     checks.add_argument("--ignore", dest="ignored", action="append", metavar="NAME",
                         default=None, help="do not check this property (repeatable)")
     checks.add_argument("--liveness", action="store_true",
-                        help="also check the progress properties (" +
-                             ", ".join(LIVENESS.names) + ") after each run, over a "
-                             "stabilisation phase; the Hypothesis engine in the timed world "
-                             "only (docs/liveness.md)")
+                        help="also check the progress properties: in the timed world (" +
+                             ", ".join(LIVENESS_TIMED.names) + ") after each run of the "
+                             "Hypothesis engine, over a stabilisation phase; in the untimed "
+                             "world (" + ", ".join(LIVENESS_UNTIMED.names) + ") by the "
+                             "exhaustive search, as fair cycles (docs/liveness.md)")
 
 
 def properties_from_args(args: argparse.Namespace) -> Properties:
-    """The properties the options select: the safety properties, plus the progress ones
-    with --liveness; --property may name either. Raises ValueError naming an unknown
-    property."""
-    chosen = ALL_PROPERTIES if getattr(args, "liveness", False) else RAFT_PROPERTIES
+    """The properties the options select: the safety properties, plus with --liveness the
+    progress ones of the world (`--timed` or not); --property may name any. Raises
+    ValueError naming an unknown property."""
+    chosen = with_liveness(getattr(args, "timed", False)) if getattr(args, "liveness", False) \
+        else RAFT_PROPERTIES
     if getattr(args, "properties", None):
         chosen = ALL_PROPERTIES.selecting(args.properties)
     if getattr(args, "ignored", None):
@@ -150,5 +159,9 @@ def model_from_args(args: argparse.Namespace, seed: int) -> Model:
     if properties.progress and config.timing != "timed":
         names = ", ".join(sorted(properties.progress_names))
         raise ValueError(f"the progress properties ({names}) are checked in the timed world "
-                         "only: add --timed")
+                         "only, by raftcheck fuzz --timed")
+    if properties.fair and config.timing == "timed":
+        names = ", ".join(sorted(properties.fair_names))
+        raise ValueError(f"the fair-cycle progress properties ({names}) are checked in the "
+                         "untimed world only, by raftcheck explore: drop --timed")
     return Model(core, config, bounds_from_args(args), properties=properties)

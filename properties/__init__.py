@@ -11,10 +11,14 @@ from attrs import field, frozen
 
 from raftcheck.properties.goals import GOALS, POSSIBLE, goals_reached
 from raftcheck.properties.progress import (
+    ENTRY_COMMITTED,
+    FOLLOWER_CAUGHT_UP,
     LEADER_ELECTED,
     LEADER_STABLE,
     REQUEST_APPLIED,
     Progress,
+    entry_uncommitted,
+    follower_behind,
     leader_elected,
     leader_stable,
     request_applied,
@@ -55,7 +59,7 @@ TransitionProperty: TypeAlias = "Callable[[World, World], Violation | None]"
 Goal: TypeAlias = "Callable[[World], bool]"
 Possible: TypeAlias = "Callable[[Config, Bounds], bool]"
 ProgressProperty: TypeAlias = "Callable[[Config, Progress], Violation | None]"
-Kind = Literal["always", "transition", "sometimes", "eventually"]
+Kind = Literal["always", "transition", "sometimes", "eventually", "fair"]
 
 
 @frozen
@@ -65,9 +69,13 @@ class Property:
     (before, after), `sometimes` is a reachability goal (a run that never reaches it proves
     little), `eventually` a progress property: something that must happen within a deadline
     once the faults stop (a `ProgressProperty`, checked over the timed world's stabilisation
-    phase; properties/progress.py). A model carries its properties (`Properties`), so a
-    user adds or selects them and every engine checks what the model carries. A goal's
-    `possible` says whether a configuration and bounds allow it at all (None: always)."""
+    phase; properties/progress.py), `fair` a progress property of the untimed world: its
+    check is a `StateProperty` saying the cluster is *stuck* (with a witness), and no fair
+    cycle of the stable world may be stuck in every state with the same witness (checked by
+    the exhaustive lasso search, model/search/lasso.py). A model carries its properties
+    (`Properties`), so a user adds or selects them and every engine checks what the model
+    carries. A goal's `possible` says whether a configuration and bounds allow it at all
+    (None: always)."""
 
     name: str
     kind: Kind
@@ -90,6 +98,10 @@ class Property:
     def eventually(cls, name: str, check: ProgressProperty) -> Property:
         return cls(name, "eventually", check)
 
+    @classmethod
+    def fair(cls, name: str, stuck: StateProperty) -> Property:
+        return cls(name, "fair", stuck)
+
 
 @frozen
 class Properties:
@@ -103,6 +115,7 @@ class Properties:
     goals: tuple[tuple[str, Goal], ...] = field(init=False, eq=False, repr=False)
     progress: tuple[tuple[str, ProgressProperty], ...] = field(init=False, eq=False,
                                                                 repr=False)
+    fair: tuple[tuple[str, StateProperty], ...] = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         names = [prop.name for prop in self.all]
@@ -116,6 +129,8 @@ class Properties:
                                                 if p.kind == "sometimes"))
         object.__setattr__(self, "progress", tuple((p.name, p.check) for p in self.all
                                                    if p.kind == "eventually"))
+        object.__setattr__(self, "fair", tuple((p.name, p.check) for p in self.all
+                                               if p.kind == "fair"))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -155,6 +170,10 @@ class Properties:
     @property
     def progress_names(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.progress)
+
+    @property
+    def fair_names(self) -> frozenset[str]:
+        return frozenset(name for name, _ in self.fair)
 
     def check_progress(self, config: Config, progress: Progress) -> Violation | None:
         """The first progress property the stabilisation phase so far violates, or None."""
@@ -221,15 +240,27 @@ FIGURE_3 = (ELECTION_SAFETY, LEADER_APPEND_ONLY, LOG_MATCHING, LEADER_COMPLETENE
             STATE_MACHINE_SAFETY)
 
 # Progress properties, which a user opts into (`RAFT_PROPERTIES.adding(*LIVENESS.all)`,
-# `--liveness`, or naming one with `--property`): checked by the Hypothesis engine in the
-# timed world, over a stabilisation phase after each run (model/liveness.py).
-LIVENESS = Properties((
+# `--liveness`, or naming one with `--property`). The timed ones are checked by the
+# Hypothesis engine, over a stabilisation phase after each run (model/liveness.py); the
+# untimed ones by the exhaustive lasso search, on fair cycles (model/search/lasso.py).
+LIVENESS_TIMED = Properties((
     Property.eventually(LEADER_ELECTED, leader_elected),
     Property.eventually(REQUEST_APPLIED, request_applied),
     Property.eventually(LEADER_STABLE, leader_stable),
 ))
+LIVENESS_UNTIMED = Properties((
+    Property.fair(ENTRY_COMMITTED, entry_uncommitted),
+    Property.fair(FOLLOWER_CAUGHT_UP, follower_behind),
+))
+LIVENESS = LIVENESS_TIMED.adding(*LIVENESS_UNTIMED.all)
 # Every property this package defines, to resolve names against.
 ALL_PROPERTIES = RAFT_PROPERTIES.adding(*LIVENESS.all)
+
+
+def with_liveness(timed: bool) -> Properties:
+    """The safety properties plus the progress properties the world can check: the
+    deadlines of the timed world, or the fair cycles of the untimed one."""
+    return RAFT_PROPERTIES.adding(*(LIVENESS_TIMED if timed else LIVENESS_UNTIMED).all)
 
 check_state = RAFT_PROPERTIES.check_state
 check_transition = RAFT_PROPERTIES.check_transition
@@ -240,6 +271,8 @@ __all__ = [
     "FIGURE_3",
     "GOALS",
     "LIVENESS",
+    "LIVENESS_TIMED",
+    "LIVENESS_UNTIMED",
     "RAFT_PROPERTIES",
     "STATE_PROPERTIES",
     "TRANSITION_PROPERTIES",

@@ -17,6 +17,19 @@ time `start` at which the phase begins:
 
 A property here is a check of the phase so far (`Progress`), called each time the clock
 moves or the phase runs too long at one instant. Plain functions, like the safety ones.
+
+The untimed world has no clock, so no deadline; its progress properties are about fair
+cycles instead (`Property.fair`, checked by the exhaustive lasso search,
+model/search/lasso.py). Each is a *stuck* predicate on one state: the witness that the
+cluster has not got somewhere yet, relative to a stable leader (a leader of the highest
+term). A cycle of the stable world (every server up, no partition; only deliveries and
+heartbeats) on which the predicate holds in every state, with the same witness, and which
+delivers every message and fires every heartbeat it keeps enabled, is a violation:
+
+* Entry Committed: the stable leader holds an entry of its own term above its commit index
+  (entries of earlier terms may legitimately wait for one of the current term, §5.4.2);
+* Follower Caught Up: some follower lacks the stable leader's log as a prefix of its own, or
+  has a lower commit index.
 """
 
 from __future__ import annotations
@@ -28,12 +41,15 @@ from attrs import frozen
 from raftcheck.properties.violation import Violation
 
 if TYPE_CHECKING:
-    from raftcheck.model.state import Config
+    from raftcheck.impl.types import Node
+    from raftcheck.model.state import Config, World
 
 LEADER_ELECTED = "Leader Elected"
 REQUEST_APPLIED = "Request Applied"
 LEADER_STABLE = "Leader Stable"
 PROGRESS = (LEADER_ELECTED, REQUEST_APPLIED, LEADER_STABLE)
+ENTRY_COMMITTED = "Entry Committed"
+FOLLOWER_CAUGHT_UP = "Follower Caught Up"
 
 PROBE_KEY = "probe"  # the key of the request the stabilisation phase submits
 
@@ -146,3 +162,65 @@ def leader_stable(config: Config, progress: Progress) -> Violation | None:
         "follower from timing out (§5.2); a cluster that changes leaders anyway stalls its "
         "clients at every change",
         () if progress.applied_leader is None else (progress.applied_leader[0],))
+
+
+# ------------------------------------------------------------------------------ fair cycles
+
+
+def stable_leader(world: World) -> Node | None:
+    """The leader of the highest term any running server has reached, if there is one."""
+    up = [node for node in world.nodes if node is not None]
+    if not up:
+        return None
+    highest = max(node.current_term for node in up)
+    for node in up:
+        if node.current_term == highest and node.leader is not None:
+            return node
+    return None
+
+
+def entry_uncommitted(world: World) -> Violation | None:
+    """Stuck for Entry Committed: the stable leader holds an entry of its own term that it
+    has not committed (the witness: the leader, its term, the entry's index)."""
+    leader = stable_leader(world)
+    if leader is None:
+        return None
+    term, log = leader.current_term, leader.log
+    for index in range(len(log), leader.commit_index, -1):
+        if log[index - 1].term == term:
+            return Violation(
+                ENTRY_COMMITTED,
+                f"n{leader.id} leads term {term} and holds entry {index} of its term, "
+                f"uncommitted (commit index {leader.commit_index})",
+                "with every server up and every message delivered, a leader's entry reaches "
+                "a majority and is committed (§5.3); a client that was told its request was "
+                "accepted waits for ever",
+                (leader.id,), index, term)
+    return None
+
+
+def follower_behind(world: World) -> Violation | None:
+    """Stuck for Follower Caught Up: some follower's log does not start with the stable
+    leader's, or its commit index is lower (the witness: the leader and the first such
+    follower)."""
+    leader = stable_leader(world)
+    if leader is None:
+        return None
+    log = leader.log
+    for node in world.nodes:
+        if node is None or node.id == leader.id:
+            continue
+        if node.log[:len(log)] != log:
+            behind = f"its log does not start with the leader's {len(log)} entries"
+        elif node.commit_index < leader.commit_index:
+            behind = (f"its commit index is {node.commit_index}, the leader's "
+                      f"{leader.commit_index}")
+        else:
+            continue
+        return Violation(
+            FOLLOWER_CAUGHT_UP,
+            f"n{node.id} lags n{leader.id}, the leader of term {leader.current_term}: {behind}",
+            "a follower that never catches up with a stable leader never applies what the "
+            "cluster committed, and cannot take over with an up-to-date log (§5.3)",
+            (leader.id, node.id), None, leader.current_term)
+    return None

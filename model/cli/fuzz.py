@@ -85,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         model = model_from_args(args, seed)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    if model.properties.fair:
+        raise UsageError("the fair-cycle progress properties ("
+                         + ", ".join(sorted(model.properties.fair_names)) + ") are checked "
+                         "by raftcheck explore, not by fuzz; the timed ones need --timed")
     console = Console(stderr=True)
     show_progress = not args.json and not args.no_progress and console.is_terminal
     if not args.json:

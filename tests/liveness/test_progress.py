@@ -19,7 +19,13 @@ from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.tracefile import record
 from raftcheck.model.verdict import Exit
 from raftcheck.model.world import Config, Crash, Model, Partition, Submit, Tick, World
-from raftcheck.properties import ALL_PROPERTIES, LIVENESS, RAFT_PROPERTIES, Property
+from raftcheck.properties import (
+    ALL_PROPERTIES,
+    LIVENESS,
+    LIVENESS_TIMED,
+    RAFT_PROPERTIES,
+    Property,
+)
 from raftcheck.properties.progress import (
     INSTANT_STEPS,
     LEADER_ELECTED,
@@ -46,8 +52,9 @@ def live_model(core: str = "raft", seed: int = 0) -> Model:
 
 
 def test_progress_properties_are_a_fourth_kind_the_user_opts_into() -> None:
-    assert LIVENESS.names == (LEADER_ELECTED, REQUEST_APPLIED, LEADER_STABLE)
-    assert all(prop.kind == "eventually" for prop in LIVENESS.all)
+    assert LIVENESS_TIMED.names == (LEADER_ELECTED, REQUEST_APPLIED, LEADER_STABLE)
+    assert all(prop.kind == "eventually" for prop in LIVENESS_TIMED.all)
+    assert LIVENESS.progress_names == set(LIVENESS_TIMED.names)
     assert not RAFT_PROPERTIES.progress  # the default set stays as it was
     assert ALL_PROPERTIES.progress_names == {LEADER_ELECTED, REQUEST_APPLIED, LEADER_STABLE}
     chosen = ALL_PROPERTIES.selecting(["leader elected"])
@@ -159,6 +166,8 @@ def test_a_finding_is_shrunk_replayed_and_saved_like_any_other() -> None:
 def test_the_command_line_selects_them_and_asks_for_the_timed_world(
         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fuzz", "--liveness", "--seed", "0", "--examples", "5"]) == Exit.USAGE
+    assert "the timed ones need --timed" in capsys.readouterr().err
+    assert main(["fuzz", "--property", "Leader Elected", "--seed", "0"]) == Exit.USAGE
     assert "timed world only" in capsys.readouterr().err
     assert main(["explore", "--timed", "--liveness"]) == Exit.USAGE
     assert "raftcheck fuzz --timed" in capsys.readouterr().err
@@ -180,7 +189,9 @@ def test_the_pytest_fixture_selects_them() -> None:
     with pytest.raises(pytest.fail.Exception, match="Leader Elected found by raftcheck fuzz"):
         raftcheck.fuzz("strictly-more-up-to-date", examples=5, timed=True, liveness=True,
                        require_goals=False)
-    with pytest.raises(pytest.fail.Exception, match="timed world only"):
+    with pytest.raises(pytest.fail.Exception, match="not by fuzz"):
         raftcheck.fuzz("raft", examples=5, liveness=True)
+    with pytest.raises(pytest.fail.Exception, match="timed world only"):
+        raftcheck.fuzz("raft", examples=5, properties=["Leader Elected"])
     with pytest.raises(pytest.fail.Exception, match="not by the exhaustive search"):
         raftcheck.explore("raft", properties=["Leader Elected"])
