@@ -275,8 +275,9 @@ def canonical_fingerprint(world: World) -> int:
 
 def relabel(world: World, new: Sequence[int]) -> World:
     """`world` with server `i` renamed `new[i]` everywhere an id occurs (a permutation of
-    0..n-1). Not used by the search, which never builds relabelled states; it is how the
-    tests check that relabelled states share a fingerprint and behave alike."""
+    0..n-1). The BFS never builds relabelled states; the lasso search
+    (model/search/lasso.py) expands the classes that may lie on a cycle with it, and the
+    tests check with it that relabelled states share a fingerprint and behave alike."""
     n = len(world.nodes)
     if sorted(new) != list(range(n)):
         raise ValueError(f"not a permutation of 0..{n - 1}: {list(new)}")

@@ -143,11 +143,14 @@ def render_trace(
     actions: Sequence[Action],
     violation: Violation | None = None,
     title: str | None = None,
+    loop: int | None = None,
 ) -> str:
     """The numbered, readable trace of `actions` from the initial state.
 
     A `CORE_FAULT` violation (the core raised or broke the protocol) is a finding on the last
-    action itself: that action is printed, but there is no state after it to show."""
+    action itself: that action is printed, but there is no state after it to show. A lasso
+    (`loop`: the number of steps before its cycle) prints the prefix, then the cycle under
+    "cycle (repeats forever):", ending in the state the cycle started from."""
     faulted = violation is not None and violation.property == CORE_FAULT
     lines = []
     header = title or "Trace"
@@ -164,6 +167,9 @@ def render_trace(
     lines.append(f"  0. initial: {model.config.cluster_size} followers at term 0, empty logs")
     for number, action in enumerate(actions, 1):
         before, after = states[number - 1], states[number]
+        if loop is not None and number == loop + 1:
+            lines.append(f"  cycle (repeats forever): from the state after step {loop}, "
+                         f"{count_steps(len(actions) - loop)} back to it")
         lines.append(f"{number:3d}. {show_action(action)}")
         for i in range(len(after.nodes)):
             changes = node_changes(before.nodes[i], after.nodes[i], after.disk[i])
@@ -179,10 +185,15 @@ def render_trace(
         lines.append("       ✗ the core failed on this step: no state after it")
     final = states[-1]
     lines.append("  final state:" if failing is None else "  state before the failing step:")
+    if loop is not None:
+        lines[-1] = "  the cycle's state (after every pass):"
     for i, node in enumerate(final.nodes):
         lines.append(f"       n{i}: {show_node(node, final.disk[i])}")
     if failing is not None and violation is not None:
         lines.append(f"  ✗ {violation.property} at step {len(actions) + 1}: {violation.detail}")
+        lines.append(f"    why it matters: {violation.why}")
+    elif violation is not None and loop is not None:
+        lines.append(f"  ✗ {violation.property} never holds: {violation.detail}")
         lines.append(f"    why it matters: {violation.why}")
     elif violation is not None:
         lines.append(f"  ✗ {violation.property} violated after step {len(actions)}: "
