@@ -201,8 +201,10 @@ def _mermaid_text(text: str) -> str:
 
 def render_mermaid(model: Model, actions: Sequence[Action], violation: Violation | None = None,
                    *, title: str | None = None,
-                   stopped: tuple[int, Action, str] | None = None) -> str:
-    """A Mermaid `sequenceDiagram` of the trace (paste it in a ```mermaid block on GitHub)."""
+                   stopped: tuple[int, Action, str] | None = None,
+                   loop: int | None = None) -> str:
+    """A Mermaid `sequenceDiagram` of the trace (paste it in a ```mermaid block on GitHub);
+    for a lasso (`loop`: the steps before its cycle), a note where the cycle starts."""
     line = timeline(model, actions, violation, stopped)
     n = line.nodes
     everyone = "n0" if n == 1 else f"n0,n{n - 1}"
@@ -212,6 +214,9 @@ def render_mermaid(model: Model, actions: Sequence[Action], violation: Violation
     out.extend(f"    participant n{i}" for i in range(n))
     for step in line.steps:
         action, number = step.action, step.number
+        if loop is not None and number == loop + 1:
+            out.append(f"    Note over {everyone}: cycle (repeats forever): steps {number}-"
+                       f"{len(line.steps)} return to the state after step {loop}")
         if isinstance(action, Deliver):
             message = action.message
             sent = line.copies[step.consumed].sent if step.consumed is not None else 0

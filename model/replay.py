@@ -23,6 +23,12 @@ stops applying  step k is not enabled on this core (a message it expects is   3
 A violation reached *before* the step that stops applying wins: the run did break a
 property. Bad files, unknown cores and bad options are exit 2 with one line.
 
+A lasso (a trace with a `loop`: the exhaustive liveness search's counterexample) is
+re-checked whole by `model.search.lasso.check_lasso` once its steps apply and no safety
+property breaks on them: the cycle returns to the state it started from, stays in the stable
+world, is fair, and a progress property is stuck in every state of it (reproduced); if any of
+these no longer holds, the lasso is fixed, and the reason says which.
+
 `--shrink` minimises the replayed violation with `model.shrink.shrink` (delete steps while
 the same property breaks) and saves the shorter trace as a new file (never over the input);
 `--format mermaid|html` renders the trace (`model.render`) to `--out` or stdout. Each outcome
@@ -78,6 +84,7 @@ class ReplayResult:
     step: int | None = None
     stopped_action: Action | None = None
     reason: str | None = None
+    loop: int | None = None  # a lasso's: the steps before its cycle
 
     @property
     def verdict(self) -> Verdict:
@@ -94,10 +101,11 @@ class ReplayResult:
         return (self.step, self.stopped_action, self.reason or "not enabled")
 
 
-def replay(model: Model, actions: Sequence[Action],
-           recorded: Violation | None = None) -> ReplayResult:
+def replay(model: Model, actions: Sequence[Action], recorded: Violation | None = None,
+           loop: int | None = None) -> ReplayResult:
     """Run `actions` strictly on `model`, checking every property after every step, and
-    classify the result against the `recorded` violation (see the module docstring)."""
+    classify the result against the `recorded` violation (see the module docstring);
+    with `loop`, the actions are a lasso whose cycle starts after that many steps."""
     applicable, stop = _applicable_prefix(model, actions)
     outcome = first_violation(model, applicable)  # exact: every action in it is enabled
     if outcome is not None:
@@ -108,8 +116,28 @@ def replay(model: Model, actions: Sequence[Action],
         number, why = stop
         return ReplayResult(STOPS_APPLYING, recorded, None, tuple(applicable), number,
                             actions[number - 1], why)
+    reason = None
+    if loop is not None:
+        found, reason = _lasso(model, applicable, loop, recorded)
+        if found is not None:
+            same = recorded is not None and found.property == recorded.property
+            return ReplayResult(REPRODUCED if same else DIFFERENT, recorded, found,
+                                tuple(applicable), len(applicable), loop=loop)
     return ReplayResult(FIXED if recorded is not None else CLEAN, recorded, None,
-                        tuple(applicable))
+                        tuple(applicable), reason=reason, loop=loop)
+
+
+def _lasso(model: Model, actions: Sequence[Action], loop: int,
+           recorded: Violation | None) -> tuple[Violation | None, str]:
+    """The lasso's violation, the recorded property's first, or (None, why not)."""
+    from raftcheck.model.search.lasso import check_lasso
+
+    wanted = recorded.property if recorded is not None and \
+        recorded.property in model.properties.fair_names else None
+    found, why = check_lasso(model, actions, loop, wanted)
+    if found is None and wanted is not None:
+        found, _ = check_lasso(model, actions, loop)
+    return found, why
 
 
 def _applicable_prefix(model: Model, actions: Sequence[Action]) -> tuple[

@@ -15,6 +15,9 @@ plus free-form `metadata` (engine statistics, the expected outcome of a regressi
      "violation": {"property": "Leader Completeness", "detail": ..., ...},
      "metadata": {...}}
 
+A lasso, the exhaustive liveness search's counterexample, adds `"loop": k`: the actions
+after the first k form a cycle that returns to the state after step k and repeats for ever.
+
 The API is small on purpose (engines, `raftcheck replay`, `raftcheck break` and the regression
 tests all use it):
 
@@ -76,7 +79,7 @@ from raftcheck.model.world import (
     Tick,
     Timeout,
 )
-from raftcheck.properties import ALL_PROPERTIES, LIVENESS, RAFT_PROPERTIES
+from raftcheck.properties import ALL_PROPERTIES, LIVENESS, RAFT_PROPERTIES, with_liveness
 from raftcheck.properties.violation import Violation
 
 FORMAT = "raftcheck-trace"
@@ -125,6 +128,10 @@ class TraceFile:
     # `--continue` run): a replay ignores them too, or it could stop at one of them first.
     # Written only when there are any.
     ignored: tuple[str, ...] = ()
+    # A lasso (found by the exhaustive liveness search): the number of steps before its
+    # cycle; the steps from there on return to the state after step `loop` and repeat for
+    # ever. Written only for a lasso.
+    loop: int | None = None
 
     def model(self, core: Any) -> Model:
         """The world this trace runs in, around `core` (the recorded one or another); with
@@ -132,8 +139,8 @@ class TraceFile:
         stabilisation phase after the actions, which replay runs again); without the
         properties the run ignored."""
         progress = self.violation is not None and \
-            self.violation.property in LIVENESS.progress_names
-        chosen = ALL_PROPERTIES if progress else RAFT_PROPERTIES
+            self.violation.property in LIVENESS.names
+        chosen = with_liveness(self.config.timing == "timed") if progress else RAFT_PROPERTIES
         return Model(core, self.config, self.bounds, properties=chosen.ignoring(self.ignored))
 
 
@@ -320,6 +327,8 @@ def dump_trace(trace: TraceFile) -> str:
                 **body}
     if not trace.ignored:
         del document["ignored"]
+    if trace.loop is None:
+        del document["loop"]
     try:
         json.dumps(document["metadata"])
     except (TypeError, ValueError) as error:
@@ -384,6 +393,9 @@ def parse_trace(text: str | bytes) -> TraceFile:
     problem = _node_problem(trace)
     if problem is not None:
         raise TraceFileError(problem)
+    if trace.loop is not None and not 0 <= trace.loop < len(trace.actions):
+        raise TraceFileError(f"$.loop: the cycle must start at a step of the trace "
+                             f"(0..{len(trace.actions) - 1}), got {trace.loop}")
     try:
         ALL_PROPERTIES.ignoring(trace.ignored)
     except ValueError as error:
@@ -496,7 +508,7 @@ def default_trace_path(engine: str, core_name: str, seed: int | None = None) -> 
 
 def record(model: Model, *, engine: str, core_spec: str, seed: int | None,
            actions: Iterable[Action], violation: Violation | None,
-           metadata: Mapping[str, Any] | None = None) -> TraceFile:
+           metadata: Mapping[str, Any] | None = None, loop: int | None = None) -> TraceFile:
     """A TraceFile for a run of `model` found by `engine` on the core given as `core_spec`
     (the Figure 3 and auxiliary properties `model` leaves out are recorded as ignored)."""
     kept = set(model.properties.names)
@@ -504,7 +516,8 @@ def record(model: Model, *, engine: str, core_spec: str, seed: int | None,
                     if name not in kept and name not in RAFT_PROPERTIES.goal_names)
     return TraceFile(core=CoreIdentity(core_spec, model.core.name), engine=engine, seed=seed,
                      config=model.config, bounds=model.bounds, violation=violation,
-                     actions=tuple(actions), metadata=dict(metadata or {}), ignored=ignored)
+                     actions=tuple(actions), metadata=dict(metadata or {}), ignored=ignored,
+                     loop=loop)
 
 
 def save_counterexample(trace: TraceFile, path: str | os.PathLike[str] | None = None) -> Path:

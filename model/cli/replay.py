@@ -64,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         trace = load_trace(args.file)
     except TraceFileError as error:
         raise UsageError(str(error)) from None
+    if args.shrink and trace.loop is not None:
+        raise UsageError("--shrink does not apply to a lasso: its prefix is already a shortest "
+                         "one and its cycle must stay whole")
     spec = args.core if args.core is not None else trace.core.spec
     if args.core is None and not trusted_spec(spec):
         raise UsageError(f"the trace was recorded with core {spec!r}, which is not part of "
@@ -75,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         hint = "" if args.core is not None else " (the core recorded in the file; use --core)"
         raise UsageError(f"{error}{hint}") from None
     model = trace.model(core)
-    result = replay(model, trace.actions, trace.violation)
+    result = replay(model, trace.actions, trace.violation, trace.loop)
     shown_actions, shown_violation = list(result.actions), result.violation
     shrunk_path: Path | None = None
     shrink_note = None
@@ -151,12 +154,16 @@ def _save_shrunk(args: argparse.Namespace, shrunk: TraceFile) -> Path:
 def _render(form: str, model: Model, actions: list[Action], violation: Violation | None,
             result: ReplayResult, title: str) -> str:
     stopped = result.stopped
+    loop = result.loop if len(actions) == len(result.actions) else None  # not shrunk
     if form == "mermaid":
-        return render_mermaid(model, actions, violation, title=title, stopped=stopped)
+        return render_mermaid(model, actions, violation, title=title, stopped=stopped,
+                              loop=loop)
     if form == "html":
-        return render_html(model, actions, violation, title=title, stopped=stopped,
-                           verdict=_headline(result))
-    text = render_trace(model, actions, violation, title="Replay")
+        cycle = None if loop is None else (f"a lasso: steps {loop + 1}-{len(actions)} are a "
+                                           "cycle that repeats forever")
+        return render_html(model, actions, violation, title=title, subtitle=cycle,
+                           stopped=stopped, verdict=_headline(result))
+    text = render_trace(model, actions, violation, title="Replay", loop=loop)
     if stopped is not None:
         number, action, why = stopped
         text += f"\n  ⊘ step {number} does not apply: {show_action(action)}\n    why: {why}"
@@ -185,7 +192,11 @@ def _summary_lines(result: ReplayResult, trace: TraceFile, spec: str, name: str)
     lines = [f"replayed {len(trace.actions)} recorded steps (found by {trace.engine} on core "
              f"{trace.core.name!r}) on {on}"]
     found = result.violation
-    if result.verdict is Verdict.REPRODUCED and found is not None:
+    if result.verdict is Verdict.REPRODUCED and found is not None and result.loop is not None:
+        lines.append(f"REPRODUCED: {found.property} round the same cycle (steps "
+                     f"{result.loop + 1}-{len(result.actions)} return to the state after step "
+                     f"{result.loop}, fairly): {found.detail}")
+    elif result.verdict is Verdict.REPRODUCED and found is not None:
         same_step = " at the same step" if result.step == len(trace.actions) else \
             f" at step {result.step} (recorded after step {len(trace.actions)})"
         lines.append(f"REPRODUCED: {found.property}{same_step}: {found.detail}")
@@ -193,6 +204,10 @@ def _summary_lines(result: ReplayResult, trace: TraceFile, spec: str, name: str)
         was = f"recorded {recorded.property}" if recorded is not None else "recorded clean"
         lines.append(f"DIFFERENT VIOLATION: {found.property} at step {result.step} "
                      f"({was}): {found.detail}")
+    elif result.verdict is Verdict.FIXED and recorded is not None and result.loop is not None:
+        lines.append(f"FIXED: all {count_steps(len(result.actions))} run, no safety property "
+                     f"is violated, and the lasso no longer holds: {result.reason} (recorded: "
+                     f"{recorded.property})")
     elif result.verdict is Verdict.FIXED and recorded is not None:
         lines.append(f"FIXED: all {count_steps(len(result.actions))} run and no property is "
                      f"violated (recorded: {recorded.property})")
