@@ -31,12 +31,19 @@ from raftcheck.model import presets
 from raftcheck.model.cores import ENV_VAR, CoreLoadError, load_core
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Action, Bounds, Config, Core, Model, World
-from raftcheck.properties import ALL_PROPERTIES, RAFT_PROPERTIES, Properties, Property
+from raftcheck.properties import (
+    ALL_PROPERTIES,
+    RAFT_PROPERTIES,
+    Properties,
+    Property,
+    with_liveness,
+)
 
 if TYPE_CHECKING:
     from raftcheck.model.diff import DiffResult
     from raftcheck.model.explore import ExploreResult
     from raftcheck.model.fuzz import FuzzResult
+    from raftcheck.model.search.lasso import LassoResult
 
 CoreLike = Core | str
 
@@ -74,13 +81,15 @@ class Raftcheck:
         return core
 
     def properties(self, properties: Sequence[str] | None = None, ignore: Sequence[str] = (),
-                   extra: Sequence[Property] = (), liveness: bool = False) -> Properties:
-        """The Raft properties (with `liveness`, the progress properties too), narrowed to
-        the names in `properties` (goals always kept; a progress property may be named
-        without `liveness`), without those in `ignore`, plus your own `extra` ones
-        (`Property.always(name, fn)`, `Property.transition(name, fn)`,
-        `Property.sometimes(name, fn)`, `Property.eventually(name, fn)`)."""
-        chosen = (ALL_PROPERTIES if liveness else RAFT_PROPERTIES).adding(*extra)
+                   extra: Sequence[Property] = (), liveness: bool = False,
+                   timed: bool = True) -> Properties:
+        """The Raft properties (with `liveness`, the progress properties of the timed world,
+        or of the untimed one when not `timed`), narrowed to the names in `properties`
+        (goals always kept; a progress property may be named without `liveness`), without
+        those in `ignore`, plus your own `extra` ones (`Property.always(name, fn)`,
+        `Property.transition(name, fn)`, `Property.sometimes(name, fn)`,
+        `Property.eventually(name, fn)`, `Property.fair(name, stuck)`)."""
+        chosen = (with_liveness(timed) if liveness else RAFT_PROPERTIES).adding(*extra)
         try:
             if properties is not None:
                 chosen = ALL_PROPERTIES.adding(*extra).selecting(properties)
@@ -104,10 +113,14 @@ class Raftcheck:
         from raftcheck.model.fuzz_report import fuzz_verdict
         from raftcheck.model.stateful import FUZZ_BOUNDS
 
-        chosen = self.properties(properties, ignore, extra, liveness)
+        chosen = self.properties(properties, ignore, extra, liveness, timed)
         if chosen.progress and not timed:
             pytest.fail("the progress properties are checked in the timed world only: pass "
                         "timed=True", pytrace=False)
+        if chosen.fair:
+            pytest.fail("the fair-cycle progress properties ("
+                        + ", ".join(sorted(chosen.fair_names)) + ") are checked by "
+                        "explore(liveness=True), not by fuzz", pytrace=False)
         config = Config(cluster_size=nodes, timing="timed" if timed else "untimed",
                         seed=seed if timed else 0)
         model = Model(self.core(core), config, evolve(bounds or FUZZ_BOUNDS, **bound_overrides),
@@ -127,23 +140,46 @@ class Raftcheck:
                 max_states: int | None = None, max_seconds: float | None = None,
                 bounds: Bounds | None = None, properties: Sequence[str] | None = None,
                 ignore: Sequence[str] = (), extra: Sequence[Property] = (),
-                **bound_overrides: Any) -> ExploreResult:
+                liveness: bool = False, **bound_overrides: Any) -> ExploreResult:
         """Bounded exhaustive search (default bounds: `raftcheck explore`'s, overridden by
         keyword, e.g. `max_term=2`). Fails on a violation or core fault, on an incomplete
-        search, and on a complete one that reached no goal. `properties`, `ignore` and
-        `extra` choose what is checked (`properties()`)."""
+        search, and on a complete one that reached no goal. `properties`, `ignore`,
+        `extra` and `liveness` choose what is checked (`properties()`); with fair progress
+        properties (`liveness`), the lasso search follows (`lasso()`)."""
         from raftcheck.model.explore import DEFAULT_BOUNDS, explore, format_result
 
-        chosen = self.properties(properties, ignore, extra)
+        chosen = self.properties(properties, ignore, extra, liveness, timed=False)
         if chosen.progress:
-            pytest.fail("the progress properties are checked by fuzz(timed=True), after each "
-                        "run, not by the exhaustive search", pytrace=False)
+            pytest.fail("the timed progress properties are checked by fuzz(timed=True), "
+                        "after each run, not by the exhaustive search", pytrace=False)
         model = Model(self.core(core), Config(cluster_size=nodes),
                       evolve(bounds or DEFAULT_BOUNDS, **bound_overrides), properties=chosen)
         result = explore(model, strategy=strategy, max_states=max_states,
                          max_seconds=max_seconds)
         if not result.verdict.is_clean:
             pytest.fail(format_result(result, model), pytrace=False)
+        if chosen.fair:
+            self._lasso(model, max_seconds)
+        return result
+
+    def lasso(self, core: CoreLike, *, nodes: int = 3, max_seconds: float | None = None,
+              bounds: Bounds | None = None, **bound_overrides: Any) -> LassoResult:
+        """The exhaustive liveness check alone (`raftcheck explore --liveness`'s second
+        part): fails with the lasso when a fair cycle never makes progress, or when the
+        search was cut short."""
+        from raftcheck.model.explore import DEFAULT_BOUNDS
+
+        model = Model(self.core(core), Config(cluster_size=nodes),
+                      evolve(bounds or DEFAULT_BOUNDS, **bound_overrides),
+                      properties=with_liveness(False))
+        return self._lasso(model, max_seconds)
+
+    def _lasso(self, model: Model, max_seconds: float | None) -> LassoResult:
+        from raftcheck.model.search.lasso import format_lasso_result, lasso_search
+
+        result = lasso_search(model, max_seconds=max_seconds)
+        if not result.verdict.is_clean:
+            pytest.fail(format_lasso_result(result, model), pytrace=False)
         return result
 
     def diff(self, old: CoreLike, new: CoreLike, *, compare: str = "state", nodes: int = 3,
@@ -171,7 +207,7 @@ class Raftcheck:
 @pytest.fixture
 def raftcheck() -> Raftcheck:
     """raftcheck's engines as test helpers: `raftcheck.fuzz(core)`, `.explore(core)`,
-    `.diff(old, new)`, `.run(core, actions)`."""
+    `.lasso(core)`, `.diff(old, new)`, `.run(core, actions)`."""
     return Raftcheck()
 
 

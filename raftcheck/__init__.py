@@ -40,13 +40,15 @@ _EXPORTS: dict[str, str] = {
         "Duplicate", "Timeout", "Heartbeat", "Submit", "Crash", "Restart", "Partition", "Heal",
         "Tick"), "raftcheck.model.world"),
     # the seam every engine takes, and the properties a model carries
-    **dict.fromkeys(("Property", "Properties", "RAFT_PROPERTIES", "LIVENESS", "ALL_PROPERTIES",
-                     "Violation"), "raftcheck.properties"),
+    **dict.fromkeys(("Property", "Properties", "RAFT_PROPERTIES", "LIVENESS", "LIVENESS_TIMED",
+                     "LIVENESS_UNTIMED", "ALL_PROPERTIES", "Violation", "with_liveness"),
+                    "raftcheck.properties"),
     "Verdict": "raftcheck.model.verdict",
     "Lockstep": "raftcheck.model.lockstep",
     # the engines
     "fuzz": "raftcheck.model.fuzz",
     "explore": "raftcheck.model.explore",
+    **dict.fromkeys(("lasso_search", "check_lasso"), "raftcheck.model.search.lasso"),
     "diff": "raftcheck.model.diff",
     "load_core": "raftcheck.model.cores",
     # the checks every core must pass, on any core
@@ -104,6 +106,10 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
     from raftcheck.model.explore import explore as explore
     from raftcheck.model.fuzz import fuzz as fuzz
     from raftcheck.model.lockstep import Lockstep as Lockstep
+    from raftcheck.model.search.lasso import (
+        check_lasso as check_lasso,
+        lasso_search as lasso_search,
+    )
     from raftcheck.model.verdict import Verdict as Verdict
     from raftcheck.model.world import (
         Action as Action,
@@ -127,8 +133,11 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers
     from raftcheck.properties import (
         ALL_PROPERTIES as ALL_PROPERTIES,
         LIVENESS as LIVENESS,
+        LIVENESS_TIMED as LIVENESS_TIMED,
+        LIVENESS_UNTIMED as LIVENESS_UNTIMED,
         RAFT_PROPERTIES as RAFT_PROPERTIES,
         Properties as Properties,
         Property as Property,
         Violation as Violation,
+        with_liveness as with_liveness,
     )

@@ -18,6 +18,7 @@ from raftcheck.model.explore import (
     format_result,
 )
 from raftcheck.model.options import add_world_arguments, count, model_from_args, optional_count
+from raftcheck.model.search.lasso import LassoResult, format_lasso_result, lasso_search
 from raftcheck.model.trace import render_trace, replayable
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
 from raftcheck.model.verdict import Exit, UsageError
@@ -99,14 +100,18 @@ def build_model(args: argparse.Namespace) -> Model:
     except ValueError as error:
         raise UsageError(str(error)) from None
     if model.properties.progress:
-        raise UsageError("the progress properties are checked by raftcheck fuzz --timed "
-                         "(after each run), not by the exhaustive search (docs/liveness.md)")
+        raise UsageError("the timed progress properties ("
+                         + ", ".join(sorted(model.properties.progress_names)) + ") are "
+                         "checked by raftcheck fuzz --timed (after each run), not by the "
+                         "exhaustive search, which checks the untimed ones (docs/liveness.md)")
     return model
 
 
 def run(args: argparse.Namespace) -> int:
     """`raftcheck explore`: 0 complete and clean, 1 violation, 2 bad usage, 3 incomplete or
-    complete but vacuous (a goal the bounds allow never reached)."""
+    complete but vacuous (a goal the bounds allow never reached). With fair progress
+    properties (--liveness), a clean search is followed by the lasso search
+    (model/search/lasso.py), and its verdict counts too."""
     try:
         refuse_to_overwrite(args.trace_out, args.force)
         simulation_options(args)
@@ -123,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
     except (UsageError, OSError) as error:  # OSError: an unwritable checkpoint directory
         print(f"raftcheck explore: error: {error}", file=sys.stderr)
         return Exit.USAGE
+    lasso = _lasso(args, model, result, progress)
     if args.trace_out and result.violations:
         found = result.violations[0]
         try:
@@ -134,22 +140,73 @@ def run(args: argparse.Namespace) -> int:
         except UsageError as error:
             print(f"raftcheck explore: error: {error}", file=sys.stderr)
     saved = _save_counterexamples(args, model, result)
+    saved_lassos = [] if lasso is None else _save_lassos(args, model, lasso)
     if args.json:
         summary = result.to_json()
         summary["traces"] = [render_trace(model, found.actions, found.violation)
                              for found in result.violations]
         summary["trace_files"] = [None if path is None else str(path) for path in saved]
+        if model.properties.fair:
+            summary["liveness"] = None if lasso is None else {
+                **lasso.to_json(),
+                "trace_files": [None if path is None else str(path) for path in saved_lassos]}
+            summary["exit_code"] = int(_exit_code(result, lasso))
         print(json.dumps(summary, indent=2))
     else:
         print(format_result(result, model))
         for path in saved:
             if path is not None:
                 print(f"trace saved: {path} (raftcheck replay {path})")
+        if lasso is not None:
+            print()
+            print(format_lasso_result(lasso, model))
+            for path in saved_lassos:
+                if path is not None:
+                    print(f"trace saved: {path} (raftcheck replay {path})")
+        elif model.properties.fair:
+            print("liveness: not checked (the lasso search runs after a complete search "
+                  "without a violation)")
         resumable = ("interrupted", "max_seconds", "max_states", "max_depth")
         if args.checkpoint is not None and result.stop_reason in resumable:
             print(f"checkpoint: {args.checkpoint} (continue with the same options and "
                   f"--resume {args.checkpoint})")
-    return result.verdict.exit_code
+    return _exit_code(result, lasso)
+
+
+def _lasso(args: argparse.Namespace, model: Model, result: ExploreResult,
+           progress: bool) -> LassoResult | None:
+    """The lasso search, when the model carries fair progress properties and the search
+    before it was complete without a violation; within what is left of --max-seconds."""
+    if not model.properties.fair or not result.complete or result.violations:
+        return None
+    left = None if args.max_seconds is None else max(args.max_seconds - result.seconds, 0.0)
+    return lasso_search(model, symmetry=args.symmetry, max_seconds=left,
+                        max_states=args.max_states, progress=progress)
+
+
+def _exit_code(result: ExploreResult, lasso: LassoResult | None) -> Exit:
+    """A violation of either search, else an inconclusive one, else clean."""
+    codes = [result.verdict.exit_code] + ([] if lasso is None else [lasso.exit_code])
+    for code in (Exit.VIOLATION, Exit.INCONCLUSIVE):
+        if code in codes:
+            return code
+    return Exit.CLEAN
+
+
+def _save_lassos(args: argparse.Namespace, model: Model,
+                 lasso: LassoResult) -> list[Path | None]:
+    """Each lasso as a trace file with its loop (`--save`/`--no-save`)."""
+    saved: list[Path | None] = []
+    for found in lasso.lassos:
+        path, error = save_from_args(args, record(
+            model, engine="explore-liveness", core_spec=args.core, seed=None,
+            actions=found.actions, violation=found.violation, loop=found.loop,
+            metadata={"prefix": len(found.prefix), "cycle": len(found.cycle),
+                      "distinct": lasso.distinct, "seconds": round(lasso.seconds, 3)}))
+        if error is not None:
+            print(f"raftcheck explore: warning: lasso not saved: {error}", file=sys.stderr)
+        saved.append(path)
+    return saved
 
 
 def _save_counterexamples(args: argparse.Namespace, model: Model,
