@@ -24,11 +24,12 @@ from attrs import frozen
 
 from raftcheck.model.explore import explore
 from raftcheck.model.fuzz import fuzz
+from raftcheck.model.search.lasso import lasso_search
 from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Action, Config, Core, Model
-from raftcheck.model.zoo import Bug, LivenessBug
-from raftcheck.properties import ALL_PROPERTIES, Violation
+from raftcheck.model.zoo import LASSO_BOUNDS, Bug, LivenessBug
+from raftcheck.properties import Violation, with_liveness
 
 # Enough for the deepest catalogued bug (accept-stale-term-append) on one core, so that
 # `raftcheck break` on defaults shows every engine catching every bug (docs/zoo.md has the
@@ -41,13 +42,14 @@ DEFAULT_FUZZ_SECONDS = 30.0
 class Hunt:
     """One engine against one bug."""
 
-    engine: str  # exhaustive | hypothesis
+    engine: str  # exhaustive | hypothesis | lasso
     found: bool
     property: str | None
     seconds: float  # to the violation (hypothesis: before shrinking), or the budget spent
-    states: int  # distinct states (exhaustive) / examples run (hypothesis)
-    length: int | None  # trace length: shortest (exhaustive) / shrunk (hypothesis)
-    raw_length: int | None = None  # hypothesis: before shrinking
+    states: int  # distinct states (exhaustive, lasso) / examples run (hypothesis)
+    length: int | None  # trace length: shortest (exhaustive) / shrunk (hypothesis) /
+    # prefix and cycle (lasso)
+    raw_length: int | None = None  # hypothesis: before shrinking; lasso: the cycle
     actions: tuple[Action, ...] = ()
     violation: Violation | None = None
     interrupted: bool = False  # stopped by SIGINT/SIGTERM: a miss says nothing
@@ -117,7 +119,7 @@ def liveness_model(core: Core, seed: int) -> Model:
     """The world the liveness zoo is hunted in: the timed world, its timeouts seeded with
     `seed`, on the fuzzing bounds, with the progress properties besides the safety ones."""
     return Model(core, Config(timing="timed", seed=seed), FUZZ_BOUNDS,
-                 properties=ALL_PROPERTIES)
+                 properties=with_liveness(True))
 
 
 def hunt_liveness(bug: LivenessBug, seed: int, seconds: float | None = DEFAULT_FUZZ_SECONDS,
@@ -132,6 +134,26 @@ def hunt_liveness(bug: LivenessBug, seed: int, seconds: float | None = DEFAULT_F
     return Hunt("hypothesis", True, result.violation.property, result.found_after,
                 result.examples, len(result.actions), raw_length=result.found_length,
                 actions=result.actions, violation=result.violation)
+
+
+def lasso_model(core: Core) -> Model:
+    """The world the lasso search hunts the liveness zoo in: untimed, `LASSO_BOUNDS`, the
+    safety properties and the fair-cycle progress properties."""
+    return Model(core, Config(), LASSO_BOUNDS, properties=with_liveness(False))
+
+
+def hunt_lasso(bug: LivenessBug, max_seconds: float | None = DEFAULT_EXPLORE_SECONDS) -> Hunt:
+    """The exhaustive lasso search (`raftcheck explore --liveness`'s second part) within
+    `LASSO_BOUNDS`: its first lasso, or none. `length` is the whole lasso, `raw_length`
+    its cycle."""
+    result = lasso_search(lasso_model(bug.core), max_seconds=max_seconds)
+    if not result.lassos:
+        return Hunt("lasso", False, None, result.seconds, result.distinct, None,
+                    interrupted=result.stop_reason == "interrupted")
+    first = result.lassos[0]
+    return Hunt("lasso", True, first.property, result.seconds, result.distinct,
+                len(first.actions), raw_length=len(first.cycle), actions=first.actions,
+                violation=first.violation)
 
 
 def scenario_outcomes(core: Core) -> dict[str, bool]:

@@ -178,8 +178,9 @@ BUGS: dict[str, Bug] = {
 @frozen
 class LivenessBug:
     """One liveness zoo entry (`impl.stalled`): a core that stays safe but stops making
-    progress, and the pinned run of the Hypothesis engine in the timed world, with the
-    progress properties (`--timed --liveness`), that catches it."""
+    progress, the pinned run of the Hypothesis engine in the timed world, with the
+    progress properties (`--timed --liveness`), that catches it, and what the exhaustive
+    lasso search of the untimed world (`explore --liveness`) finds."""
 
     core: RaftCore
     description: str  # what is wrong, in one line
@@ -187,6 +188,10 @@ class LivenessBug:
     breaks: str  # the progress property the pinned run violates
     seed: int  # the fuzzing seed, which also seeds the timed world's timeouts...
     examples: int  # ...and a budget of runs that catches it (50 more than the first failing)
+    # the fair properties the lasso search reports within `LASSO_BOUNDS`, in the order it
+    # reports them; () when it finds no lasso there (the bug needs a timeout or an
+    # unbounded number of messages, which no lasso has: docs/liveness.md)
+    lassos: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -197,19 +202,25 @@ class LivenessBug:
         return first_sentence(self.core)
 
 
+# The bounds the lasso search hunts the liveness zoo within: explore's defaults with three
+# messages in flight, where every lasso below is found in about a second.
+LASSO_BOUNDS = presets.SMALL
+
 _LIVENESS_FACTS: dict[str, dict[str, Any]] = {
     "no-idle-heartbeats": dict(
         description="no heartbeats when idle", source="paper Fig. 2, §5.2",
-        breaks="Leader Stable", seed=0, examples=51),
+        breaks="Leader Stable", seed=0, examples=51, lassos=("Follower Caught Up",)),
     "empty-heartbeats": dict(
         description="heartbeats carry no entries", source="guide",
-        breaks="Request Applied", seed=0, examples=51),
+        breaks="Request Applied", seed=0, examples=51,
+        lassos=("Entry Committed", "Follower Caught Up")),
     "never-decrement-next-index": dict(
         description="nextIndex not decremented after a rejection", source="paper §5.3",
         breaks="Request Applied", seed=0, examples=65),
     "ignore-leader-commit": dict(
         description="followers ignore leaderCommit (AppendEntries rule 5)",
-        source="paper Fig. 2", breaks="Request Applied", seed=0, examples=51),
+        source="paper Fig. 2", breaks="Request Applied", seed=0, examples=51,
+        lassos=("Follower Caught Up",)),
     "strictly-more-up-to-date": dict(
         description="votes only for strictly more up-to-date logs", source="paper §5.4.1",
         breaks="Leader Elected", seed=0, examples=51),

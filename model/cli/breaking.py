@@ -21,6 +21,7 @@ from raftcheck.model.breaking import (
     Report,
     hunt,
     hunt_exhaustive,
+    hunt_lasso,
     hunt_liveness,
     overall,
     scenario_outcomes,
@@ -31,7 +32,7 @@ from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.trace import count_steps, render_trace, replayable
 from raftcheck.model.verdict import Exit, UsageError, Verdict
 from raftcheck.model.world import Config, Model
-from raftcheck.model.zoo import BUGS, LIVENESS_BUGS, Bug, LivenessBug
+from raftcheck.model.zoo import BUGS, LASSO_BOUNDS, LIVENESS_BUGS, Bug, LivenessBug
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--liveness", action="store_true",
                         help="hunt the liveness zoo (impl/stalled.py) instead: the Hypothesis "
                              "engine in the timed world with the progress properties, for "
-                             "--fuzz-seconds per bug (docs/liveness.md)")
+                             "--fuzz-seconds per bug, and the exhaustive lasso search in the "
+                             "untimed world, for --explore-seconds (docs/liveness.md)")
     parser.add_argument("--show", metavar="NAME",
                         help="print the shortest counterexample for one bug in full")
     parser.add_argument("--seed", type=int, default=None,
@@ -80,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if args.list:
         if args.json and args.liveness:
             print(json.dumps([{"bug": bug.name, "summary": bug.summary, "breaks": bug.breaks,
-                               "seed": bug.seed, "examples": bug.examples}
+                               "seed": bug.seed, "examples": bug.examples,
+                               "lassos": list(bug.lassos)}
                               for bug in LIVENESS_BUGS.values()], indent=2))
             return Exit.CLEAN
         if args.json:
@@ -93,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{bug.name:34s} {bug.summary}")
             print()
         print("liveness (safe, but stop making progress; raftcheck break --liveness, "
-              "caught by the progress properties of raftcheck fuzz --timed --liveness):")
+              "caught by the progress properties: raftcheck fuzz --timed --liveness, and "
+              "raftcheck explore --liveness):")
         for live in LIVENESS_BUGS.values():
             print(f"{live.name:34s} [{live.breaks}] {live.summary}")
         return Exit.CLEAN
@@ -217,6 +221,9 @@ def _cell(hunt_: Hunt | None) -> str:
     if hunt_.engine == "exhaustive":
         return (f"[green]✓[/] {count_steps(hunt_.length)}, {hunt_.states:,} st, "
                 f"{hunt_.seconds:.1f} s")
+    if hunt_.engine == "lasso" and hunt_.length is not None and hunt_.raw_length is not None:
+        return (f"[green]✓[/] {hunt_.length - hunt_.raw_length} + {hunt_.raw_length} "
+                f"steps, {hunt_.states:,} st, {hunt_.seconds:.1f} s")
     return (f"[green]✓[/] {hunt_.seconds:.1f} s, {count_steps(hunt_.length)} "
             f"(from {hunt_.raw_length})")
 
@@ -260,45 +267,74 @@ def _json(report: Report) -> dict[str, Any]:
 
 
 def run_liveness(args: argparse.Namespace) -> int:
-    """`raftcheck break --liveness`: the liveness zoo against the progress properties, one
-    Hypothesis hunt per bug in the timed world. Exit 0 when every bug is caught, 1 when one
-    escapes its budget."""
+    """`raftcheck break --liveness`: the liveness zoo against both progress checks, one
+    Hypothesis hunt per bug in the timed world (the deadlines) and the exhaustive lasso
+    search in the untimed world (fair cycles). Exit 0 when every bug is caught by one of
+    them, 1 when one escapes both, 3 when a search was interrupted before catching it."""
     unknown = [name for name in args.bugs if name not in LIVENESS_BUGS]
     if unknown or args.show or args.save:
         raise UsageError(f"unknown liveness bug {unknown[0]!r}; `raftcheck break --list` "
                          "names them" if unknown else "--show and --save apply to the "
                          "safety zoo")
-    if args.fuzz_seconds <= 0:
-        raise UsageError("--fuzz-seconds must be positive")
+    for option in ("explore_seconds", "fuzz_seconds"):
+        if getattr(args, option) <= 0:
+            raise UsageError(f"--{option.replace('_', '-')} must be positive")
     seed = resolve_seed(args.seed)
     chosen = [LIVENESS_BUGS[name] for name in args.bugs] or list(LIVENESS_BUGS.values())
     say: Callable[[str], None] = (lambda text: None) if args.json else print
-    say(f"raftcheck break --liveness: {len(chosen)} bugs, seed={seed}, timed world, "
-        f"budget: hypothesis {args.fuzz_seconds:g} s per bug")
-    hunts: list[tuple[LivenessBug, Hunt]] = [
-        (bug, hunt_liveness(bug, seed, args.fuzz_seconds)) for bug in chosen]
-    escaped = [bug.name for bug, found in hunts if not found.found]
+    say(f"raftcheck break --liveness: {len(chosen)} bugs, seed={seed}, budgets: hypothesis "
+        f"(timed) {args.fuzz_seconds:g} s, lasso search (untimed, "
+        f"{LASSO_BOUNDS.describe()}) {args.explore_seconds:g} s per bug")
+    hunts: list[tuple[LivenessBug, Hunt, Hunt]] = []
+    for bug in chosen:
+        lasso = hunt_lasso(bug, args.explore_seconds)
+        hunts.append((bug, hunt_liveness(bug, seed, args.fuzz_seconds), lasso))
+        if lasso.interrupted:
+            break
+    # escaped: caught by neither check, or missed by the lasso search where the catalogue
+    # says it finds a lasso (a regression of the search)
+    escaped = [bug.name for bug, found, lasso in hunts if not lasso.interrupted and (
+        (not found.found and not lasso.found) or (bug.lassos and not lasso.found))]
+    verdict = (Verdict.ESCAPED if escaped else
+               Verdict.INCONCLUSIVE if len(hunts) < len(chosen) or any(
+                   lasso.interrupted and not found.found for _, found, lasso in hunts)
+               else Verdict.ALL_CAUGHT)
     if args.json:
-        verdict = Verdict.ESCAPED if escaped else Verdict.ALL_CAUGHT
         print(json.dumps({"engine": "break", "kind": "liveness", "seed": seed,
                           "verdict": verdict.value.lower(),
-                          "all_caught": not escaped, "bugs": [
+                          "all_caught": verdict is Verdict.ALL_CAUGHT, "bugs": [
                               {"bug": bug.name, "summary": bug.summary,
                                "expected_property": bug.breaks, "found": found.found,
                                "property": found.property,
                                "seconds": round(found.seconds, 3), "examples": found.states,
-                               "length": found.length, "raw_length": found.raw_length}
-                              for bug, found in hunts]}, indent=2))
+                               "length": found.length, "raw_length": found.raw_length,
+                               "lasso": {"expected": list(bug.lassos), "found": lasso.found,
+                                         "property": lasso.property,
+                                         "interrupted": lasso.interrupted,
+                                         "seconds": round(lasso.seconds, 3),
+                                         "states": lasso.states, "length": lasso.length,
+                                         "cycle": lasso.raw_length}}
+                              for bug, found, lasso in hunts]}, indent=2))
     else:
         grid = Table(title="raftcheck break --liveness: the liveness zoo")
-        for column in ("bug", "property violated", "Hypothesis (timed, --liveness)"):
+        for column in ("bug", "Hypothesis (timed, --liveness)", "property",
+                       "lasso search (untimed, exhaustive)", "property"):
             grid.add_column(column)
-        for bug, found in hunts:
-            grid.add_row(bug.name, found.property or "-", _cell(found))
+        for bug, found, lasso in hunts:
+            none = not lasso.found and not lasso.interrupted and not bug.lassos
+            grid.add_row(bug.name, _cell(found), found.property or "-",
+                         f"no lasso (none expected), {lasso.states:,} st, "
+                         f"{lasso.seconds:.1f} s" if none else _cell(lasso),
+                         lasso.property or "-")
         out = Console()
         if not out.is_terminal:
             out = Console(width=200)
         out.print(grid)
-        print(("ESCAPED: " + ", ".join(escaped)) if escaped else
-              f"every liveness bug caught ({len(hunts)} bugs)")
-    return (Verdict.ESCAPED if escaped else Verdict.ALL_CAUGHT).exit_code
+        if escaped:
+            print("ESCAPED: " + ", ".join(escaped) + " (caught by neither check, or no "
+                  "lasso where the catalogue expects one)")
+        elif verdict is Verdict.INCONCLUSIVE:
+            print(f"INCONCLUSIVE: interrupted during {hunts[-1][0].name}")
+        else:
+            print(f"every liveness bug caught by at least one check ({len(hunts)} bugs)")
+    return verdict.exit_code
