@@ -20,7 +20,7 @@ from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.verdict import UsageError
 
 CHECKPOINT_FILE = "explore-checkpoint.marshal"
-CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-4"  # 4: the content sealed by a digest
+CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-5"  # 5: digest-sealed, current fingerprints
 MARSHAL_FILE_VERSION = 4
 
 
