@@ -145,9 +145,11 @@ def diff(old: Core, new: Core, *, level: str = "state", config: Config | None = 
     config = config or Config()
     if config.timing != "untimed":
         raise UsageError("diff compares cores in the untimed world only")
-    if properties.progress:
-        raise UsageError("diff compares cores in the untimed world, and the progress "
-                         "properties are checked in the timed world only (docs/liveness.md)")
+    if properties.progress or properties.fair:
+        raise UsageError("diff compares cores without the progress properties: the timed "
+                         "ones are checked in the timed world only, by raftcheck fuzz "
+                         "--timed, the untimed ones by raftcheck explore --liveness "
+                         "(docs/liveness.md)")
     started = time.monotonic()
     result = DiffResult(old.name, new.name, level, config, bounds, random_bounds=random_bounds,
                         properties=properties)

@@ -73,6 +73,8 @@ def test_ignored_properties_are_not_compared(capsys: pytest.CaptureFixture[str])
     assert "Leader Completeness" in summary["properties_ignored"]
     assert "Election Safety" not in summary["properties_ignored"]
     code = main(["diff", "raft", "raft", "--liveness"])
+    assert code == 2 and "raftcheck explore --liveness" in capsys.readouterr().err
+    code = main(["diff", "raft", "raft", "--property", "Leader Elected"])
     assert code == 2 and "timed world only" in capsys.readouterr().err
 
 
