@@ -52,6 +52,7 @@ from pysyncobj.journal import Journal
 from pysyncobj.node import Node as LibraryNode
 from pysyncobj.transport import Transport
 
+from raftcheck.impl.pysyncobj import NOOP as NOOP  # a leader's election no-op, in the view
 from raftcheck.impl.types import (
     CandidateState,
     Entry,
@@ -78,7 +79,6 @@ Ordering = Literal["fifo", "any"]
 # The library's command types (pysyncobj.syncobj._COMMAND_TYPE) and role numbers
 # (_RAFT_STATE, 0/1/2 = follower/candidate/leader, the same numbering as impl.types.Role).
 _REGULAR, _NO_OP = 0, 1
-NOOP = Put("noop", 0)  # how a leader's no-op entry (appended on election) shows in the view
 
 
 # ------------------------------------------------------------------------------ faults
