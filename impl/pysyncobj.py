@@ -100,6 +100,12 @@ _TRUNCATE_AFTER_PREV = TruncateOnStaleAppend()
 _COMMIT_BY_COUNTING = CommitPreviousTermByCounting()
 
 
+UNMATCHED = -1
+"""A new leader's matchIndex for a peer: the library's 0, below even the journal's own first
+entry (view index 0), so that the first reply that acknowledges only that entry still raises
+matchIndex and sets nextIndex with it."""
+
+
 def stored_commit(persistent: Persistent) -> int:
     """The commit index a journal stored (0 for state written without one)."""
     return persistent.commit_index if isinstance(persistent, Journal) else 0
@@ -232,11 +238,12 @@ class PySyncObjCore(RaftCore):
     # ------------------------------------------------------------------ leading
 
     def become_leader(self, node: Node) -> Out:
-        """`__onBecomeLeader`: nextIndex just past the log, matchIndex 0, then the no-op
-        entry of the new term, then `append_entries` to every peer (carrying the no-op)."""
+        """`__onBecomeLeader`: nextIndex just past the log, matchIndex `UNMATCHED`, then
+        the no-op entry of the new term, then `append_entries` to every peer (carrying the
+        no-op)."""
         last = node.last_log_index
         log = (*node.log, Entry(node.current_term, NOOP))
-        match = tuple(len(log) if peer == node.id else 0 for peer in node.peers())
+        match = tuple(len(log) if peer == node.id else UNMATCHED for peer in node.peers())
         node = _with(node,
             role=Role.LEADER,
             persistent=Persistent(node.current_term, node.voted_for, log),

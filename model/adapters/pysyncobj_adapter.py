@@ -738,10 +738,12 @@ class Cluster:
             if idx != position:
                 raise AdapterFault("view", f"n{i}'s journal holds index {idx} at position "
                                    f"{position} (compaction is off, so there must be no gap)")
-            view.append(Entry(term, self._command(command)))
+            view.append(Entry(term, self.command(command)))
         return tuple(view)
 
-    def _command(self, command: bytes) -> Put:
+    def command(self, command: bytes) -> Put:
+        """A journal record's command as the view shows it: `put(k, v)` as `Put(k, v)`, the
+        leader's no-op as `NOOP`."""
         put = self._commands.get(command)
         if put is None:
             kind = command[0]

@@ -45,6 +45,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from raftcheck.impl.pysyncobj import PySyncObjCore
 from raftcheck.model.adapters.pysyncobj_adapter import (
     ACTION_TYPES,
     LIBRARY_VERSION,
@@ -69,6 +70,7 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
     describe_action,
     describe_node,
 )
+from raftcheck.model.adapters.pysyncobj_conformance import Tracker, divergence
 from raftcheck.model.fuzz import run_machine
 from raftcheck.model.shrink import ShrinkPass, delete_chunks
 from raftcheck.model.stateful import PROFILES, BudgetSpent
@@ -172,6 +174,8 @@ class Stats:
     leaders: int = 0  # most (term, node) leaderships seen in one run
     max_term: int = 0
     limit: int | None = None  # the run count at which the current batch ends (BudgetSpent)
+    compared: int = 0  # conformance: actions compared with the faithful core
+    cut_short: dict[str, int] = field(factory=dict)  # conformance: runs stopped, by reason
     failed: bool = False  # a run of this batch failed: Hypothesis' replay of it is not counted
 
     def record(self, cluster: Cluster, world: World) -> None:
@@ -228,8 +232,10 @@ ALL_KINDS = VOTE_KINDS | REPLICATION_KINDS | CLIENT_KINDS
 MAX_WAIT_MS = 250  # a drawn delay; longer silences come from repeated waits or NextTimer
 
 
-def build_machine(nodes: int, ordering: Ordering, faults: Faults,
-                  stats: Stats) -> type[RuleBasedStateMachine]:
+def build_machine(nodes: int, ordering: Ordering, faults: Faults, stats: Stats,
+                  core: PySyncObjCore | None = None) -> type[RuleBasedStateMachine]:
+    """The machine; with `core`, conformance: each action is followed by the faithful core
+    (`Tracker`) and a divergence fails the run, instead of a property."""
     sides = partition_sides(nodes)
 
     def failed(error: E) -> E:
@@ -246,6 +252,7 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
             self.config = ClusterConfig(nodes=nodes, ordering=ordering)
             self.actions: list[Action] = []
             self.submits = 0
+            self.tracker: Tracker | None = None
 
         @initialize(seed=st.integers(0, 2**32 - 1))
         def start(self, seed: int) -> None:
@@ -271,15 +278,33 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
         def do(self, action: Action) -> None:
             before = self.c.world()
             self.actions.append(action)
+            if core is not None and self.tracker is None:
+                self.tracker = Tracker(core, self.c)
+                if self.tracker.initial:
+                    raise failed(PropertyViolated(divergence(self.tracker.initial),
+                                                  self.config, []))
             try:
-                self.c.apply(action)
+                if self.tracker is None:
+                    self.c.apply(action)
+                    violation = check_step(before, self.c.world())
+                else:
+                    violation = self.follow(self.tracker, action)
             except AdapterFault as fault:
                 raise failed(AdapterFailed(fault, self.config, list(self.actions))) from fault
-            after = self.c.world()
-            stats.record(self.c, after)
-            violation = check_step(before, after)
+            stats.record(self.c, self.c.world())
             if violation is not None:
                 raise failed(PropertyViolated(violation, self.config, list(self.actions)))
+
+        def follow(self, tracker: Tracker, action: Action) -> Violation | None:
+            """Conformance: the action on the library, the core after it, compared."""
+            running = tracker.stopped is None
+            lines = tracker.apply(action)
+            if running and not stats.failed:
+                stats.compared += tracker.stopped is None
+                if tracker.stopped is not None:
+                    stats.cut_short[tracker.stopped] = stats.cut_short.get(tracker.stopped,
+                                                                           0) + 1
+            return None if not lines else divergence(lines)
 
         def pick(self, data: st.DataObject, options: Sequence[Any], label: str) -> Any:
             return options[data.draw(st.integers(0, len(options) - 1), label=label)]
@@ -287,7 +312,7 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
         @invariant()
         def state_properties(self) -> None:
             # Also checked inside `do`; this covers the initial state.
-            if self.cluster is not None:
+            if self.cluster is not None and core is None:
                 violation = check_state(self.cluster.world())
                 if violation is not None:
                     raise failed(PropertyViolated(violation, self.config, list(self.actions)))
@@ -415,18 +440,22 @@ class Outcome:
 def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = True,
            observe: Callable[[Action, Cluster], None] | None = None,
            aim: Callable[[Cluster, int], Action | None] | None = None,
+           core: PySyncObjCore | None = None,
            ) -> tuple[Outcome, list[Action], list[World]]:
     """Run `actions` on a fresh cluster, checking the properties after every step; stops at
     the first violation or adapter fault. Strict: an action that does not apply raises
     ActionNotEnabled. Lenient (shrinking): it is skipped. `aim` (shrinking) is asked, in the
     state action number i would apply to, which action to apply instead (None: skip it).
     Returns the outcome, the actions applied and the views after each (the initial view
-    first)."""
+    first). With `core`, conformance: the run ends at the first divergence from the faithful
+    core (`Tracker`) instead of at a property violation."""
     cluster = Cluster(config)
+    tracker = None if core is None else Tracker(core, cluster)
     applied: list[Action] = []
     states = [cluster.world()]
     try:
-        violation = check_state(states[0])
+        violation = check_state(states[0]) if tracker is None else (
+            divergence(tracker.initial) if tracker.initial else None)
         if violation is not None:
             return Outcome(violation), applied, states
         for index, action in enumerate(actions):
@@ -437,7 +466,11 @@ def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = T
                     continue
                 action = aimed
             try:
-                cluster.apply(action)
+                lines = None
+                if tracker is None:
+                    cluster.apply(action)
+                else:
+                    lines = tracker.apply(action)
             except ActionNotEnabled:
                 if strict:
                     raise
@@ -449,7 +482,8 @@ def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = T
             if observe is not None:
                 observe(action, cluster)
             states.append(cluster.world())
-            violation = check_step(before, states[-1])
+            violation = check_step(before, states[-1]) if tracker is None else (
+                divergence(lines) if lines else None)
             if violation is not None:
                 return Outcome(violation), applied, states
         return Outcome(), applied, states
@@ -513,7 +547,8 @@ def aim(cluster: Cluster, step: Step) -> Action | None:
     return None
 
 
-def replay_steps(config: ClusterConfig, steps: Sequence[Step]) -> tuple[Outcome, list[Did]]:
+def replay_steps(config: ClusterConfig, steps: Sequence[Step],
+                 core: PySyncObjCore | None = None) -> tuple[Outcome, list[Did]]:
     """Replay `steps` leniently, each aimed first (`aim`); the outcome and what each step
     that applied did, in order."""
     did: list[Did] = []
@@ -535,19 +570,19 @@ def replay_steps(config: ClusterConfig, steps: Sequence[Step]) -> tuple[Outcome,
         did.append(Did(step, cluster.now_us - before))
 
     outcome, applied, _ = replay(config, [step.action for step in steps], strict=False,
-                                 observe=observe, aim=aim_at)
+                                 observe=observe, aim=aim_at, core=core)
     if len(applied) > len(did):  # the action an adapter fault stopped
         did.append(Did(pending.pop()[0], 0))
     return outcome, did
 
 
-def merge_clocks(config: ClusterConfig) -> ShrinkPass[Step]:
+def merge_clocks(config: ClusterConfig, core: PySyncObjCore | None = None) -> ShrinkPass[Step]:
     """A shrink pass: two clock advances (`NextTimer`, `Wait`) with no other clock advance
     between them become one `Wait`, in place of the second, that ends where the second ended
     (the steps between them now run before the first one's time passes). The latest pair
     first."""
     def candidates(steps: list[Step]) -> Iterator[list[Step]]:
-        _, did = replay_steps(config, steps)
+        _, did = replay_steps(config, steps, core)
         if len(did) != len(steps):  # a kept run replays whole; anything else is not shrunk
             return
         clocks = [i for i, step in enumerate(steps) if isinstance(step.action, (NextTimer, Wait))]
@@ -561,7 +596,8 @@ def merge_clocks(config: ClusterConfig) -> ShrinkPass[Step]:
 
 def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
            max_seconds: float = 120.0, budget: int = 1_000_000,
-           on_attempt: Callable[[int], object] | None = None) -> list[Action]:
+           on_attempt: Callable[[int], object] | None = None,
+           core: PySyncObjCore | None = None) -> list[Action]:
     """The suite's one deletion shrinker (`model.shrink.delete_chunks`: halves, then
     quarters, ... then single steps, and `merge_clocks`) while the run still ends in the same
     property's violation (or the same kind of adapter fault). Each candidate replays on a
@@ -569,17 +605,18 @@ def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
     actually applied is kept, so the result replays strictly. At most `budget` replays, none
     after `max_seconds` (the library runs live); every edit is deterministic, so a shrink
     that ends before either limit gives the same run on any machine. `on_attempt` is told the
-    length of each candidate replayed (for measurements)."""
+    length of each candidate replayed (for measurements). With `core`, the run must still
+    diverge from that faithful core (conformance)."""
     def attempt(candidate: list[Step]) -> list[Step] | None:
         if on_attempt is not None:
             on_attempt(len(candidate))
-        outcome, did = replay_steps(config, candidate)
+        outcome, did = replay_steps(config, candidate, core)
         return [d.step for d in did] if _same(outcome, wanted) else None
 
-    _, did = replay_steps(config, [Step(action) for action in actions])
+    _, did = replay_steps(config, [Step(action) for action in actions], core)
     return [step.action for step in delete_chunks(
         [d.step for d in did], attempt, budget=budget, deadline=time.monotonic() + max_seconds,
-        passes=[merge_clocks(config)])]
+        passes=[merge_clocks(config, core)])]
 
 
 # ------------------------------------------------------------------------------ records
@@ -601,6 +638,8 @@ class Record:
     library: str = f"pysyncobj {LIBRARY_VERSION}"
     format: str = FORMAT
     schema: int = SCHEMA
+    # Conformance records: the faithful core (`impl.pysyncobj`) the library diverged from.
+    core: str | None = None
 
 
 class RecordError(Exception):
@@ -683,8 +722,10 @@ def save_record(record: Record, seed: int, path: str | None = None) -> Path:
     raise RecordError(f"no free file name beside {target}")
 
 
-def render(config: ClusterConfig, actions: Sequence[Action], title: str) -> str:
-    """The numbered trace: each action, the nodes that changed under it, the outcome last."""
+def render(config: ClusterConfig, actions: Sequence[Action], title: str,
+           core: PySyncObjCore | None = None) -> str:
+    """The numbered trace: each action, the nodes that changed under it (the library's), the
+    outcome last; with `core`, the divergence from that faithful core."""
     lines = [f"{title}: pysyncobj {LIBRARY_VERSION}, {config.nodes} nodes, seed "
              f"{config.seed}, ordering {config.ordering} (indices as in the view: library "
              "index - 1)"]
@@ -715,8 +756,11 @@ def render(config: ClusterConfig, actions: Sequence[Action], title: str) -> str:
         probe.close()
     shown[:] = [describe_node(node, i) for i, node in enumerate(Cluster(config).world().nodes)]
     lines.append("  0. " + " | ".join(shown))
-    outcome, _, _ = replay(config, actions, strict=False, observe=observe)
-    if outcome.violation is not None:
+    outcome, _, _ = replay(config, actions, strict=False, observe=observe, core=core)
+    if outcome.violation is not None and core is not None:
+        lines.append(f"  ✗ the library and {core.name} diverge at step {len(texts_done)}:")
+        lines.extend(f"      {line}" for line in outcome.violation.detail.split("\n"))
+    elif outcome.violation is not None:
         v = outcome.violation
         lines.append(f"VIOLATED {v.property}: {v.detail}")
         lines.append(f"  why it matters: {v.why}")
@@ -744,6 +788,9 @@ class FuzzResult:
     config: ClusterConfig | None  # of the failing run
     actions: tuple[Action, ...]
     found_after: int  # actions in the failing run before shrinking
+    core: PySyncObjCore | None = None  # conformance: the faithful core followed
+    compared: int = 0  # conformance: actions compared
+    cut_short: tuple[tuple[str, int], ...] = ()  # conformance: (reason, runs) not compared whole
 
     @property
     def missing_goals(self) -> list[str]:
@@ -755,15 +802,18 @@ class FuzzResult:
             return Verdict.ADAPTER_FAULT
         if self.outcome.violation is not None:
             return Verdict.VIOLATION
-        return Verdict.CLEAN if not self.missing_goals else Verdict.INCONCLUSIVE
+        if self.missing_goals or self.cut_short:
+            return Verdict.INCONCLUSIVE
+        return Verdict.CLEAN
 
 
 def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(),
          seed: int = 0, profile: str = "ci", examples: int | None = None,
          seconds: float | None = None, steps: int | None = None,
-         shrink_seconds: float = 120.0) -> FuzzResult:
+         shrink_seconds: float = 120.0, core: PySyncObjCore | None = None) -> FuzzResult:
     """Explore PySyncObj until `examples` runs (default: the profile's) or `seconds`, or a
-    violation or adapter fault; the failing run is shrunk."""
+    violation or adapter fault; the failing run is shrunk. With `core`, conformance: the
+    faithful core follows every run (`Tracker`), and a divergence, not a property, fails it."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     budget = examples if examples is not None else (
@@ -780,7 +830,7 @@ def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(
         size = BATCH if budget is None else min(BATCH, budget - stats.examples)
         stats.limit = stats.examples + size
         try:
-            run_machine(build_machine(nodes, ordering, faults, stats), seed, batch, size,
+            run_machine(build_machine(nodes, ordering, faults, stats, core), seed, batch, size,
                         profile, steps or DEFAULT_STEPS)
         except (PropertyViolated, AdapterFailed) as error:
             failure = error
@@ -798,11 +848,13 @@ def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(
         found_after = len(failure.actions)
         outcome = (Outcome(failure.violation) if isinstance(failure, PropertyViolated)
                    else Outcome(fault=failure.fault.kind, fault_detail=failure.fault.detail))
-        actions = shrink(config, failure.actions, outcome, shrink_seconds)
-        outcome, actions, _ = replay(config, actions)  # strict: the record must replay
+        actions = shrink(config, failure.actions, outcome, shrink_seconds, core=core)
+        # strict: the record must replay
+        outcome, actions, _ = replay(config, actions, core=core)
     return FuzzResult(seed, nodes, ordering, faults, stats.examples, stats.steps,
                       len(stats.distinct), time.monotonic() - started, frozenset(stats.goals),
-                      stats.max_term, outcome, config, tuple(actions), found_after)
+                      stats.max_term, outcome, config, tuple(actions), found_after, core,
+                      stats.compared, tuple(sorted(stats.cut_short.items())))
 
 
 def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
