@@ -45,7 +45,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from raftcheck.impl.pysyncobj import PySyncObjCore
+from raftcheck.impl.pysyncobj import FAITHFUL_CORES, PySyncObjCore
 from raftcheck.model.adapters.pysyncobj_adapter import (
     ACTION_TYPES,
     LIBRARY_VERSION,
@@ -70,7 +70,12 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
     describe_action,
     describe_node,
 )
-from raftcheck.model.adapters.pysyncobj_conformance import Tracker, divergence
+from raftcheck.model.adapters.pysyncobj_conformance import (
+    NoFaithfulCore,
+    Tracker,
+    divergence,
+    faithful_core,
+)
 from raftcheck.model.fuzz import run_machine
 from raftcheck.model.shrink import ShrinkPass, delete_chunks
 from raftcheck.model.stateful import PROFILES, BudgetSpent
@@ -890,6 +895,9 @@ def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
         "found_after": result.found_after,
         "cluster_seed": None if result.config is None else result.config.seed,
         "record": None if saved is None else str(saved),
+        "conformance": None if result.core is None else {
+            "core": result.core.name, "steps_compared": result.compared,
+            "runs_cut_short": dict(result.cut_short)},
     }
 
 
@@ -908,17 +916,27 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
         raise ValueError(f"--nodes must be between 1 and 9, got {args.nodes}")
     faults = Faults(drop=args.drop, duplicate=args.duplicate, max_crashes=args.max_crashes,
                     max_partitions=args.max_partitions)
+    core = None
+    if getattr(args, "conformance", False):
+        try:
+            core = faithful_core(args.release or LIBRARY_VERSION)
+        except NoFaithfulCore as error:
+            raise ValueError(str(error)) from None
+    elif getattr(args, "release", None) is not None:
+        raise ValueError("--release applies to --conformance")
     if not args.json:
         print(f"raftcheck fuzz: core=pysyncobj ({LIBRARY_VERSION}) nodes={args.nodes} "
-              f"network={ordering} seed={seed} profile={args.profile}")
+              f"network={ordering} seed={seed} profile={args.profile}"
+              + ("" if core is None else f" conformance={core.name}"))
         print(f"faults: {faults.describe()}")
     result = fuzz(nodes=args.nodes, ordering=ordering, faults=faults, seed=seed,
                   profile=args.profile, examples=args.examples, seconds=args.seconds,
-                  steps=args.steps)
+                  steps=args.steps, core=core)
     saved = None
     if result.config is not None and not getattr(args, "no_save", False):
         try:
-            saved = save_record(Record(result.config, result.actions, result.outcome), seed,
+            saved = save_record(Record(result.config, result.actions, result.outcome,
+                                       core=None if core is None else core.name), seed,
                                 getattr(args, "save", None))
         except RecordError as error:  # a failed save must not lose the result
             print(f"raftcheck fuzz: warning: record not saved: {error}", file=sys.stderr)
@@ -930,17 +948,28 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
           f"(highest term {result.max_term})")
     for goal in ADAPTER_GOALS:
         print(f"  goal {'✓' if goal in result.goals else '✗ NOT reached:'} {goal}")
+    if core is not None:
+        print(conformance_lines(result))
     if result.config is not None:
         print()
-        print(render(result.config, result.actions, "Counterexample"))
+        print(render(result.config, result.actions,
+                     "Counterexample" if core is None else "Divergence", core))
         print(f"\n(shrunk from {result.found_after} to {len(result.actions)} steps)")
         print(f"saved: {saved}  (replay: raftcheck fuzz --core pysyncobj --replay {saved})")
         if result.outcome.fault is not None:
             print(f"\nADAPTER FAULT ({result.outcome.fault}), not a Raft finding: "
                   f"{result.outcome.fault_detail}")
+        elif core is not None:
+            print(f"\nDIVERGENCE: the library took a step {core.name} does not allow "
+                  f"(seed {seed})")
         else:
             assert result.outcome.violation is not None
             print(f"\nVIOLATION of {result.outcome.violation.property} (seed {seed})")
+    elif core is not None and not result.missing_goals and not result.cut_short:
+        print(f"CONFORMS: every one of the {result.compared} library steps of {result.examples} "
+              f"runs was a step of {core.name}, every goal reached")
+    elif result.cut_short:
+        print("INCONCLUSIVE: no divergence, but some runs were not compared to the end")
     elif result.missing_goals:
         print("INCONCLUSIVE: no violation, but some goals were never reached")
     else:
@@ -948,14 +977,34 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
     return result.verdict.exit_code
 
 
+def conformance_lines(result: FuzzResult) -> str:
+    """What conformance compared: steps, and the runs cut short by what the core leaves out."""
+    assert result.core is not None
+    lines = [f"conformance with {result.core.name}: {result.compared} library steps compared"]
+    lines.extend(f"  {runs} run(s) not compared to the end: {reason}"
+                 for reason, runs in result.cut_short)
+    return "\n".join(lines)
+
+
+def record_core(record: Record) -> PySyncObjCore | None:
+    """The faithful core a conformance record was made with (None: a property record)."""
+    if record.core is None:
+        return None
+    core = FAITHFUL_CORES.get(record.core)
+    if core is None:
+        raise RecordError(f"the record names an unknown faithful core {record.core!r}")
+    return core
+
+
 def run_replay(path: str, as_json: bool) -> int:
     """Re-run a saved record against the installed library; exit as the record ends now."""
     try:
         record = load_record(path)
+        core = record_core(record)
     except RecordError as error:
         raise ValueError(str(error)) from None
     try:
-        outcome, actions, _ = replay(record.config, record.actions)
+        outcome, actions, _ = replay(record.config, record.actions, core=core)
     except ActionNotEnabled as error:
         raise ValueError(f"{path} does not replay on pysyncobj {LIBRARY_VERSION}: "
                          f"{error}") from None
@@ -966,7 +1015,7 @@ def run_replay(path: str, as_json: bool) -> int:
                           "outcome": outcome.label, "recorded_outcome": record.outcome.label,
                           "reproduced": same}, indent=2))
     else:
-        print(render(record.config, record.actions, f"Replay of {path}"))
+        print(render(record.config, record.actions, f"Replay of {path}", core))
         print(f"\nrecorded: {record.outcome.label} ({record.library}); now: {outcome.label} "
               f"→ {'reproduced' if same else 'NOT reproduced'}")
     if outcome.fault is not None:
