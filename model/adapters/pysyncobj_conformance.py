@@ -166,6 +166,7 @@ class Tracker:
         self.world = self.model.initial_state()
         self.stopped: str | None = None
         self.steps = 0  # actions compared
+        self.events: list[w.Action] = []  # the core's world actions for the last action
         if cluster.config.nodes < 2:
             self.stopped = "a cluster of one (not modelled)"
         self.initial = self.differences()
@@ -183,6 +184,7 @@ class Tracker:
                 self.stopped = str(error)
         before = self._before()
         link_seq = dict(cluster.link_seq)
+        self.events = []
         cluster.apply(action)  # ActionNotEnabled and AdapterFault leave the core untouched
         if self.stopped is not None:
             return None
@@ -209,6 +211,7 @@ class Tracker:
 
     def _step(self, action: w.Action) -> None:
         self.world = self.model.next_state(self.world, action)
+        self.events.append(action)
 
     def _follow(self, action: Action, message: Message | None, before: list[_Before | None],
                 sent: list[Packet]) -> None:

@@ -700,11 +700,12 @@ def load_record(path: str | os.PathLike[str]) -> Record:
     return record
 
 
-def save_record(record: Record, seed: int, path: str | None = None) -> Path:
+def save_record(record: Record, seed: int, path: str | None = None,
+                engine: str = "fuzz") -> Path:
     """Save where `--save` said (a file, or a directory to save in) or under the suite's
     trace directory (`model.tracefile.default_trace_path`), never overwriting:
-    `fuzz-pysyncobj-<seed>.json`, then `-2`, `-3`, ..."""
-    target = default_trace_path("fuzz", "pysyncobj", seed)
+    `<engine>-pysyncobj-<seed>.json`, then `-2`, `-3`, ..."""
+    target = default_trace_path(engine, "pysyncobj", seed)
     if path is not None:
         if not path.strip():
             raise RecordError("--save needs a file or directory name")
