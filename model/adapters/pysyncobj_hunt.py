@@ -8,7 +8,8 @@
    adapter actions, one core action at a time (`translate`). A delivery, drop or copy goes to
    the in-flight packet that carries the same message (`core_message`); crashes, restarts,
    partitions and heals are the same actions; a client request is `Submit` to the same node
-   (the library numbers requests 1, 2, 3..., so values are renamed); an election timeout or a
+   (the library numbers requests 1, 2, 3..., so each entry's value is renamed by its term and
+   index); an election timeout or a
    heartbeat is the clock advanced to that node's timer. The library's timers are made to
    fire in the counterexample's order without touching the library: its election timeouts are
    its `random.random()` draws, which the adapter scripts (`ClusterConfig.draws`): a draw is
@@ -119,6 +120,7 @@ class _Plan:
         self.actions = list(actions)
         model = w.Model(core, w.Config(cluster_size=nodes), SEARCH_BOUNDS)
         states = model.run(self.actions)
+        self.states = states
         self.resets: list[frozenset[int]] = []
         for state, action in zip(states, self.actions, strict=False):
             reset: set[int] = set()
@@ -151,12 +153,14 @@ class _Plan:
 
 
 def _renamed(message: Message, values: dict[tuple[int, int], int]) -> Message:
-    """A core message with its client values renamed to the library's request numbers."""
+    """A core message with its client values renamed to the library's request numbers, by
+    the (term, index) of each entry."""
     if not isinstance(message, AppendEntries) or not message.entries:
         return message
-    entries = tuple(Entry(e.term, Put(e.command.key, values.get((e.term, e.command.value),
+    first = message.prev_log_index + 1
+    entries = tuple(Entry(e.term, Put(e.command.key, values.get((e.term, first + offset),
                                                                 e.command.value)))
-                    for e in message.entries)
+                    for offset, e in enumerate(message.entries))
     return evolve(message, entries=entries)
 
 
@@ -209,12 +213,9 @@ def translate(core: PySyncObjCore, nodes: int, actions: Sequence[w.Action]
         elif isinstance(wanted, (w.Timeout, w.Heartbeat)):
             taken = _timer(cluster, tracker, wanted, step, take)
         elif isinstance(wanted, w.Submit):
-            leader = cluster.objects[wanted.node]
-            term = 0 if leader is None else _private(leader, "raftCurrentTerm")
-            if (term, wanted.value) in values:
-                raise CannotApply(f"step {step}: a second request of value {wanted.value} in "
-                                  f"term {term} (the library numbers its requests)")
-            values[(term, wanted.value)] = cluster.submitted + 1
+            leader = plan.states[step].nodes[wanted.node]
+            assert leader is not None  # the counterexample's Submit applied
+            values[(leader.current_term, leader.last_log_index)] = cluster.submitted + 1
             wanted = w.Submit(wanted.node, cluster.submitted + 1, wanted.key)
             taken = take(step, Submit(wanted.node))
         elif isinstance(wanted, (w.Crash, w.Restart, w.Partition, w.Heal)):
