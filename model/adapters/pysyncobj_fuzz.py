@@ -971,6 +971,8 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
               f"runs was a step of {core.name}, every goal reached")
     elif result.cut_short:
         print("INCONCLUSIVE: no divergence, but some runs were not compared to the end")
+    elif core is not None:
+        print("INCONCLUSIVE: no divergence, but some goals were never reached")
     elif result.missing_goals:
         print("INCONCLUSIVE: no violation, but some goals were never reached")
     else:
