@@ -93,7 +93,23 @@ SPACING = 10.0  # seconds a short draw leaves per timer step before its timeout
 
 
 class CannotApply(Exception):
-    """A counterexample step with no library counterpart here; one line."""
+    """A counterexample step with no library counterpart here: the step (from 1) and why,
+    in one line."""
+
+    def __init__(self, step: int, reason: str) -> None:
+        super().__init__(step, reason)
+        self.step, self.reason = step, reason
+
+    def __str__(self) -> str:
+        return f"step {self.step}: {self.reason}"
+
+
+class Diverged(Exception):
+    """The library's step differed from the core's: the step (from 1) and the differences."""
+
+    def __init__(self, step: int, lines: list[str]) -> None:
+        super().__init__(step, lines)
+        self.step, self.lines = step, lines
 
 
 @frozen
@@ -172,9 +188,9 @@ def _renamed_action(action: w.Action, values: dict[tuple[int, int], int]) -> w.A
 
 def translate(core: PySyncObjCore, nodes: int, actions: Sequence[w.Action]
               ) -> tuple[ClusterConfig, list[Action], Tracker]:
-    """The counterexample as library actions (see the module docstring). Raises CannotApply
-    with the step and reason; a divergence is left in the tracker (`Tracker.apply`'s lines
-    are raised as `Diverged`)."""
+    """The counterexample as library actions (see the module docstring): the library's
+    config (with every timeout draw it made), the actions and the tracker that followed them.
+    Raises CannotApply or Diverged with the step."""
     plan = _Plan(core, nodes, actions)
     config = evolve(HUNT_TIMING, nodes=nodes)
     cluster = Cluster(config, policy=plan.draw)
@@ -189,10 +205,10 @@ def translate(core: PySyncObjCore, nodes: int, actions: Sequence[w.Action]
         try:
             lines = tracker.apply(action)
         except ActionNotEnabled as error:
-            raise CannotApply(f"step {step}: {error}") from None
+            raise CannotApply(step, str(error)) from None
         done.append(action)
         if tracker.stopped is not None:
-            raise CannotApply(f"step {step}: {tracker.stopped}")
+            raise CannotApply(step, tracker.stopped)
         if lines:
             raise Diverged(step, list(lines))
         return tracker.events
@@ -205,7 +221,7 @@ def translate(core: PySyncObjCore, nodes: int, actions: Sequence[w.Action]
             pool = cluster.deliverable() if isinstance(wanted, w.Deliver) else cluster.network
             packet = next((p for p in pool if core_message(p, cluster) == wanted.message), None)
             if packet is None:
-                raise CannotApply(f"step {step}: the library has no such message in flight: "
+                raise CannotApply(step, f"the library has no such message in flight: "
                                   f"{show_action(wanted)}")
             link = (packet.source, packet.dest, packet.seq)
             taken = take(step, Deliver(*link) if isinstance(wanted, w.Deliver) else
@@ -221,10 +237,10 @@ def translate(core: PySyncObjCore, nodes: int, actions: Sequence[w.Action]
         elif isinstance(wanted, (w.Crash, w.Restart, w.Partition, w.Heal)):
             taken = take(step, _same_action(wanted))
         else:
-            raise CannotApply(f"step {step}: {show_action(wanted)} has no library action")
+            raise CannotApply(step, f"{show_action(wanted)} has no library action")
         if taken != [wanted]:
             shown = ", ".join(show_action(a) for a in taken) or "nothing"
-            raise CannotApply(f"step {step}: the library took {shown} for "
+            raise CannotApply(step, f"the library took {shown} for "
                               f"{show_action(wanted)}")
     drawn = tuple(tuple(values_) for values_ in cluster.drawn)
     return evolve(config, draws=drawn), done, tracker
@@ -240,12 +256,6 @@ def _same_action(action: w.Crash | w.Restart | w.Partition | w.Heal) -> Action:
     return Heal()
 
 
-class Diverged(Exception):
-    def __init__(self, step: int, lines: list[str]) -> None:
-        super().__init__(step, lines)
-        self.step, self.lines = step, lines
-
-
 def _timer(cluster: Cluster, tracker: Tracker, wanted: w.Timeout | w.Heartbeat, step: int,
            take: Callable[[int, Action], list[w.Action]]) -> list[w.Action]:
     """Advance the clock to the node's timer. What fires on the way may only be the journal's
@@ -255,7 +265,7 @@ def _timer(cluster: Cluster, tracker: Tracker, wanted: w.Timeout | w.Heartbeat, 
     core's states are the counterexample's again."""
     obj = cluster.objects[wanted.node]
     if obj is None:
-        raise CannotApply(f"step {step}: n{wanted.node} is down")
+        raise CannotApply(step, f"n{wanted.node} is down")
     name = "raftElectionDeadline" if isinstance(wanted, w.Timeout) else "newAppendEntriesTime"
     target = _private(obj, name)
     what = "election" if isinstance(wanted, w.Timeout) else "heartbeat"
@@ -267,7 +277,7 @@ def _timer(cluster: Cluster, tracker: Tracker, wanted: w.Timeout | w.Heartbeat, 
         for event in fillers:
             if not isinstance(event, w.Heartbeat) or \
                     tracker.world.nodes[event.node] != before[event.node]:
-                raise CannotApply(f"step {step}: the library took {show_action(event)} "
+                raise CannotApply(step, f"the library took {show_action(event)} "
                                   f"before n{wanted.node}'s {what}")
         for packet in [p for p in cluster.network if p.seq >= link_seq.get((p.source, p.dest),
                                                                            0)
@@ -277,7 +287,7 @@ def _timer(cluster: Cluster, tracker: Tracker, wanted: w.Timeout | w.Heartbeat, 
             return [wanted]
         if cluster.next_deadline() > target + 1:
             break
-    raise CannotApply(f"step {step}: n{wanted.node}'s {what} did not fire")
+    raise CannotApply(step, f"n{wanted.node}'s {what} did not fire")
 
 
 # ------------------------------------------------------------------------------ hunting
@@ -290,8 +300,7 @@ def confirm(core: PySyncObjCore, nodes: int, prop: str,
     try:
         config, library, _ = translate(core, nodes, actions)
     except CannotApply as error:
-        step = int(str(error).split(":")[0].removeprefix("step ") or 0)
-        return Hunted(prop, core_actions, CANNOT_APPLY, str(error), step=step)
+        return Hunted(prop, core_actions, CANNOT_APPLY, str(error), step=error.step)
     except Diverged as error:
         return Hunted(prop, core_actions, NOT_CONFIRMED,
                       f"conformance gap at step {error.step}: " + "; ".join(error.lines),
