@@ -2,7 +2,8 @@
 
 Everything here is an attrs frozen, slotted class holding only ints, strings, tuples and
 frozensets, so a node or a message can be shared between explored states without aliasing
-(STYLE trap 1) and compared or hashed by value.
+and compared or hashed by value. A `Node` caches its hash: a search looks up the core's
+answer by (node, event) for every transition, and the same nodes recur.
 
 The vocabulary is the Raft paper's Figure 2 in snake_case: `current_term`, `voted_for`, `log`,
 `commit_index`, `last_applied`, `next_index`, `match_index`; messages `RequestVote`,
@@ -106,7 +107,7 @@ class LeaderState:
     match_index: tuple[int, ...]
 
 
-@frozen
+@frozen(cache_hash=True)
 class Node:
     """One server. `candidate` is set exactly when `role` is CANDIDATE, `leader` exactly when
     it is LEADER."""

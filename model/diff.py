@@ -33,6 +33,7 @@ from raftcheck.model.lockstep import Lockstep, PairAction, render_schedule
 from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.verdict import UsageError, Verdict
 from raftcheck.model.world import Bounds, Config, Core, Model
+from raftcheck.properties import RAFT_PROPERTIES, Properties
 
 ENGINES = ("both", "exhaustive", "random")
 
@@ -81,6 +82,15 @@ class DiffResult:
     random_bounds: Bounds = FUZZ_BOUNDS
     seconds: float = 0.0
     notes: list[str] = field(factory=list)
+    properties: Properties = RAFT_PROPERTIES  # what both cores are checked against
+
+    def model(self, core: Core, bounds: Bounds) -> Model:
+        """`core` in this comparison's world, within `bounds`, with its properties."""
+        return Model(core, self.config, bounds, properties=self.properties)
+
+    def ignored(self) -> list[str]:
+        """The safety properties this comparison leaves out (--property, --ignore)."""
+        return [name for name in RAFT_PROPERTIES.names if name not in self.properties.names]
 
     @property
     def verdict(self) -> Verdict:
@@ -124,24 +134,30 @@ def diff(old: Core, new: Core, *, level: str = "state", config: Config | None = 
          bounds: Bounds = DIFF_BOUNDS, engine: str = "both", seed: int = 0,
          examples: int = DIFF_EXAMPLES, steps: int = DIFF_STEPS,
          random_bounds: Bounds = FUZZ_BOUNDS, max_states: int | None = None,
-         max_seconds: float | None = None, workers: int = 1) -> DiffResult:
+         max_seconds: float | None = None, workers: int = 1,
+         properties: Properties = RAFT_PROPERTIES) -> DiffResult:
     """Compare two cores at `level`: exhaustively within `bounds`, then (if no divergence
     yet) with the Hypothesis engine for `examples` runs of at most `steps` actions within
-    `random_bounds`, from `seed`, in `workers` processes (same result for any count)."""
+    `random_bounds`, from `seed`, in `workers` processes (same result for any count). Both
+    cores are checked against `properties` (what `--compare properties` compares)."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     config = config or Config()
     if config.timing != "untimed":
         raise UsageError("diff compares cores in the untimed world only")
+    if properties.progress:
+        raise UsageError("diff compares cores in the untimed world, and the progress "
+                         "properties are checked in the timed world only (docs/liveness.md)")
     started = time.monotonic()
-    result = DiffResult(old.name, new.name, level, config, bounds, random_bounds=random_bounds)
+    result = DiffResult(old.name, new.name, level, config, bounds, random_bounds=random_bounds,
+                        properties=properties)
     if engine in ("both", "exhaustive"):
-        lock = Lockstep(Model(old, config, bounds), Model(new, config, bounds), level)
+        lock = Lockstep(result.model(old, bounds), result.model(new, bounds), level)
         exhaustive(lock, result, max_states=max_states, max_seconds=max_seconds,
                    workers=workers)
     if result.divergence is None and engine in ("both", "random"):
         result.seed = seed
-        lock = Lockstep(Model(old, config, random_bounds), Model(new, config, random_bounds),
+        lock = Lockstep(result.model(old, random_bounds), result.model(new, random_bounds),
                         level)
         random_search(lock, result, seed=seed, examples=examples, steps=steps,
                       workers=workers)
@@ -180,12 +196,13 @@ def render(result: DiffResult, old: Core, new: Core) -> str:
     if result.seed is not None:
         lines.append(f"random: {result.random_runs:,} schedules, {result.random_steps:,} "
                      f"steps, seed {result.seed}; bounds {result.random_bounds.describe()}")
+    if result.ignored():
+        lines.append(f"properties not checked: {', '.join(result.ignored())}")
     lines.extend(f"note: {note}" for note in result.notes)
     found = result.divergence
     if found is not None:
         bounds = result.bounds if found.engine == "exhaustive" else result.random_bounds
-        lock = Lockstep(Model(old, result.config, bounds), Model(new, result.config, bounds),
-                        result.level)
+        lock = Lockstep(result.model(old, bounds), result.model(new, bounds), result.level)
         how = ("shortest, by breadth-first search" if found.shortest else
                f"random schedule shrunk from {found.shrunk_from} to {len(found.actions)} "
                "steps")
@@ -225,6 +242,7 @@ def to_json(result: DiffResult) -> dict[str, Any]:
             "seed": result.seed, "schedules": result.random_runs,
             "steps": result.random_steps, "bounds": result.random_bounds.describe()},
         "seconds": round(result.seconds, 3), "notes": result.notes,
+        "properties_ignored": result.ignored(),
         "divergence": None if found is None else {
             "step": len(found.actions), "engine": found.engine, "shortest": found.shortest,
             "shrunk_from": found.shrunk_from, "detail": list(found.detail),

@@ -76,45 +76,56 @@ def _relabellings(signatures: Sequence[Any]) -> Iterator[tuple[int, ...]]:
 
 _MEMO_LIMIT = 100_000  # entries per memo before it is cleared (a BFS level apart)
 Relabelled = dict[tuple[int, ...], bytes]
-_node_memo: dict[int, tuple[Node, tuple[Any, ...], tuple[Any, ...], Relabelled]] = {}
-_disk_memo: dict[int, tuple[Persistent, tuple[Any, ...], Relabelled]] = {}
+ServerInfo = tuple[Any, Relabelled, tuple[Any, ...], tuple[Any, ...]]
+_server_memo: dict[tuple[int, int, int], tuple[Node | None, Persistent, ServerInfo]] = {}
 _message_memo: dict[int, tuple[Message, tuple[Any, ...], Relabelled]] = {}
 
 
 # Servers, disks and messages are shared between a state and its successors, and usually sort
 # the same way in both, so their encodings, signatures and relabelled encodings are memoised
-# by identity (each memo entry holds the object, so its id cannot be reused while it lives).
+# by identity (each memo entry holds the objects, so their ids cannot be reused while it
+# lives).
 
 
-def _node_info(node: Node) -> tuple[tuple[Any, ...], tuple[Any, ...], Relabelled]:
-    """(encoding, signature, relabelled encodings by order) of an up server."""
-    hit = _node_memo.get(id(node))
-    if hit is not None and hit[0] is node:
-        return hit[1], hit[2], hit[3]
-    encoded = encode_node(node)
-    me = node.id
-    votes = encoded[8]
-    signature = (encoded[0], encoded[1], encoded[2] == me, encoded[2] < 0, encoded[3],
-                 encoded[4], encoded[5], encoded[6], encoded[7] == me, encoded[7] < 0,
-                 -1 if votes < 0 else votes.bit_count(), tuple(sorted(encoded[9])),
-                 tuple(sorted(encoded[10])))
-    if len(_node_memo) >= _MEMO_LIMIT:
-        _node_memo.clear()
-    relabelled: Relabelled = {}
-    _node_memo[id(node)] = (node, encoded, signature, relabelled)
-    return encoded, signature, relabelled
+def _server_info(node: Node | None, disk: Persistent, owner: int) -> ServerInfo:
+    """(signature, relabelled encodings by order, node encoding, disk encoding) of server
+    `owner`: its id-free signature (what it is, and whether it and its disk hold a vote for
+    itself or nobody), and the marshal bytes of its node (or `()` when down) followed by its
+    disk, relabelled, memoised by order as they are asked for."""
+    key = (id(node), id(disk), owner)
+    hit = _server_memo.get(key)
+    if hit is not None and hit[0] is node and hit[1] is disk:
+        return hit[2]
+    disk_encoded = encode_disk(disk)
+    voted_for = disk_encoded[1]
+    disk_signature = (disk_encoded[0], voted_for == owner, voted_for < 0, disk_encoded[2])
+    if node is None:
+        info: ServerInfo = (((), disk_signature), {}, (), disk_encoded)
+    else:
+        encoded = encode_node(node)
+        votes = encoded[8]
+        signature = (encoded[0], encoded[1], encoded[2] == owner, encoded[2] < 0, encoded[3],
+                     encoded[4], encoded[5], encoded[6], encoded[7] == owner, encoded[7] < 0,
+                     -1 if votes < 0 else votes.bit_count(), tuple(sorted(encoded[9])),
+                     tuple(sorted(encoded[10])))
+        info = ((signature, disk_signature), {}, encoded, disk_encoded)
+    if len(_server_memo) >= _MEMO_LIMIT:
+        _server_memo.clear()
+    _server_memo[key] = (node, disk, info)
+    return info
 
 
-def _disk_info(disk: Persistent) -> tuple[tuple[Any, ...], Relabelled]:
-    hit = _disk_memo.get(id(disk))
-    if hit is not None and hit[0] is disk:
-        return hit[1], hit[2]
-    encoded = encode_disk(disk)
-    if len(_disk_memo) >= _MEMO_LIMIT:
-        _disk_memo.clear()
-    relabelled: Relabelled = {}
-    _disk_memo[id(disk)] = (disk, encoded, relabelled)
-    return encoded, relabelled
+def _server_bytes(info: ServerInfo, new: list[int], order: tuple[int, ...],
+                  identity: bool) -> bytes:
+    """A server's node and disk encodings, relabelled by `new` (see `state_bytes`)."""
+    _, _, node, disk = info
+    voted_for = disk[1]
+    relabelled_disk = disk if identity else \
+        (disk[0], new[voted_for] if voted_for >= 0 else -1, *disk[2:])
+    if node and not identity:
+        node = _relabel_node(node, new, order)
+    return marshal.dumps(node, MARSHAL_VERSION) + marshal.dumps(relabelled_disk,
+                                                                MARSHAL_VERSION)
 
 
 def _message_info(message: Message) -> tuple[tuple[Any, ...], Relabelled]:
@@ -157,6 +168,7 @@ def _orders(signatures: list[tuple[Any, ...]]) -> list[tuple[int, ...]]:
 
 
 _history_memo: dict[int, tuple[History, bytes, Relabelled]] = {}
+_counters: dict[tuple[int, int, int], bytes] = {}  # few: crashes and partitions are bounded
 _DOWN = marshal.dumps((), MARSHAL_VERSION)
 
 
@@ -167,22 +179,8 @@ def state_bytes(world: World, reduce: bool = True) -> bytes:
     self-delimiting and the bag of messages is prefixed by its size, so the concatenation is
     unambiguous). Any fixed total order would do for "least"; bytes compare fastest."""
     n = len(world.nodes)
-    node_infos: list[tuple[tuple[Any, ...], Relabelled] | None] = []
-    disk_infos: list[tuple[tuple[Any, ...], Relabelled]] = []
-    signatures: list[tuple[Any, ...]] = []
-    for i, (node, disk) in enumerate(zip(world.nodes, world.disk, strict=True)):
-        disk_encoded, disk_relabelled = _disk_info(disk)
-        disk_infos.append((disk_encoded, disk_relabelled))
-        if node is None:
-            node_infos.append(None)
-        else:
-            encoded, signature, relabelled = _node_info(node)
-            node_infos.append((encoded, relabelled))
-        if reduce:
-            voted_for = disk_encoded[1]
-            disk_signature = (disk_encoded[0], voted_for == i, voted_for < 0, disk_encoded[2])
-            signatures.append(((), disk_signature) if node is None
-                              else (signature, disk_signature))
+    servers = [_server_info(node, disk, i)
+               for i, (node, disk) in enumerate(zip(world.nodes, world.disk, strict=True))]
     messages = [_message_info(message) for message in world.network]
     history = world.history
     hit = _history_memo.get(id(history))
@@ -196,36 +194,26 @@ def state_bytes(world: World, reduce: bool = True) -> bytes:
             _history_memo.clear()
         _history_memo[id(history)] = (history, history_bytes, ghost_relabelled)
     isolated = world.isolated
-    clock = encode_clock(world.clock)
-    counters = marshal.dumps((world.crashes, world.partitions, len(messages)), MARSHAL_VERSION)
+    clock = encode_clock(world.clock) if world.clock is not None else ()
+    counted = (world.crashes, world.partitions, len(messages))
+    counters = _counters.get(counted)
+    if counters is None:
+        counters = _counters[counted] = marshal.dumps(counted, MARSHAL_VERSION)
     identity = tuple(range(n))
     best = b""
     dumps = marshal.dumps
-    for order in _orders(signatures) if reduce else [identity]:
+    for order in _orders([info[0] for info in servers]) if reduce else [identity]:
         new = [0] * n  # new[old id] = new id
         for new_id, old in enumerate(order):
             new[old] = new_id
         parts = [counters, history_bytes]
+        same = order == identity
         for old in order:
-            info = node_infos[old]
-            if info is None:
-                parts.append(_DOWN)
-                continue
-            node_bytes = info[1].get(order)
-            if node_bytes is None:
-                node_bytes = info[1][order] = dumps(
-                    info[0] if order == identity else _relabel_node(info[0], new, order),
-                    MARSHAL_VERSION)
-            parts.append(node_bytes)
-        for old in order:
-            disk_encoded, disk_relabelled = disk_infos[old]
-            disk_bytes = disk_relabelled.get(order)
-            if disk_bytes is None:
-                voted_for = disk_encoded[1]
-                disk_bytes = disk_relabelled[order] = dumps(
-                    (disk_encoded[0], new[voted_for] if voted_for >= 0 else -1,
-                     *disk_encoded[2:]), MARSHAL_VERSION)
-            parts.append(disk_bytes)
+            info = servers[old]
+            server_bytes = info[1].get(order)
+            if server_bytes is None:
+                server_bytes = info[1][order] = _server_bytes(info, new, order, same)
+            parts.append(server_bytes)
         network: list[bytes] = []
         for message_encoded, message_relabelled in messages:
             message_bytes = message_relabelled.get(order)

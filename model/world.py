@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Iterator
+from operator import attrgetter
 from typing import TYPE_CHECKING, Literal
 
-from attrs import evolve, field, frozen
+from attrs import evolve, field, fields, frozen
 
 from raftcheck.impl.types import (
     MESSAGE_TYPES,
@@ -210,17 +211,27 @@ class Model:
     # Not used in checked mode, whose point is to watch every call.
     _answers: dict[tuple[Node, Event], tuple[Node, Effects]] = field(
         init=False, eq=False, repr=False, factory=dict)
+    # The ghost history after a step, by the identities of what it depends on (the history
+    # before, the node after, the node it voted for): siblings in a search share histories
+    # and, through `_answers`, the nodes a step yields.
+    _histories: dict[tuple[int, int, int], tuple[History, Node, Node | None, History]] = \
+        field(init=False, eq=False, repr=False, factory=dict)
+
+    # Whether checked mode is on (`checked`, or else where the core comes from).
+    _checking: bool = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_goals",
                            self.properties.goals_within(self.config, self.bounds))
+        checking = self.checked
+        if checking is None:
+            module = type(self.core).__module__
+            checking = module != "raftcheck.impl" and not module.startswith("raftcheck.impl.")
+        object.__setattr__(self, "_checking", checking)
 
     @property
     def checking(self) -> bool:
-        if self.checked is not None:
-            return self.checked
-        module = type(self.core).__module__
-        return module != "raftcheck.impl" and not module.startswith("raftcheck.impl.")
+        return self._checking
 
     # -------------------------------------------------------------- initial state
 
@@ -478,8 +489,9 @@ class Model:
             node = state.nodes[message.dest]
             if node is None or not state.connected(message.source, message.dest):
                 raise ModelError(f"cannot deliver to n{message.dest}: down or partitioned")
-            return self._step(evolve(state, network=_remove(state.network, message)), node,
-                              message)
+            return self._step(World(state.nodes, state.disk, _remove(state.network, message),
+                                    state.isolated, state.crashes, state.partitions,
+                                    state.history, state.clock), node, message)
         if isinstance(action, (Timeout, Heartbeat)):
             node = self._up(state, action.node)
             event: Event = ElectionTimeout() if isinstance(action, Timeout) else \
@@ -532,8 +544,26 @@ class Model:
         clock = state.clock
         if clock is not None:
             clock = self._retime(clock, node, after, effects.reset_election_timer)
+        history = record_history(state.history, after, nodes) if self._checking else \
+            self._record(state.history, after, nodes)  # checked mode's nodes are all new
         return World(nodes, disk, network, state.isolated, state.crashes, state.partitions,
-                     record_history(state.history, after, nodes), clock)
+                     history, clock)
+
+    def _record(self, history: History, node: Node, nodes: tuple[Node | None, ...]) -> History:
+        """`record_history`, memoised by identity (the memo holds what it names, so an id
+        cannot be reused while its entry lives)."""
+        voted_for = node.voted_for
+        candidate = nodes[voted_for] if voted_for is not None and 0 <= voted_for < len(nodes) \
+            else None
+        key = (id(history), id(node), id(candidate))
+        hit = self._histories.get(key)
+        if hit is not None and hit[0] is history and hit[1] is node and hit[2] is candidate:
+            return hit[3]
+        recorded = record_history(history, node, nodes)
+        if len(self._histories) >= _ANSWERS_KEPT:
+            self._histories.clear()
+        self._histories[key] = (history, node, candidate, recorded)
+        return recorded
 
     def step_node(self, node: Node, event: Event) -> tuple[Node, Effects]:
         """The core's step on one event, as the world calls it: validated in checked mode,
@@ -563,13 +593,13 @@ class Model:
         def fault(reason: str) -> CoreFault:
             return CoreFault(self.core.name, "step", reason, node.id, describe_event(event))
 
-        before = hash((node, event))
+        before = _snapshot(node, event)
         try:
             result = self.core.step(node, event)
         except Exception as error:
             raise fault(_raised(error)) from error
         try:
-            mutated = hash((node, event)) != before
+            mutated = _snapshot(node, event) != before
         except Exception:  # mutated into something unhashable
             mutated = True
         if mutated:
@@ -681,6 +711,17 @@ def timer_after_step(before: Node, after: Node,
     return "keep"
 
 
+_node_fields = attrgetter(*(attribute.name for attribute in fields(Node)))
+
+
+def _snapshot(node: Node, event: Event) -> int:
+    """What checked mode compares before and after a call into the core, to see that the
+    core left its input alone: a hash of the node's fields and of the event. Not of the node
+    itself, which caches its hash (impl/types.py), so one changed in place would keep its
+    old hash; nothing below it caches one."""
+    return hash((_node_fields(node), event))
+
+
 def _raised(error: BaseException) -> str:
     """`raised ZeroDivisionError: division by zero (my_core.py:12)`: the innermost frame is
     where the user looks first."""
@@ -742,10 +783,25 @@ def _campaigning(node: Node | None, term: int) -> bool:
     return node is not None and node.role is Role.CANDIDATE and node.current_term == term
 
 
+_message_keys: dict[int, tuple[Message, tuple[object, ...]]] = {}
+
+
+def _key(message: Message) -> tuple[object, ...]:
+    """`message_key`, memoised by identity (messages are shared between states)."""
+    hit = _message_keys.get(id(message))
+    if hit is not None and hit[0] is message:
+        return hit[1]
+    key = message_key(message)
+    if len(_message_keys) >= _ANSWERS_KEPT:
+        _message_keys.clear()
+    _message_keys[id(message)] = (message, key)
+    return key
+
+
 def _add(network: tuple[Message, ...], messages: tuple[Message, ...]) -> tuple[Message, ...]:
     bag = list(network)  # already sorted: insert each new message in place
     for message in messages:
-        insort(bag, message, key=message_key)
+        insort(bag, message, key=_key)
     return tuple(bag)
 
 

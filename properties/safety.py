@@ -48,6 +48,8 @@ def log_matching(world: World) -> Violation | None:
     logs = [world.persistent_of(i).log for i in range(len(world.nodes))]
     for a, b in combinations(range(len(logs)), 2):
         log_a, log_b = logs[a], logs[b]
+        if log_a is log_b:
+            continue
         shorter = min(len(log_a), len(log_b))
         common = 0
         while common < shorter and log_a[common] == log_b[common]:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 
 from raftcheck.model.cli.common import ArgumentParser, resolve_seed
 from raftcheck.model.cores import BUNDLED
+from raftcheck.model.search.common import WorkerLost
 from raftcheck.model.verdict import Exit, UsageError
 
 __all__ = ["ArgumentParser", "UsageError", "build_parser", "main", "resolve_seed"]
@@ -109,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return Exit.USAGE
     except KeyboardInterrupt:
         print("raftcheck: interrupted", file=sys.stderr)
+        return Exit.INCONCLUSIVE
+    except WorkerLost as error:  # killed from outside (out of memory, a signal to it alone)
+        print(f"raftcheck {args.command}: stopped: {str(error).splitlines()[0]}; nothing "
+              "was concluded", file=sys.stderr)
         return Exit.INCONCLUSIVE
     except BrokenPipeError:  # `raftcheck ... | head`: the reader left before the report ended
         _silence_stdout()

@@ -19,12 +19,18 @@ from raftcheck.model.diff import (
     to_json,
 )
 from raftcheck.model.lockstep import LEVELS
-from raftcheck.model.options import add_bounds_arguments, bounds_from_args, count
+from raftcheck.model.options import (
+    add_bounds_arguments,
+    add_property_arguments,
+    bounds_from_args,
+    count,
+    properties_from_args,
+)
 from raftcheck.model.shrink import first_violation
 from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.tracefile import add_save_arguments, record, save_from_args
 from raftcheck.model.verdict import UsageError
-from raftcheck.model.world import Config, Core, Model
+from raftcheck.model.world import Config, Core
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop the exhaustive search after this long (inconclusive)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     add_save_arguments(parser)
+    add_property_arguments(parser)
     world = parser.add_argument_group("exhaustive bounds (the random part runs within the "
                                       "fuzz engine's)")
     world.add_argument("--nodes", type=int, default=3,
@@ -79,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         result = diff(old, new, level=args.compare, config=config, bounds=bounds,
                       engine=args.engine, seed=args.seed, examples=args.examples,
                       steps=args.steps, max_states=args.max_states,
-                      max_seconds=args.max_seconds, workers=args.workers)
+                      max_seconds=args.max_seconds, workers=args.workers,
+                      properties=properties_from_args(args))
     except (CoreLoadError, ValueError) as error:  # UsageError is a ValueError
         raise UsageError(str(error)) from None
     saved = save_divergence(args, result, old, new)
@@ -103,7 +111,7 @@ def save_divergence(args: argparse.Namespace, result: DiffResult, old: Core,
     if found is None:
         return None
     bounds = result.bounds if found.engine == "exhaustive" else result.random_bounds
-    model = Model(new, result.config, bounds)
+    model = result.model(new, bounds)
     actions = [a.new for a in found.actions if a.new is not None]
     violation = None
     if result.level == "properties" and found.detail[0].startswith("NEW violates"):

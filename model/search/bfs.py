@@ -10,7 +10,7 @@ from typing import Any
 
 from raftcheck.model.fingerprint import digest_bytes
 from raftcheck.model.seam import AnyModel
-from raftcheck.model.search.checkpoint import Bfs, Level, new_queue
+from raftcheck.model.search.checkpoint import Bfs, Level, Levels, new_queue
 from raftcheck.model.search.common import (
     Chunk,
     Interrupt,
@@ -65,9 +65,9 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
         level.indices.append(0)
         frontier = new_queue(model, parallel)
         frontier.append(model.encode(initial) if parallel else initial)
-        search = Bfs(model, symmetry, [level], frontier, Level(), new_queue(model, parallel),
-                     0, FingerprintSet([fp]), 0, set(model.goals_reached(initial)), [],
-                     encoded=parallel)
+        search = Bfs(model, symmetry, Levels([level]), frontier, Level(),
+                     new_queue(model, parallel), 0, FingerprintSet([fp]), 0,
+                     set(model.goals_reached(initial)), [], encoded=parallel)
         violation = model.check_initial(initial)
         if violation is not None:
             search.found.append((violation.property, []))
@@ -145,7 +145,7 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
                         pool.tell_known(level.fps)
                     resume = None
                 elif search.position == 0:  # workers know all earlier levels already
-                    pool.tell_known(search.levels[-1].fps)
+                    pool.tell_known(search.levels.last.fps)
                 chunks = pool.expand(search.frontier, search.position)
             else:
                 chunks = expand_here(search.frontier, search.position)
@@ -195,8 +195,7 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
     violations = tuple(counterexample(model, path, shortest=True) for _, path in search.found)
     # Complete: the whole bounded space was visited (with --all, violations and all).
     complete = not stop_reason and not collisions
-    depth = max(number for number, level in enumerate((*search.levels, search.next_level))
-                if level.fps)
+    depth = search.depth()
     queue = (len(search.frontier) - search.position + len(search.next_frontier)
              if stop_reason not in ("", "violation", "core fault") else 0)
     search.close()

@@ -7,8 +7,9 @@ import hashlib
 import marshal
 import os
 import sys
+import tempfile
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.verdict import UsageError
 
 CHECKPOINT_FILE = "explore-checkpoint.marshal"
-CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-4"  # 4: the content sealed by a digest
+CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-5"  # 5: digest-sealed, current fingerprints
 MARSHAL_FILE_VERSION = 4
 
 
@@ -44,13 +45,80 @@ class Level:
         return level
 
 
+class Levels:
+    """The levels of a search, in order: the last in memory (it is the one being expanded),
+    the others in an unnamed temporary file (removed by the system when closed), read back
+    only to rebuild a counterexample's path, to save a checkpoint or to tell workers on
+    resume. So parent links cost disk, not memory: 14 bytes a state."""
+
+    def __init__(self, levels: Sequence[Level], directory: str | None = None) -> None:
+        self._directory = directory
+        self._file: Any = None
+        self._stored: list[tuple[int, int]] = []  # (offset, states) of each level on disk
+        self._size = 0
+        self._last = Level()
+        for number, level in enumerate(levels):
+            if number == 0:
+                self._last = level
+            else:
+                self.append(level)
+
+    def __len__(self) -> int:
+        return len(self._stored) + 1
+
+    @property
+    def last(self) -> Level:
+        return self._last
+
+    def append(self, level: Level) -> None:
+        """`level` becomes the last; the previous last goes to disk."""
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(dir=self._directory)  # noqa: SIM115
+        data = b"".join(self._last.to_bytes())
+        self._file.seek(0, os.SEEK_END)
+        self._file.write(data)
+        self._stored.append((self._size, len(self._last.fps)))
+        self._size += len(data)
+        self._last = level
+
+    def __getitem__(self, depth: int) -> Level:
+        if depth < 0:
+            depth += len(self)
+        if depth == len(self._stored):
+            return self._last
+        offset, count = self._stored[depth]  # IndexError past the end, as a list
+        self._file.flush()
+        data = os.pread(self._file.fileno(), 14 * count, offset)
+        return Level.from_bytes((data[:8 * count], data[8 * count:12 * count],
+                                 data[12 * count:]))
+
+    def link(self, depth: int, position: int) -> tuple[int, int]:
+        """(parent position, candidate number) of levels[depth]'s state at `position`."""
+        if depth == len(self._stored):
+            return self._last.parents[position], self._last.indices[position]
+        offset, count = self._stored[depth]
+        self._file.flush()
+        parent = array("I", os.pread(self._file.fileno(), 4, offset + 8 * count + 4 * position))
+        index = array("H", os.pread(self._file.fileno(), 2, offset + 12 * count + 2 * position))
+        return parent[0], index[0]
+
+    def __iter__(self) -> Iterator[Level]:
+        for depth in range(len(self)):
+            yield self[depth]
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 @define
 class Bfs:
     """Breadth-first search state: everything a checkpoint must hold."""
 
     model: AnyModel
     symmetry: bool
-    levels: list[Level]
+    levels: Levels
     frontier: StateQueue  # the states of levels[-1]: Worlds, or encodings (`encoded`)
     next_level: Level
     next_frontier: StateQueue  # those of next_level, as they are found
@@ -66,9 +134,8 @@ class Bfs:
         """Successor numbers from the initial state to levels[depth].fps[position]."""
         indices: list[int] = []
         while depth > 0:
-            level = self.levels[depth]
-            indices.append(level.indices[position])
-            position = level.parents[position]
+            position, index = self.levels.link(depth, position)
+            indices.append(index)
             depth -= 1
         indices.reverse()
         return indices
@@ -83,9 +150,16 @@ class Bfs:
             new_queue(self.model, self.encoded)
         self.next_level, self.position = Level(), 0
 
+    def depth(self) -> int:
+        """The depth of the deepest state found."""
+        if self.next_level.fps:
+            return len(self.levels)
+        return len(self.levels) - 1 if self.levels.last.fps else len(self.levels) - 2
+
     def close(self) -> None:
         self.frontier.close()
         self.next_frontier.close()
+        self.levels.close()
 
     def save(self, directory: Path, seconds: float) -> None:
         """Write the whole search state to `directory` atomically (write, fsync, rename)."""
@@ -161,7 +235,7 @@ class Bfs:
 
             raise UsageError(f"{path} is a checkpoint of a different search: it has "
                              f"{shown(theirs)} where this search has {shown(mine)}")
-        levels = [Level.from_bytes(level) for level in data["levels"]]
+        levels = Levels([Level.from_bytes(level) for level in data["levels"]])
         next_level = Level.from_bytes(data["next_level"])
         seen = FingerprintSet()
         for level in (*levels, next_level):
@@ -180,7 +254,7 @@ class Bfs:
             isinstance(frontier, list) and isinstance(next_frontier, list)
             and isinstance(position, int) and isinstance(generated, int)
             and isinstance(seconds, (int, float))
-            and len(frontier) == len(levels[-1].fps)  # one state per fingerprint of a level
+            and len(frontier) == len(levels.last.fps)  # one state per fingerprint of a level
             and len(next_frontier) == len(next_level.fps)
             and 0 <= position <= len(frontier)
             and all(isinstance(goal, str) for goal in data["goals"]))

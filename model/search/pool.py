@@ -14,7 +14,14 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from raftcheck.model.seam import AnyModel
-from raftcheck.model.search.common import Chunk, Pool, chunk_size, expand_chunk, fingerprinter
+from raftcheck.model.search.common import (
+    Chunk,
+    Pool,
+    WorkerLost,
+    chunk_size,
+    expand_chunk,
+    fingerprinter,
+)
 from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.verdict import UsageError
 
@@ -23,11 +30,17 @@ def _worker_main(conn: Connection, model: AnyModel, symmetry: bool) -> None:
     """A BFS worker: expands chunks of a level (states arrive and leave as encodings, which are
     far cheaper to ship than pickled worlds) and remembers every fingerprint it has reported
     or been told about."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    # The parent handles Ctrl-C and SIGTERM (sent to the whole process group by a terminal
+    # or a scheduler): it stops between chunks and closes its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     fingerprint_of = fingerprinter(model, symmetry)
     known = FingerprintSet()
     while True:
-        message = conn.recv()
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            return
         if message[0] == "known":
             known.update(array("Q", message[1]))
         elif message[0] == "expand":
@@ -82,7 +95,13 @@ class Workers:
     def tell_known(self, fps: array[int]) -> None:
         data = fps.tobytes()
         for connection in self.connections:
-            connection.send(("known", data))
+            self._send(connection, ("known", data))
+
+    def _send(self, connection: Connection, message: tuple[Any, ...]) -> None:
+        try:
+            connection.send(message)
+        except OSError:  # BrokenPipeError: the worker is gone
+            raise WorkerLost(self._lost(connection)) from None
 
     def expand(self, frontier: StateQueue, start: int) -> Iterator[Chunk]:
         """(generated, results, goals, next position) per chunk of frontier[start:], in
@@ -98,13 +117,16 @@ class Workers:
             for connection in self.connections:
                 if connection not in busy and next_chunk < len(chunks):
                     number, position = chunks[next_chunk]
-                    connection.send(("expand", number, position,
-                                     frontier.read(position, position + size)))
+                    self._send(connection, ("expand", number, position,
+                                            frontier.read(position, position + size)))
                     busy[connection] = number
                     next_chunk += 1
             for ready in wait(list(busy)):
                 assert isinstance(ready, Connection)
-                number, generated, results, goals = ready.recv()
+                try:
+                    number, generated, results, goals = ready.recv()
+                except (EOFError, OSError):
+                    raise WorkerLost(self._lost(ready)) from None
                 if generated < 0:
                     raise RuntimeError(f"a worker failed while expanding states:\n{results}")
                 del busy[ready]
@@ -114,6 +136,14 @@ class Workers:
                 end = min(chunks[to_yield][1] + size, len(frontier))
                 to_yield += 1
                 yield generated, results, goals, end
+
+    def _lost(self, connection: Connection) -> str:
+        process = self.processes[self.connections.index(connection)]
+        process.join(timeout=1)
+        code = process.exitcode
+        how = ("is still running" if code is None else
+               f"was killed by signal {-code}" if code < 0 else f"exited with status {code}")
+        return f"worker process {process.pid} {how} while expanding states"
 
     def close(self) -> None:
         for connection, process in zip(self.connections, self.processes, strict=True):

@@ -357,3 +357,24 @@ def test_the_last_status_line_is_the_result(strategy: str,
     last = err.rsplit(f"explore raft ({strategy}):", 1)[-1]
     assert (f"{result.distinct:,} distinct, {result.generated:,} generated, depth "
             f"{result.depth}, queue {result.queue:,}") in last
+
+
+def test_a_worker_killed_from_outside_stops_the_search_as_lost() -> None:
+    """A worker process that dies (the out-of-memory killer, a signal meant for it alone) is a
+    `WorkerLost` naming the process and the signal, which the CLI reports in one line with
+    exit 3; not an EOFError from the pipe."""
+    from raftcheck.model.search.checkpoint import new_queue
+    from raftcheck.model.search.common import WorkerLost
+    from raftcheck.model.search.pool import Workers
+
+    model = Model(CORE, Config(3), SMALL)
+    workers = Workers(model, True, 2)
+    try:
+        frontier = new_queue(model, encoded=True)
+        frontier.append(model.encode(model.initial_state()))
+        os.kill(workers.processes[0].pid, signal.SIGKILL)
+        workers.processes[0].join()
+        with pytest.raises(WorkerLost, match=r"worker process \d+ was killed by signal 9"):
+            list(workers.expand(frontier, 0))
+    finally:
+        workers.close()

@@ -68,3 +68,33 @@ def test_a_search_that_spills_visits_the_same_states(workers: int,
     assert (spilled.verdict, spilled.distinct, spilled.generated, spilled.depth) == (
         whole.verdict, whole.distinct, whole.generated, whole.depth)
     assert whole.distinct == 3273  # 3 servers, term ≤ 2, log ≤ 1, 3 messages
+
+
+@given(st.lists(st.lists(st.tuples(st.integers(0, 2**64 - 1), st.integers(0, 2**32 - 1),
+                                   st.integers(0, 2**16 - 1)), max_size=40),
+                min_size=1, max_size=8))
+@settings(max_examples=60, deadline=None)
+def test_levels_on_disk_give_back_every_link(levels: list[list[tuple[int, int, int]]]) -> None:
+    """Only the last level stays in memory; the others are read back from the file, whole
+    or one parent link at a time."""
+    def level_of(rows: list[tuple[int, int, int]]) -> checkpoint.Level:
+        level = checkpoint.Level()
+        for fp, parent, index in rows:
+            level.fps.append(fp)
+            level.parents.append(parent)
+            level.indices.append(index)
+        return level
+
+    stored = checkpoint.Levels([level_of(levels[0])])
+    for rows in levels[1:]:
+        stored.append(level_of(rows))
+    try:
+        assert len(stored) == len(levels)
+        assert stored.last == level_of(levels[-1])
+        for depth, rows in enumerate(levels):
+            assert stored[depth] == level_of(rows)
+            for position, (_, parent, index) in enumerate(rows):
+                assert stored.link(depth, position) == (parent, index)
+        assert list(stored) == [level_of(rows) for rows in levels]
+    finally:
+        stored.close()

@@ -24,6 +24,7 @@ from raftcheck.model.shrink import first_violation
 from raftcheck.model.tracefile import load_trace
 from raftcheck.model.verdict import Verdict
 from raftcheck.model.world import Bounds, Submit
+from raftcheck.properties import RAFT_PROPERTIES
 
 # One term, one entry, three messages in flight: ~2,400 pair states, a few seconds.
 SMALL = Bounds(max_term=1, max_log=1, values=1, max_messages=3, max_crashes=0,
@@ -49,6 +50,30 @@ def test_off_by_one_median_is_caught_at_every_level(level: str, steps: int) -> N
     else:  # the leader commits on its own, the moment the client's entry arrives
         assert found.actions[-1].old == Submit(0, 1)
         assert "n0: commit_index 0 (OLD) vs 1 (NEW)" in found.detail
+
+
+def test_ignored_properties_are_not_compared(capsys: pytest.CaptureFixture[str]) -> None:
+    """--ignore and --property choose what --compare properties compares: without Leader
+    Completeness the off-by-one median is caught by another property, later; with Election
+    Safety alone, it is not caught at all within the bounds."""
+    result = diff(CORE, MEDIAN_COMMIT_OFF_BY_ONE, level="properties", bounds=DIFF_BOUNDS,
+                  engine="exhaustive",
+                  properties=RAFT_PROPERTIES.ignoring(["Leader Completeness"]))
+    found = result.divergence
+    assert found is not None and found.shortest and len(found.actions) > 13
+    assert found.detail[0].startswith("NEW violates ")
+    assert "Leader Completeness" not in found.detail[0]
+    assert result.ignored() == ["Leader Completeness"]
+    code = main(["diff", "raft", "raftcheck.impl.refactors:MEDIAN_COMMIT_OFF_BY_ONE",
+                 "--compare", "properties", "--engine", "exhaustive", "--property",
+                 "Election Safety", "--max-term", "1", "--max-messages", "3", "--json",
+                 "--no-save"])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 0 and summary["verdict"] == "equivalent"
+    assert "Leader Completeness" in summary["properties_ignored"]
+    assert "Election Safety" not in summary["properties_ignored"]
+    code = main(["diff", "raft", "raft", "--liveness"])
+    assert code == 2 and "timed world only" in capsys.readouterr().err
 
 
 def test_conflict_terms_keep_every_property() -> None:
