@@ -68,6 +68,15 @@ class Persistent:
 
 
 @frozen
+class Journal(Persistent):
+    """Persistent state plus the commit index as the journal last stored it, for cores whose
+    journal keeps one (PySyncObj's does, and reads it back on restart; Figure 2 makes the
+    commit index volatile). `impl.pysyncobj` says when it is stored."""
+
+    commit_index: int = 0
+
+
+@frozen
 class Volatile:
     """Figure 2, "Volatile state on all servers", plus the state machine it drives and the
     last leader heard from (used only to redirect clients, §8)."""

@@ -18,8 +18,9 @@ Layout of `encode(world)` (node ids are positions; `-1` stands for "none"):
 
     node      () when down, else (role, term, voted_for, log, commit_index, last_applied,
               state_machine, leader_hint, votes_mask (-1: not a candidate), next_index,
-              match_index (both () when not a leader))
-    disk      (term, voted_for, log)
+              match_index (both () when not a leader)), plus the stored commit index when
+              the persistent state is an `impl.types.Journal`
+    disk      (term, voted_for, log), plus the stored commit index for a `Journal`
     log       ((term, key, value), ...)
     message   (kind, source, dest, term, ...the other fields in declaration order; entries as a
               log; bools as 0/1)
@@ -44,6 +45,7 @@ from raftcheck.impl.types import (
     AppendEntriesResponse,
     CandidateState,
     Entry,
+    Journal,
     LeaderState,
     Message,
     Node,
@@ -119,7 +121,7 @@ def encode_node(node: Node | None) -> tuple[Any, ...]:
         votes = candidate.responses << RESPONSES_SHIFT  # a bitmask of voters below it
         for voter in candidate.votes_granted:
             votes |= 1 << voter
-    return (
+    encoded = (
         int(node.role),
         persistent.current_term,
         -1 if voted_for is None else voted_for,
@@ -132,11 +134,17 @@ def encode_node(node: Node | None) -> tuple[Any, ...]:
         () if leader is None else leader.next_index,
         () if leader is None else leader.match_index,
     )
+    if type(persistent) is Journal:
+        return (*encoded, persistent.commit_index)
+    return encoded
 
 
 def encode_disk(disk: Persistent) -> tuple[Any, ...]:
     voted_for = disk.voted_for
-    return (disk.current_term, -1 if voted_for is None else voted_for, encode_log(disk.log))
+    encoded = (disk.current_term, -1 if voted_for is None else voted_for, encode_log(disk.log))
+    if type(disk) is Journal:
+        return (*encoded, disk.commit_index)
+    return encoded
 
 
 _history_memo: dict[int, tuple[History, tuple[Any, Any, Any, Any]]] = {}
@@ -254,8 +262,9 @@ def decode_message(encoded: tuple[Any, ...]) -> Message:
 def _decode_disk(encoded: tuple[Any, ...]) -> Persistent:
     disk = _decoded_disks.get(encoded)
     if disk is None:
-        term, voted_for, log = encoded
-        disk = Persistent(term, _none(voted_for), _decode_log(log))
+        term, voted_for, log, *stored = encoded
+        disk = Persistent(term, _none(voted_for), _decode_log(log)) if not stored else \
+            Journal(term, _none(voted_for), _decode_log(log), stored[0])
         _remember(_decoded_disks, encoded, disk)
     return disk
 
@@ -268,7 +277,7 @@ def decode_node(encoded: tuple[Any, ...], node_id: int, cluster_size: int) -> No
     if node is not None:
         return node
     (role, term, voted_for, log, commit, applied, state_machine, hint, votes, next_index,
-     match_index) = encoded
+     match_index, *stored) = encoded
     candidate = None
     if votes >= 0:
         candidate = CandidateState(frozenset(i for i in range(cluster_size) if votes >> i & 1),
@@ -278,7 +287,7 @@ def decode_node(encoded: tuple[Any, ...], node_id: int, cluster_size: int) -> No
         id=node_id,
         cluster_size=cluster_size,
         role=Role(role),
-        persistent=_decode_disk((term, voted_for, log)),
+        persistent=_decode_disk((term, voted_for, log, *stored)),
         volatile=Volatile(commit, applied, state_machine, _none(hint)),
         candidate=candidate,
         leader=leader,

@@ -121,7 +121,7 @@ def _server_bytes(info: ServerInfo, new: list[int], order: tuple[int, ...],
     _, _, node, disk = info
     voted_for = disk[1]
     relabelled_disk = disk if identity else \
-        (disk[0], new[voted_for] if voted_for >= 0 else -1, disk[2])
+        (disk[0], new[voted_for] if voted_for >= 0 else -1, *disk[2:])
     if node and not identity:
         node = _relabel_node(node, new, order)
     return marshal.dumps(node, MARSHAL_VERSION) + marshal.dumps(relabelled_disk,
@@ -143,7 +143,7 @@ def _message_info(message: Message) -> tuple[tuple[Any, ...], Relabelled]:
 def _relabel_node(node: tuple[Any, ...], new: list[int], order: tuple[int, ...]
                   ) -> tuple[Any, ...]:
     (role, term, voted_for, log, commit, applied, state_machine, hint, votes, next_index,
-     match_index) = node
+     match_index, *stored) = node
     if votes > 0:
         mask = votes >> RESPONSES_SHIFT << RESPONSES_SHIFT  # the response count is id-free
         for old, new_id in enumerate(new):
@@ -154,7 +154,8 @@ def _relabel_node(node: tuple[Any, ...], new: list[int], order: tuple[int, ...]
         next_index = tuple([next_index[o] for o in order])
         match_index = tuple([match_index[o] for o in order])
     return (role, term, new[voted_for] if voted_for >= 0 else -1, log, commit, applied,
-            state_machine, new[hint] if hint >= 0 else -1, votes, next_index, match_index)
+            state_machine, new[hint] if hint >= 0 else -1, votes, next_index, match_index,
+            *stored)
 
 
 def _orders(signatures: list[tuple[Any, ...]]) -> list[tuple[int, ...]]:
@@ -276,7 +277,7 @@ def relabel(world: World, new: Sequence[int]) -> World:
     relabelled_nodes = tuple(_relabel_node(nodes[o], mapping, order) if nodes[o] else ()
                              for o in order)
     relabelled_disks = tuple((disks[o][0], mapping[disks[o][1]] if disks[o][1] >= 0 else -1,
-                              disks[o][2]) for o in order)
+                              *disks[o][2:]) for o in order)
     messages = sorted((m[0], mapping[m[1]], mapping[m[2]], *m[3:]) for m in network)
     if clock:
         clock = (clock[0], tuple(clock[1][o] for o in order), clock[2])

@@ -40,7 +40,7 @@ import bisect
 import logging
 import pickle
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -52,6 +52,7 @@ from pysyncobj.journal import Journal
 from pysyncobj.node import Node as LibraryNode
 from pysyncobj.transport import Transport
 
+from raftcheck.impl.pysyncobj import NOOP as NOOP  # a leader's election no-op, in the view
 from raftcheck.impl.types import (
     CandidateState,
     Entry,
@@ -78,7 +79,6 @@ Ordering = Literal["fifo", "any"]
 # The library's command types (pysyncobj.syncobj._COMMAND_TYPE) and role numbers
 # (_RAFT_STATE, 0/1/2 = follower/candidate/leader, the same numbering as impl.types.Role).
 _REGULAR, _NO_OP = 0, 1
-NOOP = Put("noop", 0)  # how a leader's no-op entry (appended on election) shows in the view
 
 
 # ------------------------------------------------------------------------------ faults
@@ -191,6 +191,10 @@ class ClusterConfig:
     raft_max_timeout: float = 1.4
     append_entries_period: float = 0.1
     leader_fallback_timeout: float = 30.0
+    # Scripted values of the library's `random.random()` (its only use: the election
+    # timeout), per node, in the order drawn across restarts; past them, the seeded
+    # generator. `raftcheck hunt` scripts them to time a counterexample's elections.
+    draws: tuple[tuple[float, ...], ...] = ()
 
     def __attrs_post_init__(self) -> None:
         if not 1 <= self.nodes <= 9:
@@ -267,6 +271,24 @@ class _SimJournal(Journal):  # type: ignore[misc]  # pysyncobj is untyped
     def _store(self) -> None:
         self._disk.meta = dict(self._meta)
         self._saved = True
+
+
+class _ScriptedRandom(random.Random):
+    """The library's `random` for one node: the config's scripted draws first, then the
+    cluster's `policy` (set by a translator, None otherwise), then the seeded generator.
+    Every value drawn is kept in `drawn`, so a run can be saved with all its draws scripted."""
+
+    def __init__(self, seed: str, script: list[float], drawn: list[float],
+                 policy: Callable[[], float | None]) -> None:
+        super().__init__(seed)
+        self._script, self._drawn, self._policy = script, drawn, policy
+
+    def random(self) -> float:
+        value = self._script.pop(0) if self._script else self._policy()
+        if value is None:
+            value = super().random()
+        self._drawn.append(value)
+        return value
 
 
 class _SimTransport(Transport):  # type: ignore[misc]  # pysyncobj is untyped
@@ -397,7 +419,8 @@ class Cluster:
     the properties' view of the result. Deterministic: the same config and actions give the
     same packets, states and replies. Call `close()` when done."""
 
-    def __init__(self, config: ClusterConfig) -> None:
+    def __init__(self, config: ClusterConfig,
+                 policy: Callable[[int], float | None] | None = None) -> None:
         self.config = config
         n = config.nodes
         self.now_us = 1_000_000
@@ -417,6 +440,11 @@ class Cluster:
         self._log_handler = _Capture(self)
         self.history = History()
         self._rngs: list[random.Random] = [random.Random() for _ in range(n)]
+        self._scripts = [list(config.draws[i]) if i < len(config.draws) else []
+                         for i in range(n)]
+        self.drawn: list[list[float]] = [[] for _ in range(n)]
+        # A translator's choice of the next draw of node i (None: not scripted).
+        self.policy = policy
         self._world: World | None = None
         self._commands: dict[bytes, Put] = {}
         for i in range(n):
@@ -460,6 +488,8 @@ class Cluster:
             raftMinTimeout=c.raft_min_timeout, raftMaxTimeout=c.raft_max_timeout,
             appendEntriesPeriod=c.append_entries_period,
             leaderFallbackTimeout=c.leader_fallback_timeout,
+            # The TCP transport's (unused here); the library requires it >= raftMaxTimeout.
+            connectionTimeout=max(3.5, c.raft_max_timeout),
             # Snapshots off: the view reads the whole log (see the module docstring).
             logCompactionMinEntries=10**12, logCompactionMinTime=10**12,
             dynamicMembershipChange=False, commandsWaitLeader=True)
@@ -467,7 +497,9 @@ class Cluster:
     def _start(self, i: int) -> None:
         """Build node i's SyncObj from its disk (a fresh disk at first start)."""
         n = self.config.nodes
-        self._rngs[i] = random.Random(f"pysyncobj:{self.config.seed}:{i}:{self.incarnation[i]}")
+        self._rngs[i] = _ScriptedRandom(
+            f"pysyncobj:{self.config.seed}:{i}:{self.incarnation[i]}", self._scripts[i],
+            self.drawn[i], lambda: None if self.policy is None else self.policy(i))
         names = [LibraryNode(f"n{j}") for j in range(n)]
         transport = self.transports[i] = _SimTransport(self, i)
         journal = _SimJournal(self.disks[i])
@@ -738,10 +770,12 @@ class Cluster:
             if idx != position:
                 raise AdapterFault("view", f"n{i}'s journal holds index {idx} at position "
                                    f"{position} (compaction is off, so there must be no gap)")
-            view.append(Entry(term, self._command(command)))
+            view.append(Entry(term, self.command(command)))
         return tuple(view)
 
-    def _command(self, command: bytes) -> Put:
+    def command(self, command: bytes) -> Put:
+        """A journal record's command as the view shows it: `put(k, v)` as `Put(k, v)`, the
+        leader's no-op as `NOOP`."""
         put = self._commands.get(command)
         if put is None:
             kind = command[0]

@@ -45,6 +45,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from raftcheck.impl.pysyncobj import FAITHFUL_CORES, PySyncObjCore
 from raftcheck.model.adapters.pysyncobj_adapter import (
     ACTION_TYPES,
     LIBRARY_VERSION,
@@ -68,6 +69,12 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
     Wait,
     describe_action,
     describe_node,
+)
+from raftcheck.model.adapters.pysyncobj_conformance import (
+    NoFaithfulCore,
+    Tracker,
+    divergence,
+    faithful_core,
 )
 from raftcheck.model.fuzz import run_machine
 from raftcheck.model.shrink import ShrinkPass, delete_chunks
@@ -172,6 +179,8 @@ class Stats:
     leaders: int = 0  # most (term, node) leaderships seen in one run
     max_term: int = 0
     limit: int | None = None  # the run count at which the current batch ends (BudgetSpent)
+    compared: int = 0  # conformance: actions compared with the faithful core
+    cut_short: dict[str, int] = field(factory=dict)  # conformance: runs stopped, by reason
     failed: bool = False  # a run of this batch failed: Hypothesis' replay of it is not counted
 
     def record(self, cluster: Cluster, world: World) -> None:
@@ -228,8 +237,10 @@ ALL_KINDS = VOTE_KINDS | REPLICATION_KINDS | CLIENT_KINDS
 MAX_WAIT_MS = 250  # a drawn delay; longer silences come from repeated waits or NextTimer
 
 
-def build_machine(nodes: int, ordering: Ordering, faults: Faults,
-                  stats: Stats) -> type[RuleBasedStateMachine]:
+def build_machine(nodes: int, ordering: Ordering, faults: Faults, stats: Stats,
+                  core: PySyncObjCore | None = None) -> type[RuleBasedStateMachine]:
+    """The machine; with `core`, conformance: each action is followed by the faithful core
+    (`Tracker`) and a divergence fails the run, instead of a property."""
     sides = partition_sides(nodes)
 
     def failed(error: E) -> E:
@@ -246,6 +257,7 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
             self.config = ClusterConfig(nodes=nodes, ordering=ordering)
             self.actions: list[Action] = []
             self.submits = 0
+            self.tracker: Tracker | None = None
 
         @initialize(seed=st.integers(0, 2**32 - 1))
         def start(self, seed: int) -> None:
@@ -271,15 +283,33 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
         def do(self, action: Action) -> None:
             before = self.c.world()
             self.actions.append(action)
+            if core is not None and self.tracker is None:
+                self.tracker = Tracker(core, self.c)
+                if self.tracker.initial:
+                    raise failed(PropertyViolated(divergence(self.tracker.initial),
+                                                  self.config, []))
             try:
-                self.c.apply(action)
+                if self.tracker is None:
+                    self.c.apply(action)
+                    violation = check_step(before, self.c.world())
+                else:
+                    violation = self.follow(self.tracker, action)
             except AdapterFault as fault:
                 raise failed(AdapterFailed(fault, self.config, list(self.actions))) from fault
-            after = self.c.world()
-            stats.record(self.c, after)
-            violation = check_step(before, after)
+            stats.record(self.c, self.c.world())
             if violation is not None:
                 raise failed(PropertyViolated(violation, self.config, list(self.actions)))
+
+        def follow(self, tracker: Tracker, action: Action) -> Violation | None:
+            """Conformance: the action on the library, the core after it, compared."""
+            running = tracker.stopped is None
+            lines = tracker.apply(action)
+            if running and not stats.failed:
+                stats.compared += tracker.stopped is None
+                if tracker.stopped is not None:
+                    stats.cut_short[tracker.stopped] = stats.cut_short.get(tracker.stopped,
+                                                                           0) + 1
+            return None if not lines else divergence(lines)
 
         def pick(self, data: st.DataObject, options: Sequence[Any], label: str) -> Any:
             return options[data.draw(st.integers(0, len(options) - 1), label=label)]
@@ -287,7 +317,7 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults,
         @invariant()
         def state_properties(self) -> None:
             # Also checked inside `do`; this covers the initial state.
-            if self.cluster is not None:
+            if self.cluster is not None and core is None:
                 violation = check_state(self.cluster.world())
                 if violation is not None:
                     raise failed(PropertyViolated(violation, self.config, list(self.actions)))
@@ -415,18 +445,22 @@ class Outcome:
 def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = True,
            observe: Callable[[Action, Cluster], None] | None = None,
            aim: Callable[[Cluster, int], Action | None] | None = None,
+           core: PySyncObjCore | None = None,
            ) -> tuple[Outcome, list[Action], list[World]]:
     """Run `actions` on a fresh cluster, checking the properties after every step; stops at
     the first violation or adapter fault. Strict: an action that does not apply raises
     ActionNotEnabled. Lenient (shrinking): it is skipped. `aim` (shrinking) is asked, in the
     state action number i would apply to, which action to apply instead (None: skip it).
     Returns the outcome, the actions applied and the views after each (the initial view
-    first)."""
+    first). With `core`, conformance: the run ends at the first divergence from the faithful
+    core (`Tracker`) instead of at a property violation."""
     cluster = Cluster(config)
+    tracker = None if core is None else Tracker(core, cluster)
     applied: list[Action] = []
     states = [cluster.world()]
     try:
-        violation = check_state(states[0])
+        violation = check_state(states[0]) if tracker is None else (
+            divergence(tracker.initial) if tracker.initial else None)
         if violation is not None:
             return Outcome(violation), applied, states
         for index, action in enumerate(actions):
@@ -437,7 +471,11 @@ def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = T
                     continue
                 action = aimed
             try:
-                cluster.apply(action)
+                lines = None
+                if tracker is None:
+                    cluster.apply(action)
+                else:
+                    lines = tracker.apply(action)
             except ActionNotEnabled:
                 if strict:
                     raise
@@ -449,7 +487,8 @@ def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = T
             if observe is not None:
                 observe(action, cluster)
             states.append(cluster.world())
-            violation = check_step(before, states[-1])
+            violation = check_step(before, states[-1]) if tracker is None else (
+                divergence(lines) if lines else None)
             if violation is not None:
                 return Outcome(violation), applied, states
         return Outcome(), applied, states
@@ -513,7 +552,8 @@ def aim(cluster: Cluster, step: Step) -> Action | None:
     return None
 
 
-def replay_steps(config: ClusterConfig, steps: Sequence[Step]) -> tuple[Outcome, list[Did]]:
+def replay_steps(config: ClusterConfig, steps: Sequence[Step],
+                 core: PySyncObjCore | None = None) -> tuple[Outcome, list[Did]]:
     """Replay `steps` leniently, each aimed first (`aim`); the outcome and what each step
     that applied did, in order."""
     did: list[Did] = []
@@ -535,19 +575,19 @@ def replay_steps(config: ClusterConfig, steps: Sequence[Step]) -> tuple[Outcome,
         did.append(Did(step, cluster.now_us - before))
 
     outcome, applied, _ = replay(config, [step.action for step in steps], strict=False,
-                                 observe=observe, aim=aim_at)
+                                 observe=observe, aim=aim_at, core=core)
     if len(applied) > len(did):  # the action an adapter fault stopped
         did.append(Did(pending.pop()[0], 0))
     return outcome, did
 
 
-def merge_clocks(config: ClusterConfig) -> ShrinkPass[Step]:
+def merge_clocks(config: ClusterConfig, core: PySyncObjCore | None = None) -> ShrinkPass[Step]:
     """A shrink pass: two clock advances (`NextTimer`, `Wait`) with no other clock advance
     between them become one `Wait`, in place of the second, that ends where the second ended
     (the steps between them now run before the first one's time passes). The latest pair
     first."""
     def candidates(steps: list[Step]) -> Iterator[list[Step]]:
-        _, did = replay_steps(config, steps)
+        _, did = replay_steps(config, steps, core)
         if len(did) != len(steps):  # a kept run replays whole; anything else is not shrunk
             return
         clocks = [i for i, step in enumerate(steps) if isinstance(step.action, (NextTimer, Wait))]
@@ -561,7 +601,8 @@ def merge_clocks(config: ClusterConfig) -> ShrinkPass[Step]:
 
 def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
            max_seconds: float = 120.0, budget: int = 1_000_000,
-           on_attempt: Callable[[int], object] | None = None) -> list[Action]:
+           on_attempt: Callable[[int], object] | None = None,
+           core: PySyncObjCore | None = None) -> list[Action]:
     """The suite's one deletion shrinker (`model.shrink.delete_chunks`: halves, then
     quarters, ... then single steps, and `merge_clocks`) while the run still ends in the same
     property's violation (or the same kind of adapter fault). Each candidate replays on a
@@ -569,17 +610,18 @@ def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
     actually applied is kept, so the result replays strictly. At most `budget` replays, none
     after `max_seconds` (the library runs live); every edit is deterministic, so a shrink
     that ends before either limit gives the same run on any machine. `on_attempt` is told the
-    length of each candidate replayed (for measurements)."""
+    length of each candidate replayed (for measurements). With `core`, the run must still
+    diverge from that faithful core (conformance)."""
     def attempt(candidate: list[Step]) -> list[Step] | None:
         if on_attempt is not None:
             on_attempt(len(candidate))
-        outcome, did = replay_steps(config, candidate)
+        outcome, did = replay_steps(config, candidate, core)
         return [d.step for d in did] if _same(outcome, wanted) else None
 
-    _, did = replay_steps(config, [Step(action) for action in actions])
+    _, did = replay_steps(config, [Step(action) for action in actions], core)
     return [step.action for step in delete_chunks(
         [d.step for d in did], attempt, budget=budget, deadline=time.monotonic() + max_seconds,
-        passes=[merge_clocks(config)])]
+        passes=[merge_clocks(config, core)])]
 
 
 # ------------------------------------------------------------------------------ records
@@ -601,6 +643,8 @@ class Record:
     library: str = f"pysyncobj {LIBRARY_VERSION}"
     format: str = FORMAT
     schema: int = SCHEMA
+    # Conformance records: the faithful core (`impl.pysyncobj`) the library diverged from.
+    core: str | None = None
 
 
 class RecordError(Exception):
@@ -656,11 +700,12 @@ def load_record(path: str | os.PathLike[str]) -> Record:
     return record
 
 
-def save_record(record: Record, seed: int, path: str | None = None) -> Path:
+def save_record(record: Record, seed: int, path: str | None = None,
+                engine: str = "fuzz") -> Path:
     """Save where `--save` said (a file, or a directory to save in) or under the suite's
     trace directory (`model.tracefile.default_trace_path`), never overwriting:
-    `fuzz-pysyncobj-<seed>.json`, then `-2`, `-3`, ..."""
-    target = default_trace_path("fuzz", "pysyncobj", seed)
+    `<engine>-pysyncobj-<seed>.json`, then `-2`, `-3`, ..."""
+    target = default_trace_path(engine, "pysyncobj", seed)
     if path is not None:
         if not path.strip():
             raise RecordError("--save needs a file or directory name")
@@ -683,8 +728,10 @@ def save_record(record: Record, seed: int, path: str | None = None) -> Path:
     raise RecordError(f"no free file name beside {target}")
 
 
-def render(config: ClusterConfig, actions: Sequence[Action], title: str) -> str:
-    """The numbered trace: each action, the nodes that changed under it, the outcome last."""
+def render(config: ClusterConfig, actions: Sequence[Action], title: str,
+           core: PySyncObjCore | None = None) -> str:
+    """The numbered trace: each action, the nodes that changed under it (the library's), the
+    outcome last; with `core`, the divergence from that faithful core."""
     lines = [f"{title}: pysyncobj {LIBRARY_VERSION}, {config.nodes} nodes, seed "
              f"{config.seed}, ordering {config.ordering} (indices as in the view: library "
              "index - 1)"]
@@ -715,8 +762,11 @@ def render(config: ClusterConfig, actions: Sequence[Action], title: str) -> str:
         probe.close()
     shown[:] = [describe_node(node, i) for i, node in enumerate(Cluster(config).world().nodes)]
     lines.append("  0. " + " | ".join(shown))
-    outcome, _, _ = replay(config, actions, strict=False, observe=observe)
-    if outcome.violation is not None:
+    outcome, _, _ = replay(config, actions, strict=False, observe=observe, core=core)
+    if outcome.violation is not None and core is not None:
+        lines.append(f"  ✗ the library and {core.name} diverge at step {len(texts_done)}:")
+        lines.extend(f"      {line}" for line in outcome.violation.detail.split("\n"))
+    elif outcome.violation is not None:
         v = outcome.violation
         lines.append(f"VIOLATED {v.property}: {v.detail}")
         lines.append(f"  why it matters: {v.why}")
@@ -744,6 +794,9 @@ class FuzzResult:
     config: ClusterConfig | None  # of the failing run
     actions: tuple[Action, ...]
     found_after: int  # actions in the failing run before shrinking
+    core: PySyncObjCore | None = None  # conformance: the faithful core followed
+    compared: int = 0  # conformance: actions compared
+    cut_short: tuple[tuple[str, int], ...] = ()  # conformance: (reason, runs) not compared whole
 
     @property
     def missing_goals(self) -> list[str]:
@@ -755,15 +808,18 @@ class FuzzResult:
             return Verdict.ADAPTER_FAULT
         if self.outcome.violation is not None:
             return Verdict.VIOLATION
-        return Verdict.CLEAN if not self.missing_goals else Verdict.INCONCLUSIVE
+        if self.missing_goals or self.cut_short:
+            return Verdict.INCONCLUSIVE
+        return Verdict.CLEAN
 
 
 def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(),
          seed: int = 0, profile: str = "ci", examples: int | None = None,
          seconds: float | None = None, steps: int | None = None,
-         shrink_seconds: float = 120.0) -> FuzzResult:
+         shrink_seconds: float = 120.0, core: PySyncObjCore | None = None) -> FuzzResult:
     """Explore PySyncObj until `examples` runs (default: the profile's) or `seconds`, or a
-    violation or adapter fault; the failing run is shrunk."""
+    violation or adapter fault; the failing run is shrunk. With `core`, conformance: the
+    faithful core follows every run (`Tracker`), and a divergence, not a property, fails it."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
     budget = examples if examples is not None else (
@@ -780,7 +836,7 @@ def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(
         size = BATCH if budget is None else min(BATCH, budget - stats.examples)
         stats.limit = stats.examples + size
         try:
-            run_machine(build_machine(nodes, ordering, faults, stats), seed, batch, size,
+            run_machine(build_machine(nodes, ordering, faults, stats, core), seed, batch, size,
                         profile, steps or DEFAULT_STEPS)
         except (PropertyViolated, AdapterFailed) as error:
             failure = error
@@ -798,11 +854,13 @@ def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(
         found_after = len(failure.actions)
         outcome = (Outcome(failure.violation) if isinstance(failure, PropertyViolated)
                    else Outcome(fault=failure.fault.kind, fault_detail=failure.fault.detail))
-        actions = shrink(config, failure.actions, outcome, shrink_seconds)
-        outcome, actions, _ = replay(config, actions)  # strict: the record must replay
+        actions = shrink(config, failure.actions, outcome, shrink_seconds, core=core)
+        # strict: the record must replay
+        outcome, actions, _ = replay(config, actions, core=core)
     return FuzzResult(seed, nodes, ordering, faults, stats.examples, stats.steps,
                       len(stats.distinct), time.monotonic() - started, frozenset(stats.goals),
-                      stats.max_term, outcome, config, tuple(actions), found_after)
+                      stats.max_term, outcome, config, tuple(actions), found_after, core,
+                      stats.compared, tuple(sorted(stats.cut_short.items())))
 
 
 def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
@@ -838,6 +896,9 @@ def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
         "found_after": result.found_after,
         "cluster_seed": None if result.config is None else result.config.seed,
         "record": None if saved is None else str(saved),
+        "conformance": None if result.core is None else {
+            "core": result.core.name, "steps_compared": result.compared,
+            "runs_cut_short": dict(result.cut_short)},
     }
 
 
@@ -856,17 +917,27 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
         raise ValueError(f"--nodes must be between 1 and 9, got {args.nodes}")
     faults = Faults(drop=args.drop, duplicate=args.duplicate, max_crashes=args.max_crashes,
                     max_partitions=args.max_partitions)
+    core = None
+    if getattr(args, "conformance", False):
+        try:
+            core = faithful_core(args.release or LIBRARY_VERSION)
+        except NoFaithfulCore as error:
+            raise ValueError(str(error)) from None
+    elif getattr(args, "release", None) is not None:
+        raise ValueError("--release applies to --conformance")
     if not args.json:
         print(f"raftcheck fuzz: core=pysyncobj ({LIBRARY_VERSION}) nodes={args.nodes} "
-              f"network={ordering} seed={seed} profile={args.profile}")
+              f"network={ordering} seed={seed} profile={args.profile}"
+              + ("" if core is None else f" conformance={core.name}"))
         print(f"faults: {faults.describe()}")
     result = fuzz(nodes=args.nodes, ordering=ordering, faults=faults, seed=seed,
                   profile=args.profile, examples=args.examples, seconds=args.seconds,
-                  steps=args.steps)
+                  steps=args.steps, core=core)
     saved = None
     if result.config is not None and not getattr(args, "no_save", False):
         try:
-            saved = save_record(Record(result.config, result.actions, result.outcome), seed,
+            saved = save_record(Record(result.config, result.actions, result.outcome,
+                                       core=None if core is None else core.name), seed,
                                 getattr(args, "save", None))
         except RecordError as error:  # a failed save must not lose the result
             print(f"raftcheck fuzz: warning: record not saved: {error}", file=sys.stderr)
@@ -878,17 +949,30 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
           f"(highest term {result.max_term})")
     for goal in ADAPTER_GOALS:
         print(f"  goal {'✓' if goal in result.goals else '✗ NOT reached:'} {goal}")
+    if core is not None:
+        print(conformance_lines(result))
     if result.config is not None:
         print()
-        print(render(result.config, result.actions, "Counterexample"))
+        print(render(result.config, result.actions,
+                     "Counterexample" if core is None else "Divergence", core))
         print(f"\n(shrunk from {result.found_after} to {len(result.actions)} steps)")
         print(f"saved: {saved}  (replay: raftcheck fuzz --core pysyncobj --replay {saved})")
         if result.outcome.fault is not None:
             print(f"\nADAPTER FAULT ({result.outcome.fault}), not a Raft finding: "
                   f"{result.outcome.fault_detail}")
+        elif core is not None:
+            print(f"\nDIVERGENCE: the library took a step {core.name} does not allow "
+                  f"(seed {seed})")
         else:
             assert result.outcome.violation is not None
             print(f"\nVIOLATION of {result.outcome.violation.property} (seed {seed})")
+    elif core is not None and not result.missing_goals and not result.cut_short:
+        print(f"CONFORMS: every one of the {result.compared} library steps of {result.examples} "
+              f"runs was a step of {core.name}, every goal reached")
+    elif result.cut_short:
+        print("INCONCLUSIVE: no divergence, but some runs were not compared to the end")
+    elif core is not None:
+        print("INCONCLUSIVE: no divergence, but some goals were never reached")
     elif result.missing_goals:
         print("INCONCLUSIVE: no violation, but some goals were never reached")
     else:
@@ -896,14 +980,34 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
     return result.verdict.exit_code
 
 
+def conformance_lines(result: FuzzResult) -> str:
+    """What conformance compared: steps, and the runs cut short by what the core leaves out."""
+    assert result.core is not None
+    lines = [f"conformance with {result.core.name}: {result.compared} library steps compared"]
+    lines.extend(f"  {runs} run(s) not compared to the end: {reason}"
+                 for reason, runs in result.cut_short)
+    return "\n".join(lines)
+
+
+def record_core(record: Record) -> PySyncObjCore | None:
+    """The faithful core a conformance record was made with (None: a property record)."""
+    if record.core is None:
+        return None
+    core = FAITHFUL_CORES.get(record.core)
+    if core is None:
+        raise RecordError(f"the record names an unknown faithful core {record.core!r}")
+    return core
+
+
 def run_replay(path: str, as_json: bool) -> int:
     """Re-run a saved record against the installed library; exit as the record ends now."""
     try:
         record = load_record(path)
+        core = record_core(record)
     except RecordError as error:
         raise ValueError(str(error)) from None
     try:
-        outcome, actions, _ = replay(record.config, record.actions)
+        outcome, actions, _ = replay(record.config, record.actions, core=core)
     except ActionNotEnabled as error:
         raise ValueError(f"{path} does not replay on pysyncobj {LIBRARY_VERSION}: "
                          f"{error}") from None
@@ -914,7 +1018,7 @@ def run_replay(path: str, as_json: bool) -> int:
                           "outcome": outcome.label, "recorded_outcome": record.outcome.label,
                           "reproduced": same}, indent=2))
     else:
-        print(render(record.config, record.actions, f"Replay of {path}"))
+        print(render(record.config, record.actions, f"Replay of {path}", core))
         print(f"\nrecorded: {record.outcome.label} ({record.library}); now: {outcome.label} "
               f"→ {'reproduced' if same else 'NOT reproduced'}")
     if outcome.fault is not None:

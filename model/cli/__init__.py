@@ -34,6 +34,7 @@ def commands() -> list[Command]:
         diff,
         explore,
         fuzz,
+        hunt,
         prove,
         replay,
         timing,
@@ -46,6 +47,7 @@ def commands() -> list[Command]:
         ("break", breaking.add_arguments, breaking.run),
         ("replay", replay.add_arguments, replay.run),
         ("diff", diff.add_arguments, diff.run),
+        ("hunt", hunt.add_arguments, hunt.run),
         ("prove", prove.add_arguments, prove.run),
         ("timing", timing.add_arguments, timing.run),
     ]
@@ -61,6 +63,8 @@ HELP = {
     "fuzz": "Hypothesis stateful exploration for a budget of runs or seconds",
     "explore": "bounded exhaustive search (BFS/DFS/simulation) with shortest counterexamples",
     "replay": "re-run a saved trace file against a core; --shrink, --format mermaid|html",
+    "hunt": "search a library's faithful core (--core pysyncobj), then confirm each "
+            "counterexample on the library: CONFIRMED, NOT CONFIRMED or CANNOT APPLY",
     "timing": "the Raft paper's Figure 16: time to elect a new leader after the leader "
               "crashes, per election-timeout range, beside the paper's figures; --plot FILE",
 }

@@ -61,6 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                               "the oldest on each link, as over TCP (default: %(default)s)")
     library.add_argument("--replay", metavar="FILE", default=None,
                          help="re-run a saved PySyncObj counterexample record")
+    library.add_argument("--conformance", action="store_true",
+                         help="follow every run with the library's faithful core "
+                              "(impl/pysyncobj.py) and report the first step where they "
+                              "diverge, instead of property violations")
+    library.add_argument("--release", default=None,
+                         help="with --conformance: the release whose faithful core to follow "
+                              "(default: the installed library's)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--workers, --ray and --continue apply to step-function cores, "
                              "not to pysyncobj")
         return _run_pysyncobj(args, seed)
-    if args.replay is not None or args.network != "any":
-        raise UsageError("--replay and --network apply to --core pysyncobj only")
+    if args.replay is not None or args.network != "any" or args.conformance or \
+            args.release is not None:
+        raise UsageError("--replay, --network, --conformance and --release apply to --core "
+                         "pysyncobj only")
     try:
         model = model_from_args(args, seed)
     except ValueError as error:

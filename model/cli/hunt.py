@@ -1,0 +1,52 @@
+"""`raftcheck hunt --core pysyncobj`: search PySyncObj's faithful core, confirm each
+counterexample on the installed library (model/adapters/pysyncobj_hunt.py)."""
+
+from __future__ import annotations
+
+import argparse
+
+from raftcheck.model.cli.common import resolve_seed
+from raftcheck.model.verdict import UsageError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--core", required=True,
+                        help="the library to hunt in: pysyncobj (needs the pysyncobj extra)")
+    parser.add_argument("--release", default=None,
+                        help="the release whose faithful core is searched (default and only "
+                             "choice: the installed library's)")
+    parser.add_argument("--nodes", type=int, default=3, help="cluster size (default: 3)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the search (default: drawn at random and printed)")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--examples", type=int, default=None,
+                        help="runs of the faithful core to search (default: the ci "
+                             "profile's)")
+    budget.add_argument("--seconds", type=float, default=None, help="time budget instead")
+    parser.add_argument("--save", metavar="PATH", default=None,
+                        help="where to save the library traces (a file or a directory; "
+                             "default: ./raftcheck-traces/hunt-pysyncobj-<seed>.json)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary only")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 1: a counterexample confirmed on the library; 3: counterexamples, none
+    confirmed; 0: none found on the faithful core within the budget."""
+    if args.core != "pysyncobj":
+        raise UsageError(f"hunt applies to --core pysyncobj (a library with a faithful core), "
+                         f"not {args.core!r}")
+    if args.examples is not None and args.examples < 1:
+        raise UsageError("--examples must be at least 1")
+    if args.seconds is not None and args.seconds <= 0:
+        raise UsageError("--seconds must be positive")
+    try:
+        from raftcheck.model.adapters import pysyncobj_hunt
+    except ImportError as error:
+        raise UsageError(f"--core pysyncobj needs the pysyncobj extra "
+                         f"(pip install 'raftcheck[pysyncobj]'): {error}") from None
+    seed = resolve_seed(args.seed)
+    try:
+        return pysyncobj_hunt.run_cli(args.release, args.nodes, seed, args.examples,
+                                      args.seconds, args.json, args.save)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
