@@ -195,8 +195,8 @@ class Model:
     config: Config = Config()
     bounds: Bounds = Bounds()
     # Checked mode validates every call into the core (types and shapes of what it returns, and
-    # that it left its input untouched: a hash of the node and event before and after; +16%
-    # per transition, benchmarks/checked_bench.py). None means: on for cores from outside
+    # that it left its input untouched: a hash of the node's fields and the event before and
+    # after; about twice the cost of a transition, README). None means: on for cores from outside
     # this package's `raftcheck.impl`, off for the bundled ones. Exceptions from the core are
     # reported as CoreFault either way.
     checked: bool | None = field(default=None, eq=False)

@@ -273,7 +273,7 @@ class Bfs:
 # messages and histories with each other, so they are cheap; an encoded one costs a marshal
 # encode and decode (about 20 µs) and comes back as new objects, which the identity memos of
 # the fingerprint and the step do not know. `--max-term 3`'s widest level (70,388 states)
-# stays live: 1.4-1.6 × faster than with 10,000 live, and a lower peak RSS (182 against 322
+# stays live: 1.4-1.6 times faster than with 10,000 live, and a lower peak RSS (182 against 322
 # MiB; docs/exhaustive.md). Wider levels pay for the states beyond it.
 QUEUE_LIVE = 100_000
 QUEUE_MEMORY = 8 * 2**20
