@@ -235,6 +235,10 @@ def main() -> None:
     for row in rows:
         if "divergence" in row:
             print(f"\n{row['release']} diverges from {row.get('core')}: {row['divergence']}")
+        hunt = row.get("hunt")
+        for c in hunt["counterexamples"] if isinstance(hunt, dict) else []:
+            if c["verdict"] != "CONFIRMED":
+                print(f"\n{row['release']}, {c['property']}: {c['verdict']}: {c['reason']}")
     print(f"\n{budget}\nmachine: {machine()}\ntotal: {total:.0f} s "
           f"(venvs made: {sum(row['venv_seconds'] for row in rows):.0f} s of it)")
 
