@@ -376,9 +376,9 @@ class PySyncObjCore(RaftCore):
 
 
 class PySyncObj0312(PySyncObjCore):
-    """PySyncObj 0.3.12 (and 0.3.13): the journal stores no term and no vote. A restarted
-    server starts at term 0 with no vote, so it can vote again in a term it voted in; the
-    commit index is stored only by the one-second timer."""
+    """PySyncObj 0.3.12 (and 0.3.13-0.3.15, `SAME_RULES`): the journal stores no term and no
+    vote. A restarted server starts at term 0 with no vote, so it can vote again in a term it
+    voted in; the commit index is stored only by the one-second timer."""
 
     name = "pysyncobj-0.3.12"
     release = "0.3.12"
@@ -430,5 +430,21 @@ class PySyncObj0311(PySyncObj0312):
 FAITHFUL: tuple[PySyncObjCore, ...] = (PySyncObjCore(), PySyncObj0312(), PySyncObj0311())
 """The faithful cores, one per release whose rules differ, newest first."""
 
+SAME_RULES: dict[str, str] = {
+    # 0.3.8-0.3.10: one syncobj.py; 0.3.11 adds only the `hasQuorum` status property.
+    "0.3.8": "0.3.11", "0.3.9": "0.3.11", "0.3.10": "0.3.11",
+    # 0.3.13: logging through a module logger, two thread helpers; 0.3.14: the tick thread
+    # survives an exception; 0.3.15: a stale `apply_command_response` fails its callback
+    # instead of asserting (client forwarding, not a core message). The journal unchanged.
+    "0.3.13": "0.3.12", "0.3.14": "0.3.12", "0.3.15": "0.3.12",
+    # 0.3.17: syncobj.py and journal.py as 0.3.16's (which brought the stored term and vote).
+    "0.3.16": "0.3.17",
+}
+"""Each release without a faithful core of its own, and the release whose core has its rules
+(read from the diff of the release's `pysyncobj/` against its neighbours'; conformance
+against the release installed, `benchmarks/pysyncobj_matrix.py`, checks each)."""
+
 RELEASES: dict[str, PySyncObjCore] = {core.release: core for core in FAITHFUL}
+RELEASES.update({release: RELEASES[rules] for release, rules in SAME_RULES.items()})
+"""Every release from 0.3.8 on, to its faithful core."""
 FAITHFUL_CORES: dict[str, PySyncObjCore] = {core.name: core for core in FAITHFUL}

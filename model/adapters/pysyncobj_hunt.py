@@ -356,9 +356,9 @@ def run_cli(release: str | None, nodes: int, seed: int, examples: int | None,
         core = faithful_core(release or LIBRARY_VERSION)
     except NoFaithfulCore as error:
         raise ValueError(str(error)) from None
-    if core.release != LIBRARY_VERSION:
+    if release not in (None, LIBRARY_VERSION):
         raise ValueError(f"the installed library is pysyncobj {LIBRARY_VERSION}; install "
-                         f"pysyncobj=={core.release} to hunt on that release")
+                         f"pysyncobj=={release} to hunt on that release")
     if not 2 <= nodes <= 9:
         raise ValueError(f"--nodes must be between 2 and 9, got {nodes}")
     started = time.monotonic()

@@ -14,7 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the library to hunt in: pysyncobj (needs the pysyncobj extra)")
     parser.add_argument("--release", default=None,
                         help="the release whose faithful core is searched (default and only "
-                             "choice: the installed library's)")
+                             "choice: the installed library's; releases without a core of "
+                             "their own take the one with their rules, impl/pysyncobj.py "
+                             "SAME_RULES)")
     parser.add_argument("--nodes", type=int, default=3, help="cluster size (default: 3)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the search (default: drawn at random and printed)")

@@ -10,6 +10,7 @@ from attrs import evolve
 from raftcheck.impl.pysyncobj import (
     NOOP,
     RELEASES,
+    SAME_RULES,
     PySyncObj0311,
     PySyncObj0312,
     PySyncObjCore,
@@ -62,6 +63,18 @@ def test_the_cores_are_bundled_by_release() -> None:
     assert {core.release for core in RELEASES.values()} == {"0.3.17", "0.3.12", "0.3.11"}
     for core in RELEASES.values():
         assert load_core(core.name) is core
+
+
+def test_every_release_from_0_3_8_has_the_core_of_its_rules() -> None:
+    """impl/pysyncobj.py's SAME_RULES: a release without a core of its own takes one of a
+    release with a core (docs/pysyncobj.md, "Release matrix")."""
+    assert sorted(RELEASES, key=lambda r: tuple(map(int, r.split(".")))) == [
+        f"0.3.{minor}" for minor in range(8, 18)]
+    assert all(RELEASES[rules].release == rules and rules not in SAME_RULES
+               for rules in SAME_RULES.values())
+    assert {r: RELEASES[r].name for r in ("0.3.8", "0.3.15", "0.3.16")} == {
+        "0.3.8": "pysyncobj-0.3.11", "0.3.15": "pysyncobj-0.3.12",
+        "0.3.16": "pysyncobj-0.3.17"}
 
 
 def test_a_new_leader_appends_a_no_op_and_sends_it() -> None:

@@ -118,6 +118,8 @@ def test_hunt_cli_confirms_and_saves_a_replayable_trace(
 @pytest.mark.parametrize("argv", [
     ["hunt", "--core", "raft"],
     ["hunt", "--core", "pysyncobj", "--release", "0.3.12"],
+    ["hunt", "--core", "pysyncobj", "--release", "0.3.16"],  # 0.3.17's rules, not installed
+    ["hunt", "--core", "pysyncobj", "--release", "0.3.7"],  # no faithful core
     ["hunt", "--core", "pysyncobj", "--nodes", "1"],
 ])
 def test_hunt_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
