@@ -16,7 +16,10 @@ import pytest
 @pytest.mark.parametrize("argv", [["break", "--list"], ["--list-cores"],
                                   ["break", "--show", "quorum-off-by-one"]])
 def test_a_closed_pipe_is_not_a_traceback(argv: list[str]) -> None:
-    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    # SIGINT as a terminal delivers it, even when the tests run in the background (which hands
+    # it on ignored, and Python keeps an ignored SIGINT ignored)
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))")
     process = subprocess.Popen([sys.executable, "-c", code, *argv], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, bufsize=0)
     assert process.stdout is not None and process.stderr is not None
@@ -35,7 +38,10 @@ def test_a_closed_pipe_is_not_a_traceback(argv: list[str]) -> None:
 def test_an_interrupted_hunt_is_inconclusive_never_escaped(argv: list[str]) -> None:
     """SIGINT to a hunt that has not found its bug yet: exit 3 and "interrupted", never the
     ESCAPED verdict (exit 1) that a miss within the whole budget earns."""
-    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    # SIGINT as a terminal delivers it, even when the tests run in the background (which hands
+    # it on ignored, and Python keeps an ignored SIGINT ignored)
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))")
     argv = [arg for arg in argv if arg != "--no-progress"]
     process = subprocess.Popen([sys.executable, "-c", code, *argv], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -51,7 +57,10 @@ def test_an_interrupted_proof_is_inconclusive_never_not_inductive() -> None:
     """SIGINT to `raftcheck prove` mid-proof: it stops promptly, says INTERRUPTED, exits 3;
     never NOT INDUCTIVE (z3 turns the signal into an unknown answer, which must not read as
     a failed check)."""
-    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    # SIGINT as a terminal delivers it, even when the tests run in the background (which hands
+    # it on ignored, and Python keeps an ignored SIGINT ignored)
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))")
     process = subprocess.Popen([sys.executable, "-c", code, "prove"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     time.sleep(6)  # z3 imported, the proof under way (the default proof takes a minute)
@@ -134,7 +143,10 @@ def test_check_says_how_far_it_is(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_sigterm_ends_explore_with_its_partial_summary() -> None:
     """`timeout` sends SIGTERM: explore stops like on Ctrl-C, prints what it covered, exit 3."""
-    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    # SIGINT as a terminal delivers it, even when the tests run in the background (which hands
+    # it on ignored, and Python keeps an ignored SIGINT ignored)
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))")
     process = subprocess.Popen([sys.executable, "-c", code, "explore", "--max-term", "3",
                                 "--no-save", "--no-progress"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

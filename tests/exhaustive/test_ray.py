@@ -116,7 +116,10 @@ def test_ctrl_c_or_sigterm_to_the_group_stops_a_local_ray_run(tmp_path: Path,
     may a scheduler's SIGTERM (which Ray's driver takes over): the search still stops
     cleanly with exit 3 and its checkpoint."""
     pytest.importorskip("ray")
-    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    # SIGINT as a terminal delivers it, even when the tests run in the background (which hands
+    # it on ignored, and Python keeps an ignored SIGINT ignored)
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))")
     process = subprocess.Popen(
         [sys.executable, "-c", code, "explore", "--ray", "local", "--workers", "2",
          "--checkpoint", str(tmp_path), "--checkpoint-every", "0.5", "--no-save",

@@ -255,7 +255,10 @@ def test_no_leader_to_crash_is_inconclusive(capsys: pytest.CaptureFixture[str]) 
 
 
 def test_an_interrupted_run_says_so_and_exits_3() -> None:
-    code = "import sys; from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))"
+    # SIGINT as a terminal delivers it, even when the tests run in the background (which hands
+    # it on ignored, and Python keeps an ignored SIGINT ignored)
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            "from raftcheck.model.cli import main; sys.exit(main(sys.argv[1:]))")
     process = subprocess.Popen([sys.executable, "-c", code, "timing", "--trials", "100000",
                                 "--ranges", "150-155", "--seed", "1"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
