@@ -94,14 +94,15 @@ def bfs(model: AnyModel, *, symmetry: bool, limits: Limits, max_depth: int | Non
               violation: Violation | None) -> str:
         """Fold one expanded successor into the search, in sequential BFS order."""
         new = False
-        if after is not None and fp not in search.seen:
-            if limits.max_states is not None and len(search.seen) >= limits.max_states:
+        if after is not None:
+            if limits.max_states is not None and len(search.seen) >= limits.max_states \
+                    and fp not in search.seen:
                 return "max_states"
-            search.seen.add(fp)
+            new = search.seen.add(fp)  # True when not seen before
+        if new:
             search.next_level.fps.append(fp)
             search.next_level.parents.append(position)
             search.next_level.indices.append(index)
-            new = True
             search.next_frontier.append(after)  # a World, or a worker's encoding of one
             if not parallel and len(search.goals) < len(model.goal_names):
                 search.goals |= model.goals_reached(after)
