@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from attrs import evolve, frozen
 from hypothesis import Phase, seed as hypothesis_seed
@@ -180,8 +180,7 @@ def fuzz(
         check_address(ray)
     if steps is not None and not 1 <= steps <= MAX_STEPS:
         raise UsageError(f"steps must be between 1 and {MAX_STEPS:,}, got {steps}")
-    budget = examples if examples is not None else (
-        None if seconds is not None else PROFILES[profile]["max_examples"])
+    budget = example_budget(profile, examples, seconds)
     stats = RunStats(on_step=on_progress)
     started = time.monotonic()
     deadline = None if seconds is None else started + seconds
@@ -241,29 +240,72 @@ def fuzz_each(model: Model, *, seed: int = 0, profile: str = "ci",
               on_progress: Callable[[RunStats], None] | None = None,
               ray: str | None = None) -> list[FuzzResult]:
     """Fuzz `model` for the whole budget, reporting every property it breaks, not only the
-    first: after each violation (shrunk as usual) the search goes on with that property
-    ignored, in fresh runs (round k is seeded with (seed, k)), until the budget is spent or a
-    round is clean. One result per round; each violated property appears once. A core fault
-    ends it (it is not a property that can be set aside)."""
-    budget = examples if examples is not None else (
-        None if seconds is not None else PROFILES[profile]["max_examples"])
+    first (`each_property`): after each violation (shrunk as usual) the search goes on with
+    that property ignored. One result per round; each violated property appears once. A core
+    fault ends it (it is not a property that can be set aside)."""
+    def run_round(round_seed: int, left: int | None, remaining: float | None,
+                  ignored: tuple[str, ...]) -> FuzzResult:
+        current = evolve(model, properties=model.properties.ignoring(ignored)) \
+            if ignored else model
+        return fuzz(current, seed=round_seed, profile=profile, examples=left,
+                    seconds=remaining, steps=steps, workers=workers,
+                    on_progress=on_progress, ray=ray)
+
+    def broken(result: FuzzResult) -> str | None:
+        if result.violation is None or result.violation.property == CORE_FAULT:
+            return None
+        return result.violation.property
+
+    checked = [p.name for p in model.properties.all if p.kind != "sometimes"]
+    return each_property(run_round, broken, checked, seed=seed,
+                         budget=example_budget(profile, examples, seconds), seconds=seconds)
+
+
+def example_budget(profile: str, examples: int | None, seconds: float | None) -> int | None:
+    """The runs a budget allows: `examples`, else none with a time budget (None: unbounded),
+    else the profile's."""
+    if examples is not None:
+        return examples
+    return None if seconds is not None else int(PROFILES[profile]["max_examples"])
+
+
+class Round(Protocol):
+    """What `each_property` needs of a round's result."""
+
+    @property
+    def examples(self) -> int: ...
+
+
+R = TypeVar("R", bound=Round)
+
+
+def each_property(run_round: Callable[[int, int | None, float | None, tuple[str, ...]], R],
+                  broken: Callable[[R], str | None], checked: Sequence[str], *, seed: int,
+                  budget: int | None, seconds: float | None) -> list[R]:
+    """The rounds of a search for every property broken (`--continue`), for any engine that
+    runs a budget: `run_round(seed, runs left, seconds left, ignored)` searches fresh runs
+    with the properties broken so far ignored (round k is seeded with (seed, k), the first
+    with `seed`), and `broken` names the property a round broke (None: it broke none, or
+    failed in a way that ends the search). The rounds go on until the budget (`budget` runs,
+    or `seconds`) is spent, a round breaks nothing, or every property of `checked` is
+    broken."""
     deadline = None if seconds is None else time.monotonic() + seconds
-    results: list[FuzzResult] = []
-    current = model
+    results: list[R] = []
+    ignored: list[str] = []
     while True:
         left = None if budget is None else budget - sum(r.examples for r in results)
         remaining = None if deadline is None else deadline - time.monotonic()
         if (left is not None and left < 1) or (remaining is not None and remaining <= 0):
             break
         round_seed = seed if not results else batch_seed(seed, -len(results))
-        result = fuzz(current, seed=round_seed, profile=profile, examples=left,
-                      seconds=remaining, steps=steps, workers=workers,
-                      on_progress=on_progress, ray=ray)
+        result = run_round(round_seed, left, remaining, tuple(ignored))
         results.append(result)
-        if result.violation is None or result.violation.property == CORE_FAULT:
+        name = broken(result)
+        if name is None:
             break
-        current = evolve(current, properties=current.properties.ignoring(
-            [result.violation.property]))
+        ignored.append(name)
+        if all(other in ignored for other in checked):
+            break
     return results
 
 

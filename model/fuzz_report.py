@@ -3,7 +3,11 @@ and `raftcheck check` print. Pure functions of a `FuzzResult` (model/fuzz.py).""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
+
+from attrs import frozen
 
 from raftcheck.model.fuzz import FuzzResult
 from raftcheck.model.verdict import Verdict
@@ -48,3 +52,37 @@ def fuzz_summary(result: FuzzResult, model: Model) -> dict[str, Any]:
             "actions": [repr(action) for action in result.actions],
         },
     }
+
+
+@frozen
+class RoundReport:
+    """One round of a search for every property broken (`--continue`), as its report shows
+    it, for any engine that has rounds."""
+
+    seed: int
+    ignoring: tuple[str, ...]  # the properties broken in the rounds before
+    examples: int
+    violated: str | None  # the property it broke (a core fault counts)
+    text: str | None  # printed under the round's header: its trace and verdict (None: none)
+    summary: dict[str, Any]  # its JSON summary
+
+
+def report_rounds(rounds: Sequence[RoundReport], seed: int, verdict: Verdict,
+                  as_json: bool) -> None:
+    """Print a --continue search: each round that found something (a header, its text),
+    then the properties broken and the verdict; or all of it as one JSON object."""
+    runs = sum(r.examples for r in rounds)
+    names = [r.violated for r in rounds if r.violated is not None]
+    if as_json:
+        print(json.dumps({"engine": "fuzz", "continue": True, "seed": seed, "runs": runs,
+                          "verdict": verdict.value.lower(), "violated": names,
+                          "rounds": [r.summary for r in rounds]}, indent=2))
+        return
+    for number, found in enumerate(rounds, 1):
+        if found.text is not None:
+            print(f"\n=== round {number} (seed {found.seed}, ignoring: "
+                  f"{', '.join(found.ignoring) or 'nothing'})")
+            print(found.text)
+    print(f"\n{len(names)} properties broken in {runs} runs: {', '.join(names)}" if names
+          else f"\n{runs} runs: no property broken")
+    print(verdict.value)

@@ -76,7 +76,9 @@ from raftcheck.model.adapters.pysyncobj_conformance import (
     divergence,
     faithful_core,
 )
-from raftcheck.model.fuzz import run_machine
+from raftcheck.model.fuzz import each_property, example_budget, run_machine
+from raftcheck.model.fuzz_report import RoundReport, report_rounds
+from raftcheck.model.options import properties_from_args
 from raftcheck.model.shrink import ShrinkPass, delete_chunks
 from raftcheck.model.stateful import PROFILES, BudgetSpent
 from raftcheck.model.tracefile import PYSYNCOBJ_FORMAT, default_trace_path
@@ -87,8 +89,8 @@ from raftcheck.properties import (
     GOALS,
     STATE_PROPERTIES,
     TRANSITION_PROPERTIES,
+    Properties,
     Violation,
-    check_state,
 )
 
 BATCH = 50
@@ -205,27 +207,68 @@ def partition_sides(n: int) -> list[frozenset[int]]:
     return sorted(sides, key=lambda s: (len(s), sorted(s)))
 
 
-def check_step(before: World, after: World) -> Violation | None:
-    """The properties after one action, strongest first: Figure 3's state properties and
-    Leader Append-Only in the paper's order, then the auxiliaries (Commit Within Log and the
-    transition properties). `properties.check_transition` checks the same set with the
-    transition properties first; one PySyncObj action can break several at once (a stale
-    AppendEntries that truncates applied entries breaks State Machine Safety and Commit Index
-    Monotonicity together), and the report should name the Figure 3 one."""
-    for name in FIGURE_3:
-        if name in STATE_PROPERTIES:
-            violation = STATE_PROPERTIES[name](after)
-        else:
-            violation = TRANSITION_PROPERTIES[name](before, after)
+# The properties in the order `check_step` checks them: Figure 3's in the paper's order, then
+# the auxiliaries (Commit Within Log, then the transition properties).
+CHECK_ORDER: tuple[str, ...] = (
+    *FIGURE_3, *(name for name in STATE_PROPERTIES if name not in FIGURE_3),
+    *(name for name in TRANSITION_PROPERTIES if name not in FIGURE_3))
+# Which properties a run checks: a selection of CHECK_ORDER, in that order; None: all of them.
+Checked = tuple[str, ...] | None
+
+
+def select(properties: Properties) -> Checked:
+    """The properties of a selection (`--property`, `--ignore`) the adapter checks, in
+    `CHECK_ORDER` (None: every one). Raises ValueError for a progress property, which needs
+    a world the adapter does not have."""
+    unchecked = sorted(properties.progress_names | properties.fair_names)
+    if unchecked:
+        raise ValueError(f"the progress properties ({', '.join(unchecked)}) are not checked "
+                         "on pysyncobj")
+    chosen = tuple(name for name in CHECK_ORDER if name in properties.names)
+    if not chosen:
+        raise ValueError("no safety property selected: the reachability goals are tracked, "
+                         "not checked")
+    return None if chosen == CHECK_ORDER else chosen
+
+
+def check_property(name: str, before: World, after: World) -> Violation | None:
+    """Property `name` on the step before -> after (a state property on `after`)."""
+    if name in STATE_PROPERTIES:
+        return STATE_PROPERTIES[name](after)
+    return TRANSITION_PROPERTIES[name](before, after)
+
+
+def check_step(before: World, after: World, checked: Checked = None) -> Violation | None:
+    """The properties after one action (`checked`, or all), strongest first: Figure 3's
+    state properties and Leader Append-Only in the paper's order, then the auxiliaries
+    (Commit Within Log and the transition properties). `properties.check_transition` checks
+    the same set with the transition properties first; one PySyncObj action can break
+    several at once (a stale AppendEntries that truncates applied entries breaks State
+    Machine Safety and Commit Index Monotonicity together), and the report should name the
+    Figure 3 one."""
+    for name in CHECK_ORDER if checked is None else checked:
+        violation = check_property(name, before, after)
         if violation is not None:
             return violation
-    for name, state_property in STATE_PROPERTIES.items():
-        if name not in FIGURE_3 and (violation := state_property(after)) is not None:
-            return violation
-    for name, transition_property in TRANSITION_PROPERTIES.items():
-        if name not in FIGURE_3 and (violation := transition_property(before, after)):
-            return violation
     return None
+
+
+def check_initial(world: World, checked: Checked = None) -> Violation | None:
+    """The state properties (`checked`, or all) on a run's initial state."""
+    return next((violation for name in (CHECK_ORDER if checked is None else checked)
+                 if name in STATE_PROPERTIES
+                 and (violation := STATE_PROPERTIES[name](world)) is not None), None)
+
+
+def describe_checked(checked: Checked) -> str:
+    """A selection in words: every property, every property but the few left out, or the
+    few checked."""
+    if checked is None:
+        return "every property"
+    left_out = [name for name in CHECK_ORDER if name not in checked]
+    if len(left_out) < len(checked):
+        return "every property but " + ", ".join(left_out)
+    return ", ".join(checked)
 
 
 E = TypeVar("E", bound=Exception)
@@ -238,9 +281,11 @@ MAX_WAIT_MS = 250  # a drawn delay; longer silences come from repeated waits or 
 
 
 def build_machine(nodes: int, ordering: Ordering, faults: Faults, stats: Stats,
-                  core: PySyncObjCore | None = None) -> type[RuleBasedStateMachine]:
-    """The machine; with `core`, conformance: each action is followed by the faithful core
-    (`Tracker`) and a divergence fails the run, instead of a property."""
+                  core: PySyncObjCore | None = None,
+                  checked: Checked = None) -> type[RuleBasedStateMachine]:
+    """The machine, checking the properties `checked` (None: all); with `core`,
+    conformance: each action is followed by the faithful core (`Tracker`) and a divergence
+    fails the run, instead of a property."""
     sides = partition_sides(nodes)
 
     def failed(error: E) -> E:
@@ -291,7 +336,7 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults, stats: Stats,
             try:
                 if self.tracker is None:
                     self.c.apply(action)
-                    violation = check_step(before, self.c.world())
+                    violation = check_step(before, self.c.world(), checked)
                 else:
                     violation = self.follow(self.tracker, action)
             except AdapterFault as fault:
@@ -318,7 +363,7 @@ def build_machine(nodes: int, ordering: Ordering, faults: Faults, stats: Stats,
         def state_properties(self) -> None:
             # Also checked inside `do`; this covers the initial state.
             if self.cluster is not None and core is None:
-                violation = check_state(self.cluster.world())
+                violation = check_initial(self.cluster.world(), checked)
                 if violation is not None:
                     raise failed(PropertyViolated(violation, self.config, list(self.actions)))
 
@@ -445,21 +490,21 @@ class Outcome:
 def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = True,
            observe: Callable[[Action, Cluster], None] | None = None,
            aim: Callable[[Cluster, int], Action | None] | None = None,
-           core: PySyncObjCore | None = None,
+           core: PySyncObjCore | None = None, checked: Checked = None,
            ) -> tuple[Outcome, list[Action], list[World]]:
     """Run `actions` on a fresh cluster, checking the properties after every step; stops at
     the first violation or adapter fault. Strict: an action that does not apply raises
     ActionNotEnabled. Lenient (shrinking): it is skipped. `aim` (shrinking) is asked, in the
     state action number i would apply to, which action to apply instead (None: skip it).
     Returns the outcome, the actions applied and the views after each (the initial view
-    first). With `core`, conformance: the run ends at the first divergence from the faithful
-    core (`Tracker`) instead of at a property violation."""
+    first). The properties checked are `checked` (None: all); with `core`, conformance: the
+    run ends at the first divergence from the faithful core (`Tracker`) instead."""
     cluster = Cluster(config)
     tracker = None if core is None else Tracker(core, cluster)
     applied: list[Action] = []
     states = [cluster.world()]
     try:
-        violation = check_state(states[0]) if tracker is None else (
+        violation = check_initial(states[0], checked) if tracker is None else (
             divergence(tracker.initial) if tracker.initial else None)
         if violation is not None:
             return Outcome(violation), applied, states
@@ -487,7 +532,7 @@ def replay(config: ClusterConfig, actions: Sequence[Action], *, strict: bool = T
             if observe is not None:
                 observe(action, cluster)
             states.append(cluster.world())
-            violation = check_step(before, states[-1]) if tracker is None else (
+            violation = check_step(before, states[-1], checked) if tracker is None else (
                 divergence(lines) if lines else None)
             if violation is not None:
                 return Outcome(violation), applied, states
@@ -553,7 +598,8 @@ def aim(cluster: Cluster, step: Step) -> Action | None:
 
 
 def replay_steps(config: ClusterConfig, steps: Sequence[Step],
-                 core: PySyncObjCore | None = None) -> tuple[Outcome, list[Did]]:
+                 core: PySyncObjCore | None = None,
+                 checked: Checked = None) -> tuple[Outcome, list[Did]]:
     """Replay `steps` leniently, each aimed first (`aim`); the outcome and what each step
     that applied did, in order."""
     did: list[Did] = []
@@ -575,19 +621,20 @@ def replay_steps(config: ClusterConfig, steps: Sequence[Step],
         did.append(Did(step, cluster.now_us - before))
 
     outcome, applied, _ = replay(config, [step.action for step in steps], strict=False,
-                                 observe=observe, aim=aim_at, core=core)
+                                 observe=observe, aim=aim_at, core=core, checked=checked)
     if len(applied) > len(did):  # the action an adapter fault stopped
         did.append(Did(pending.pop()[0], 0))
     return outcome, did
 
 
-def merge_clocks(config: ClusterConfig, core: PySyncObjCore | None = None) -> ShrinkPass[Step]:
+def merge_clocks(config: ClusterConfig, core: PySyncObjCore | None = None,
+                 checked: Checked = None) -> ShrinkPass[Step]:
     """A shrink pass: two clock advances (`NextTimer`, `Wait`) with no other clock advance
     between them become one `Wait`, in place of the second, that ends where the second ended
     (the steps between them now run before the first one's time passes). The latest pair
     first."""
     def candidates(steps: list[Step]) -> Iterator[list[Step]]:
-        _, did = replay_steps(config, steps, core)
+        _, did = replay_steps(config, steps, core, checked)
         if len(did) != len(steps):  # a kept run replays whole; anything else is not shrunk
             return
         clocks = [i for i, step in enumerate(steps) if isinstance(step.action, (NextTimer, Wait))]
@@ -602,7 +649,7 @@ def merge_clocks(config: ClusterConfig, core: PySyncObjCore | None = None) -> Sh
 def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
            max_seconds: float = 120.0, budget: int = 1_000_000,
            on_attempt: Callable[[int], object] | None = None,
-           core: PySyncObjCore | None = None) -> list[Action]:
+           core: PySyncObjCore | None = None, checked: Checked = None) -> list[Action]:
     """The suite's one deletion shrinker (`model.shrink.delete_chunks`: halves, then
     quarters, ... then single steps, and `merge_clocks`) while the run still ends in the same
     property's violation (or the same kind of adapter fault). Each candidate replays on a
@@ -610,18 +657,19 @@ def shrink(config: ClusterConfig, actions: Sequence[Action], wanted: Outcome,
     actually applied is kept, so the result replays strictly. At most `budget` replays, none
     after `max_seconds` (the library runs live); every edit is deterministic, so a shrink
     that ends before either limit gives the same run on any machine. `on_attempt` is told the
-    length of each candidate replayed (for measurements). With `core`, the run must still
-    diverge from that faithful core (conformance)."""
+    length of each candidate replayed (for measurements). The properties checked are
+    `checked` (None: all); with `core`, the run must still diverge from that faithful core
+    (conformance)."""
     def attempt(candidate: list[Step]) -> list[Step] | None:
         if on_attempt is not None:
             on_attempt(len(candidate))
-        outcome, did = replay_steps(config, candidate, core)
+        outcome, did = replay_steps(config, candidate, core, checked)
         return [d.step for d in did] if _same(outcome, wanted) else None
 
-    _, did = replay_steps(config, [Step(action) for action in actions], core)
+    _, did = replay_steps(config, [Step(action) for action in actions], core, checked)
     return [step.action for step in delete_chunks(
         [d.step for d in did], attempt, budget=budget, deadline=time.monotonic() + max_seconds,
-        passes=[merge_clocks(config, core)])]
+        passes=[merge_clocks(config, core, checked)])]
 
 
 # ------------------------------------------------------------------------------ records
@@ -645,6 +693,9 @@ class Record:
     schema: int = SCHEMA
     # Conformance records: the faithful core (`impl.pysyncobj`) the library diverged from.
     core: str | None = None
+    # The properties the run checked, in `CHECK_ORDER` (None: every one); a replay checks
+    # the same.
+    properties: Checked = None
 
 
 class RecordError(Exception):
@@ -729,9 +780,10 @@ def save_record(record: Record, seed: int, path: str | None = None,
 
 
 def render(config: ClusterConfig, actions: Sequence[Action], title: str,
-           core: PySyncObjCore | None = None) -> str:
+           core: PySyncObjCore | None = None, checked: Checked = None) -> str:
     """The numbered trace: each action, the nodes that changed under it (the library's), the
-    outcome last; with `core`, the divergence from that faithful core."""
+    outcome last (of the properties `checked`, None: all); with `core`, the divergence from
+    that faithful core."""
     lines = [f"{title}: pysyncobj {LIBRARY_VERSION}, {config.nodes} nodes, seed "
              f"{config.seed}, ordering {config.ordering} (indices as in the view: library "
              "index - 1)"]
@@ -762,7 +814,8 @@ def render(config: ClusterConfig, actions: Sequence[Action], title: str,
         probe.close()
     shown[:] = [describe_node(node, i) for i, node in enumerate(Cluster(config).world().nodes)]
     lines.append("  0. " + " | ".join(shown))
-    outcome, _, _ = replay(config, actions, strict=False, observe=observe, core=core)
+    outcome, _, _ = replay(config, actions, strict=False, observe=observe, core=core,
+                           checked=checked)
     if outcome.violation is not None and core is not None:
         lines.append(f"  ✗ the library and {core.name} diverge at step {len(texts_done)}:")
         lines.extend(f"      {line}" for line in outcome.violation.detail.split("\n"))
@@ -797,6 +850,7 @@ class FuzzResult:
     core: PySyncObjCore | None = None  # conformance: the faithful core followed
     compared: int = 0  # conformance: actions compared
     cut_short: tuple[tuple[str, int], ...] = ()  # conformance: (reason, runs) not compared whole
+    checked: Checked = None  # the properties checked (None: all)
 
     @property
     def missing_goals(self) -> list[str]:
@@ -816,14 +870,15 @@ class FuzzResult:
 def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(),
          seed: int = 0, profile: str = "ci", examples: int | None = None,
          seconds: float | None = None, steps: int | None = None,
-         shrink_seconds: float = 120.0, core: PySyncObjCore | None = None) -> FuzzResult:
+         shrink_seconds: float = 120.0, core: PySyncObjCore | None = None,
+         checked: Checked = None) -> FuzzResult:
     """Explore PySyncObj until `examples` runs (default: the profile's) or `seconds`, or a
-    violation or adapter fault; the failing run is shrunk. With `core`, conformance: the
-    faithful core follows every run (`Tracker`), and a divergence, not a property, fails it."""
+    violation of a property of `checked` (None: all) or an adapter fault; the failing run is
+    shrunk. With `core`, conformance: the faithful core follows every run (`Tracker`), and a
+    divergence, not a property, fails it."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose from {', '.join(PROFILES)}")
-    budget = examples if examples is not None else (
-        None if seconds is not None else PROFILES[profile]["max_examples"])
+    budget = example_budget(profile, examples, seconds)
     stats = Stats()
     started = time.monotonic()
     failure: PropertyViolated | AdapterFailed | None = None
@@ -836,8 +891,8 @@ def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(
         size = BATCH if budget is None else min(BATCH, budget - stats.examples)
         stats.limit = stats.examples + size
         try:
-            run_machine(build_machine(nodes, ordering, faults, stats, core), seed, batch, size,
-                        profile, steps or DEFAULT_STEPS)
+            run_machine(build_machine(nodes, ordering, faults, stats, core, checked), seed,
+                        batch, size, profile, steps or DEFAULT_STEPS)
         except (PropertyViolated, AdapterFailed) as error:
             failure = error
         except BudgetSpent:
@@ -854,13 +909,14 @@ def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = Faults(
         found_after = len(failure.actions)
         outcome = (Outcome(failure.violation) if isinstance(failure, PropertyViolated)
                    else Outcome(fault=failure.fault.kind, fault_detail=failure.fault.detail))
-        actions = shrink(config, failure.actions, outcome, shrink_seconds, core=core)
+        actions = shrink(config, failure.actions, outcome, shrink_seconds, core=core,
+                         checked=checked)
         # strict: the record must replay
-        outcome, actions, _ = replay(config, actions, core=core)
+        outcome, actions, _ = replay(config, actions, core=core, checked=checked)
     return FuzzResult(seed, nodes, ordering, faults, stats.examples, stats.steps,
                       len(stats.distinct), time.monotonic() - started, frozenset(stats.goals),
                       stats.max_term, outcome, config, tuple(actions), found_after, core,
-                      stats.compared, tuple(sorted(stats.cut_short.items())))
+                      stats.compared, tuple(sorted(stats.cut_short.items())), checked)
 
 
 def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
@@ -896,6 +952,7 @@ def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
         "found_after": result.found_after,
         "cluster_seed": None if result.config is None else result.config.seed,
         "record": None if saved is None else str(saved),
+        "properties": None if result.checked is None else list(result.checked),
         "conformance": None if result.core is None else {
             "core": result.core.name, "steps_compared": result.compared,
             "runs_cut_short": dict(result.cut_short)},
@@ -908,10 +965,16 @@ def summary(result: FuzzResult, saved: Path | None) -> dict[str, Any]:
 def run_cli(args: argparse.Namespace, seed: int) -> int:
     """`raftcheck fuzz --core pysyncobj` (dispatched from model/cli/fuzz.py). Uses --nodes,
     --drop/--duplicate, --max-crashes, --max-partitions, --seed, --profile, --examples,
-    --seconds, --steps, --json, plus --network and --replay."""
+    --seconds, --steps, --property/--ignore, --continue, --json, plus --network, --replay,
+    --conformance and --release."""
+    selected = bool(getattr(args, "properties", None) or getattr(args, "ignored", None))
+    checked = select(properties_from_args(args))
+    keep_going = getattr(args, "keep_going", False)
     replay_path = getattr(args, "replay", None)
     if replay_path is not None:
-        return run_replay(replay_path, args.json)
+        if keep_going:
+            raise ValueError("--continue applies to a search, not to --replay")
+        return run_replay(replay_path, args.json, checked, selected)
     ordering: Ordering = "fifo" if getattr(args, "network", "any") == "fifo" else "any"
     if not 1 <= args.nodes <= 9:
         raise ValueError(f"--nodes must be between 1 and 9, got {args.nodes}")
@@ -919,6 +982,9 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
                     max_partitions=args.max_partitions)
     core = None
     if getattr(args, "conformance", False):
+        if selected or keep_going:
+            raise ValueError("--property, --ignore and --continue apply to the properties, "
+                             "which --conformance does not check")
         try:
             core = faithful_core(args.release or LIBRARY_VERSION)
         except NoFaithfulCore as error:
@@ -930,17 +996,21 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
               f"network={ordering} seed={seed} profile={args.profile}"
               + ("" if core is None else f" conformance={core.name}"))
         print(f"faults: {faults.describe()}")
-    result = fuzz(nodes=args.nodes, ordering=ordering, faults=faults, seed=seed,
-                  profile=args.profile, examples=args.examples, seconds=args.seconds,
-                  steps=args.steps, core=core)
-    saved = None
-    if result.config is not None and not getattr(args, "no_save", False):
-        try:
-            saved = save_record(Record(result.config, result.actions, result.outcome,
-                                       core=None if core is None else core.name), seed,
-                                getattr(args, "save", None))
-        except RecordError as error:  # a failed save must not lose the result
-            print(f"raftcheck fuzz: warning: record not saved: {error}", file=sys.stderr)
+        if checked is not None:
+            print(f"properties: {describe_checked(checked)}")
+
+    def search(round_seed: int, examples: int | None, seconds: float | None,
+               ignored: tuple[str, ...] = ()) -> FuzzResult:
+        round_checked = checked if not ignored else tuple(
+            name for name in (checked or CHECK_ORDER) if name not in ignored)
+        return fuzz(nodes=args.nodes, ordering=ordering, faults=faults, seed=round_seed,
+                    profile=args.profile, examples=examples, seconds=seconds,
+                    steps=args.steps, core=core, checked=round_checked)
+
+    if keep_going:
+        return run_each(args, search, seed, checked)
+    result = search(seed, args.examples, args.seconds)
+    saved = save_result(args, result, seed)
     if args.json:
         print(json.dumps(summary(result, saved), indent=2))
         return result.verdict.exit_code
@@ -953,19 +1023,7 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
         print(conformance_lines(result))
     if result.config is not None:
         print()
-        print(render(result.config, result.actions,
-                     "Counterexample" if core is None else "Divergence", core))
-        print(f"\n(shrunk from {result.found_after} to {len(result.actions)} steps)")
-        print(f"saved: {saved}  (replay: raftcheck fuzz --core pysyncobj --replay {saved})")
-        if result.outcome.fault is not None:
-            print(f"\nADAPTER FAULT ({result.outcome.fault}), not a Raft finding: "
-                  f"{result.outcome.fault_detail}")
-        elif core is not None:
-            print(f"\nDIVERGENCE: the library took a step {core.name} does not allow "
-                  f"(seed {seed})")
-        else:
-            assert result.outcome.violation is not None
-            print(f"\nVIOLATION of {result.outcome.violation.property} (seed {seed})")
+        print(found_lines(result, saved))
     elif core is not None and not result.missing_goals and not result.cut_short:
         print(f"CONFORMS: every one of the {result.compared} library steps of {result.examples} "
               f"runs was a step of {core.name}, every goal reached")
@@ -978,6 +1036,72 @@ def run_cli(args: argparse.Namespace, seed: int) -> int:
     else:
         print("CLEAN: no property violated, every goal reached")
     return result.verdict.exit_code
+
+
+def save_result(args: argparse.Namespace, result: FuzzResult, seed: int) -> Path | None:
+    """Save a failing run's record as --save/--no-save say; a failed save only warns."""
+    if result.config is None or getattr(args, "no_save", False):
+        return None
+    try:
+        return save_record(Record(result.config, result.actions, result.outcome,
+                                  core=None if result.core is None else result.core.name,
+                                  properties=result.checked), seed,
+                           getattr(args, "save", None))
+    except RecordError as error:  # a failed save must not lose the result
+        print(f"raftcheck fuzz: warning: record not saved: {error}", file=sys.stderr)
+        return None
+
+
+def found_lines(result: FuzzResult, saved: Path | None) -> str:
+    """A failing run as printed: its shrunk trace, where it was saved, what it found."""
+    assert result.config is not None
+    core = result.core
+    lines = [render(result.config, result.actions,
+                    "Counterexample" if core is None else "Divergence", core, result.checked),
+             f"\n(shrunk from {result.found_after} to {len(result.actions)} steps)"]
+    if saved is not None:
+        lines.append(f"saved: {saved}  (replay: raftcheck fuzz --core pysyncobj --replay "
+                     f"{saved})")
+    if result.outcome.fault is not None:
+        lines.append(f"\nADAPTER FAULT ({result.outcome.fault}), not a Raft finding: "
+                     f"{result.outcome.fault_detail}")
+    elif core is not None:
+        lines.append(f"\nDIVERGENCE: the library took a step {core.name} does not allow "
+                     f"(seed {result.seed})")
+    else:
+        assert result.outcome.violation is not None
+        lines.append(f"\nVIOLATION of {result.outcome.violation.property} (seed "
+                     f"{result.seed})")
+    return "\n".join(lines)
+
+
+def run_each(args: argparse.Namespace,
+             search: Callable[[int, int | None, float | None, tuple[str, ...]], FuzzResult],
+             seed: int, checked: Checked) -> int:
+    """--continue: after each violation, fresh runs for the rest of the budget without that
+    property (`model.fuzz.each_property`); every property broken is reported, each with its
+    shrunk trace and saved record. Exit 1 if any was broken; else as the last round ends
+    (an adapter fault ends the search: exit 4 when nothing was broken before it)."""
+    def broken(result: FuzzResult) -> str | None:
+        violation = result.outcome.violation
+        return None if violation is None else violation.property
+
+    results = each_property(search, broken, checked or CHECK_ORDER, seed=seed,
+                            budget=example_budget(args.profile, args.examples, args.seconds),
+                            seconds=args.seconds)
+    rounds = []
+    ignored: list[str] = []
+    for result in results:
+        saved = save_result(args, result, seed)
+        rounds.append(RoundReport(
+            result.seed, tuple(ignored), result.examples, broken(result),
+            None if result.config is None else found_lines(result, saved),
+            summary(result, saved)))
+        if (name := broken(result)) is not None:
+            ignored.append(name)
+    verdict = Verdict.VIOLATION if ignored else results[-1].verdict
+    report_rounds(rounds, seed, verdict, args.json)
+    return verdict.exit_code
 
 
 def conformance_lines(result: FuzzResult) -> str:
@@ -999,15 +1123,23 @@ def record_core(record: Record) -> PySyncObjCore | None:
     return core
 
 
-def run_replay(path: str, as_json: bool) -> int:
-    """Re-run a saved record against the installed library; exit as the record ends now."""
+def run_replay(path: str, as_json: bool, checked: Checked = None,
+               selected: bool = False) -> int:
+    """Re-run a saved record against the installed library, checking the properties it was
+    found with (with `selected`: `checked` instead, as given on the command line); exit as
+    the record ends now."""
     try:
         record = load_record(path)
         core = record_core(record)
     except RecordError as error:
         raise ValueError(str(error)) from None
+    if selected and core is not None:
+        raise ValueError("--property and --ignore apply to the properties, which a "
+                         "conformance record does not check")
+    checking = checked if selected else record.properties
     try:
-        outcome, actions, _ = replay(record.config, record.actions, core=core)
+        outcome, actions, _ = replay(record.config, record.actions, core=core,
+                                     checked=checking)
     except ActionNotEnabled as error:
         raise ValueError(f"{path} does not replay on pysyncobj {LIBRARY_VERSION}: "
                          f"{error}") from None
@@ -1016,9 +1148,14 @@ def run_replay(path: str, as_json: bool) -> int:
         print(json.dumps({"record": path, "library": f"pysyncobj {LIBRARY_VERSION}",
                           "recorded_with": record.library, "steps": len(actions),
                           "outcome": outcome.label, "recorded_outcome": record.outcome.label,
-                          "reproduced": same}, indent=2))
+                          "reproduced": same,
+                          "properties": None if checking is None else list(checking)},
+                         indent=2))
     else:
-        print(render(record.config, record.actions, f"Replay of {path}", core))
+        print(render(record.config, record.actions, f"Replay of {path}", core, checking))
+        if core is None:
+            print(f"\nchecked: {describe_checked(checking)}"
+                  + ("" if selected else " (as recorded)"))
         print(f"\nrecorded: {record.outcome.label} ({record.library}); now: {outcome.label} "
               f"→ {'reproduced' if same else 'NOT reproduced'}")
     if outcome.fault is not None:

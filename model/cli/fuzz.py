@@ -16,7 +16,12 @@ from rich.console import Console
 
 from raftcheck.model.cli.common import resolve_seed
 from raftcheck.model.fuzz import FuzzResult, fuzz, fuzz_each
-from raftcheck.model.fuzz_report import fuzz_summary, fuzz_verdict
+from raftcheck.model.fuzz_report import (
+    RoundReport,
+    fuzz_summary,
+    fuzz_verdict,
+    report_rounds,
+)
 from raftcheck.model.options import add_world_arguments, model_from_args
 from raftcheck.model.search.pool import check_workers
 from raftcheck.model.search.ray_pool import check_address
@@ -82,9 +87,9 @@ def run(args: argparse.Namespace) -> int:
         check_address(args.ray)
     seed = resolve_seed(args.seed)
     if args.core == "pysyncobj":  # a real library, not a step function: its own engine
-        if args.workers != 1 or args.ray is not None or args.keep_going:
-            raise UsageError("--workers, --ray and --continue apply to step-function cores, "
-                             "not to pysyncobj")
+        if args.workers != 1 or args.ray is not None:
+            raise UsageError("--workers and --ray apply to step-function cores, not to "
+                             "pysyncobj")
         return _run_pysyncobj(args, seed)
     if args.replay is not None or args.network != "any" or args.conformance or \
             args.release is not None:
@@ -136,43 +141,28 @@ def _run_each(args: argparse.Namespace, model: Model, seed: int, console: Consol
                                   lambda progress: fuzz_each(
         model, seed=seed, profile=args.profile, examples=args.examples, seconds=args.seconds,
         steps=args.steps, workers=args.workers, on_progress=progress, ray=args.ray))
-    found = [result for result in results if result.violation is not None]
-    current = model
-    summaries = []
-    for number, result in enumerate(results):
+    rounds = []
+    broken: list[str] = []
+    for result in results:
+        current = evolve(model, properties=model.properties.ignoring(broken))
         saved = _save(args, current, result)
-        if args.json:
-            summary = fuzz_summary(result, current)
-            summary["trace_file"] = None if saved is None else str(saved)
-            summaries.append(summary)
-        elif result.violation is not None:
-            print(f"\n=== round {number + 1} (seed {result.seed}, ignoring: "
-                  f"{', '.join(_ignored(current, model)) or 'nothing'})")
-            print(result.trace)
-            print(f"\nVIOLATION of {result.violation.property} (shrunk to "
-                  f"{count_steps(len(result.actions))}; seed {result.seed})")
+        summary = fuzz_summary(result, current)
+        summary["trace_file"] = None if saved is None else str(saved)
+        text = None
+        if result.violation is not None:
+            text = (f"{result.trace}\n\nVIOLATION of {result.violation.property} (shrunk to "
+                    f"{count_steps(len(result.actions))}; seed {result.seed})")
             if saved is not None:
-                print(f"trace saved: {saved} (raftcheck replay {saved})")
+                text += f"\ntrace saved: {saved} (raftcheck replay {saved})"
+        rounds.append(RoundReport(result.seed, tuple(broken), result.examples,
+                                  None if result.violation is None else
+                                  result.violation.property, text, summary))
         if result.violation is not None and result.violation.property != CORE_FAULT:
-            current = evolve(current, properties=current.properties.ignoring(
-                [result.violation.property]))
-    runs = sum(result.examples for result in results)
-    verdict = Verdict.VIOLATION if found else fuzz_verdict(results[-1])
-    if args.json:
-        print(json.dumps({"engine": "fuzz", "continue": True, "seed": seed, "runs": runs,
-                          "verdict": verdict.value.lower(),
-                          "violated": [r.violation.property for r in found if r.violation],
-                          "rounds": summaries}, indent=2))
-    else:
-        names = [r.violation.property for r in found if r.violation]
-        print(f"\n{len(names)} properties broken in {runs} runs: {', '.join(names) or 'none'}"
-              if names else f"\n{runs} runs: no property broken")
-        print(verdict.value)
+            broken.append(result.violation.property)
+    verdict = Verdict.VIOLATION if any(r.violated for r in rounds) \
+        else fuzz_verdict(results[-1])
+    report_rounds(rounds, seed, verdict, args.json)
     return verdict.exit_code
-
-
-def _ignored(current: Model, model: Model) -> list[str]:
-    return [name for name in model.properties.names if name not in current.properties.names]
 
 
 def _run_pysyncobj(args: argparse.Namespace, seed: int) -> int:

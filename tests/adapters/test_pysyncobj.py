@@ -35,6 +35,7 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
 )
 from raftcheck.model.adapters.pysyncobj_fuzz import (
     ADAPTER_GOALS,
+    CHECK_ORDER,
     Faults,
     Outcome,
     Record,
@@ -501,3 +502,100 @@ def test_records_go_where_save_says_and_replay_points_at_the_adapter(
 def test_an_example_budget_runs_exactly_that_many_runs(examples: int) -> None:
     """As for step-function cores: Hypothesis' own count (valid runs only) would overrun."""
     assert fuzz(seed=1, examples=examples, steps=30).examples == examples
+
+
+# ------------------------------------------------------------------------------ properties
+
+
+def test_a_property_left_out_is_not_checked_and_the_next_one_is_reported() -> None:
+    """The saved stale-AppendEntries step breaks State Machine Safety and Commit Index
+    Monotonicity at once: without the first the second is reported at the same step, and a
+    selection of neither finds nothing."""
+    record = load_record(RECORDS / "stale-append-entries-sms.json")
+    assert record.properties is None  # every property
+    without = tuple(name for name in CHECK_ORDER if name != "State Machine Safety")
+    outcome, applied, _ = replay(record.config, record.actions, checked=without)
+    assert outcome.violation is not None
+    assert outcome.violation.property == "Commit Index Monotonicity"
+    assert len(applied) == len(record.actions)
+    outcome, applied, _ = replay(record.config, record.actions,
+                                 checked=("Term Monotonicity", "Election Safety"))
+    assert outcome == Outcome() and len(applied) == len(record.actions)
+
+
+def test_continue_reports_each_property_with_its_own_replayable_record(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--continue` on the library: after State Machine Safety, fresh runs without it find
+    Commit Index Monotonicity; each round's record names the properties it checked and
+    replays to its own violation with them (`--replay` checks what the record names)."""
+    code = main(["fuzz", "--core", "pysyncobj", "--seed", "1", "--examples", "300",
+                 "--continue", "--json", "--save", str(tmp_path)])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1 and summary["verdict"] == "violation" and summary["continue"]
+    assert summary["violated"][:2] == ["State Machine Safety", "Commit Index Monotonicity"]
+    assert len(summary["violated"]) == len(set(summary["violated"]))
+    assert summary["runs"] == sum(r["examples"] for r in summary["rounds"]) == 300
+    found = [r for r in summary["rounds"] if r["violation"] is not None]
+    assert [r["violation"]["property"] for r in found] == summary["violated"]
+    before: list[str] = []
+    for entry in found:
+        record = load_record(entry["record"])
+        prop = entry["violation"]["property"]
+        assert record.outcome.label == prop
+        assert record.properties == (None if not before else tuple(
+            name for name in CHECK_ORDER if name not in before))
+        assert replay(record.config, record.actions, checked=record.properties)[0] == \
+            record.outcome
+        assert main(["fuzz", "--core", "pysyncobj", "--replay", entry["record"],
+                     "--json"]) == 1
+        replayed = json.loads(capsys.readouterr().out)
+        assert replayed["reproduced"] and replayed["outcome"] == prop
+        before.append(prop)
+    # The second record, replayed with every property, stops at the first one's violation
+    # or earlier: the selection is what made it a record of its own property.
+    assert main(["fuzz", "--core", "pysyncobj", "--replay", found[1]["record"],
+                 "--json", "--ignore", "Commit Index Monotonicity"]) in (0, 1)
+    assert json.loads(capsys.readouterr().out)["outcome"] != "Commit Index Monotonicity"
+
+
+def test_continue_prints_a_round_per_property(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The text report has the step-function engine's shape: a header per round that broke
+    something, its trace and record, then the properties broken and the verdict."""
+    code = main(["fuzz", "--core", "pysyncobj", "--seed", "1", "--examples", "300",
+                 "--continue", "--no-progress", "--save", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "=== round 1 (seed 1, ignoring: nothing)" in out
+    assert "VIOLATION of State Machine Safety (seed 1)" in out
+    assert "ignoring: State Machine Safety)" in out
+    assert out.rstrip().endswith("VIOLATION")
+    assert "2 properties broken in 300 runs: State Machine Safety, Commit Index " \
+        "Monotonicity" in out
+
+
+def test_a_selection_is_checked_and_recorded(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["fuzz", "--core", "pysyncobj", "--seed", "1", "--examples", "150",
+                 "--ignore", "state machine safety", "--json", "--save", str(tmp_path)])
+    summary = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert "State Machine Safety" not in summary["properties"]
+    assert summary["violation"]["property"] != "State Machine Safety"
+    record = load_record(summary["record"])
+    assert record.properties == tuple(summary["properties"])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--property", "No Such Property"], "unknown property"),
+    (["--property", "leader replaced"], "no safety property"),
+    (["--liveness"], "progress properties"),
+    (["--conformance", "--continue"], "--conformance"),
+    (["--conformance", "--ignore", "Log Matching"], "--conformance"),
+    (["--replay", "x.json", "--continue"], "--continue"),
+])
+def test_property_options_misused_are_usage_errors(argv: list[str], message: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fuzz", "--core", "pysyncobj", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

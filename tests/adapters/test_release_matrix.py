@@ -1,11 +1,15 @@
 """benchmarks/pysyncobj_matrix.py without running a release: a release that does not conform is
 reported so and not hunted; the table shows confirmed lengths and other verdicts. No library
-needed (the subprocesses are replaced)."""
+needed (the subprocesses are replaced). Slow (`-m slow`): a release with two bugs installed in
+a venv of its own (`venv_for`, reused from $RAFTCHECK_RELEASES when set), fuzzed with
+`--continue`."""
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
+import os
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -76,3 +80,28 @@ def test_the_table_shows_confirmed_lengths_and_other_verdicts() -> None:
     assert lines[2] == ("| 0.3.11 | pysyncobj-0.3.11 | CONFORMS | CANNOT APPLY (36) | "
                         "✓ 13 → 19 | 10 runs, 1,234 steps | 3.0 |")
     assert lines[3].split(" | ")[3:5] == ["-", "✓ 13 → 19"]
+
+
+@pytest.mark.slow
+def test_continue_reports_both_bugs_of_a_two_bug_release(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """PySyncObj 0.3.11 loses its term across a restart (Term Monotonicity) and lowers a
+    follower's commit index on a reordered heartbeat (Commit Index Monotonicity):
+    `raftcheck fuzz --core pysyncobj --continue` on the library reports both, each with a
+    record that replays to it in that release's venv."""
+    scratch = Path(os.environ.get("RAFTCHECK_RELEASES") or tmp_path_factory.mktemp("releases"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    venv, _ = matrix.venv_for("0.3.11", scratch)
+    code, report, _, stderr = matrix.raftcheck(venv, [
+        "fuzz", "--core", "pysyncobj", "--seed", "1", "--examples", "300", "--continue",
+        "--json", "--save", str(tmp_path) + "/"])
+    assert code == 1 and report is not None, stderr
+    assert {"Term Monotonicity", "Commit Index Monotonicity"} <= set(report["violated"])
+    for entry in report["rounds"]:
+        if entry["violation"] is None:
+            continue
+        code, replayed, _, stderr = matrix.raftcheck(venv, [
+            "fuzz", "--core", "pysyncobj", "--replay", entry["record"], "--json"])
+        assert code == 1 and replayed is not None, stderr
+        assert replayed["reproduced"], json.dumps(replayed)
+        assert replayed["outcome"] == entry["violation"]["property"]

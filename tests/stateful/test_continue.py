@@ -51,6 +51,6 @@ def test_an_unknown_ignored_property_is_a_damaged_file() -> None:
         parse_trace(json.dumps(document))
 
 
-def test_continue_is_for_step_function_cores(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["fuzz", "--core", "pysyncobj", "--continue"]) == 2
-    assert "--continue" in capsys.readouterr().err
+def test_workers_are_for_step_function_cores(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fuzz", "--core", "pysyncobj", "--workers", "2"]) == 2
+    assert "--workers" in capsys.readouterr().err
