@@ -5,6 +5,7 @@ checkout.
     python benchmarks/pysyncobj_matrix.py                          # every release, 0.3.8 on
     python benchmarks/pysyncobj_matrix.py --releases 0.3.9 0.3.14  # some of them
     python benchmarks/pysyncobj_matrix.py --nodes 5 --examples 2000   # five-server hunts
+    python benchmarks/pysyncobj_matrix.py --engine explore --hunt-args "--max-term 1 --drop"
     python benchmarks/pysyncobj_matrix.py --json
 
 For each release: a venv under `--scratch` (kept and reused: it is made again only when its
@@ -14,8 +15,9 @@ pysyncobj is not the release), with `pip install -e CHECKOUT pysyncobj==R` under
 1. conformance, `raftcheck fuzz --core pysyncobj --conformance --release R` (the faithful core
    `impl/pysyncobj.py` gives release R, `RELEASES`: its own or, for a release in
    `SAME_RULES`, the one whose rules it has) against the library installed;
-2. only if that CONFORMS, `raftcheck hunt --core pysyncobj --release R --json`: the faithful
-   core searched, each counterexample replayed on the library. A release that does not
+2. only if that CONFORMS, `raftcheck hunt --core pysyncobj --release R --json` (with
+   `--engine` and `--hunt-args`, its search engine and bounds): the faithful core searched,
+   each counterexample replayed on the library. A release that does not
    conform is reported as such and not hunted: its core would not describe it.
 
 Printed: per release its core, the conformance verdict (CONFORMS, diverges, or the verdict
@@ -32,6 +34,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -135,16 +138,19 @@ def run_release(release: str, scratch: Path, args: argparse.Namespace) -> dict[s
     if row["conformance"] != "CONFORMS":
         row["hunt"] = None
         return row
+    budget = (["--examples", str(args.examples)] if args.engine == "fuzz" else
+              [] if args.seconds is None else ["--seconds", str(args.seconds)])
     code, report, seconds, stderr = raftcheck(venv, [
         "hunt", "--core", "pysyncobj", "--release", release, "--seed", str(args.seed),
-        "--examples", str(args.examples), "--nodes", str(args.nodes), "--json", "--save",
-        str(scratch / "traces" / f"{release}-{args.nodes}-servers") + "/"])
+        "--engine", args.engine, *budget, "--nodes", str(args.nodes),
+        *shlex.split(args.hunt_args), "--json", "--save",
+        str(scratch / "traces" / f"{release}-{args.nodes}-servers-{args.engine}") + "/"])
     row["hunt_seconds"] = round(seconds, 1)
     if report is None:
         row["hunt"] = f"error (exit {code}: {stderr.splitlines()[-1] if stderr else ''})"
         return row
     row["core"] = report["core"]
-    row["hunt"] = {"runs": report["runs"], "steps": report["steps"], "exit": code,
+    row["hunt"] = {"search": report["search"], "exit": code,
                    "counterexamples": report["counterexamples"]}
     return row
 
@@ -183,8 +189,7 @@ def table(rows: list[dict[str, Any]]) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         hunt = row.get("hunt")
-        search = (f"{hunt['runs']} runs, {hunt['steps']:,} steps" if isinstance(hunt, dict)
-                  else str(hunt or "not hunted"))
+        search = hunt["search"] if isinstance(hunt, dict) else str(hunt or "not hunted")
         seconds = row["conformance_seconds"] + row.get("hunt_seconds", 0.0)
         lines.append("| " + " | ".join([
             row["release"], row.get("core", "?"), row["conformance"],
@@ -200,8 +205,17 @@ def main() -> None:
                         default=Path(os.environ.get("TMPDIR", "/tmp")) / "raftcheck-matrix",
                         help="where the venvs and traces go (reused)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--engine", choices=("fuzz", "explore"), default="fuzz",
+                        help="the hunts' search engine (default: fuzz)")
     parser.add_argument("--examples", type=int, default=300,
-                        help="runs of the faithful core per hunt (default: 300)")
+                        help="runs of the faithful core per hunt, --engine fuzz (default: "
+                             "300)")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="time limit of each hunt's search, --engine explore (default: "
+                             "none)")
+    parser.add_argument("--hunt-args", default="",
+                        help="more options for each hunt, e.g. its bounds: "
+                             "\"--max-term 1 --drop\"")
     parser.add_argument("--conformance-examples", type=int, default=150,
                         help="library runs per conformance check (default: 150)")
     parser.add_argument("--nodes", type=int, default=3, help="servers per hunt (default: 3)")
@@ -220,14 +234,19 @@ def main() -> None:
             print(f"pysyncobj {release} ...", file=sys.stderr, flush=True)
         rows.append(run_release(release, args.scratch, args))
     total = time.monotonic() - started
+    hunt = (f"--examples {args.examples}" if args.engine == "fuzz" else
+            "--engine explore" + ("" if args.seconds is None else f" --seconds {args.seconds}"))
     budget = (f"seed {args.seed}; conformance: --examples {args.conformance_examples} "
-              f"--nodes {args.conformance_nodes}; hunt: --examples {args.examples} --nodes "
-              f"{args.nodes}")
+              f"--nodes {args.conformance_nodes}; hunt: {hunt} --nodes {args.nodes}"
+              + (f" {args.hunt_args}" if args.hunt_args else ""))
     if args.json:
         print(json.dumps({"budget": {"seed": args.seed, "nodes": args.nodes,
                                      "conformance_examples": args.conformance_examples,
                                      "conformance_nodes": args.conformance_nodes,
-                                     "hunt_examples": args.examples},
+                                     "hunt_examples": args.examples,
+                                     "hunt_engine": args.engine,
+                                     "hunt_seconds": args.seconds,
+                                     "hunt_args": args.hunt_args},
                           "machine": machine(), "seconds": round(total, 1),
                           "releases": rows}, indent=2))
         return

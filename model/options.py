@@ -84,12 +84,14 @@ def bound_fields() -> tuple[attrs.Attribute[Any], ...]:
     return tuple(attrs.fields(attrs.resolve_types(Bounds)))
 
 
-def add_bounds_arguments(group: argparse._ActionsContainer, defaults: Bounds) -> None:
-    """One option per field of `Bounds`, defaulting to `defaults`."""
+def add_bounds_arguments(group: argparse._ActionsContainer, defaults: Bounds | None) -> None:
+    """One option per field of `Bounds`, defaulting to `defaults`; None: to a preset chosen
+    after parsing (`bounds_from_args(args, preset)`), e.g. by an engine option."""
     for field in bound_fields():
-        group.add_argument(option_name(field), dest=field.name,
-                           default=getattr(defaults, field.name),
-                           help=f"{bound_help(field)} (default: %(default)s)",
+        default = argparse.SUPPRESS if defaults is None else getattr(defaults, field.name)
+        shown = "the engine's" if defaults is None else "%(default)s"
+        group.add_argument(option_name(field), dest=field.name, default=default,
+                           help=f"{bound_help(field)} (default: {shown})",
                            **_option_kind(field))
 
 
@@ -142,9 +144,12 @@ def properties_from_args(args: argparse.Namespace) -> Properties:
     return chosen
 
 
-def bounds_from_args(args: argparse.Namespace) -> Bounds:
-    """The `Bounds` the options describe. Raises ValueError with a one-line reason."""
-    return Bounds(**{field.name: getattr(args, field.name) for field in attrs.fields(Bounds)})
+def bounds_from_args(args: argparse.Namespace, preset: Bounds | None = None) -> Bounds:
+    """The `Bounds` the options describe, those not given taken from `preset` (for options
+    added without defaults). Raises ValueError with a one-line reason."""
+    return Bounds(**{field.name: getattr(args, field.name) if preset is None else
+                     getattr(args, field.name, getattr(preset, field.name))
+                     for field in attrs.fields(Bounds)})
 
 
 def model_from_args(args: argparse.Namespace, seed: int) -> Model:

@@ -29,6 +29,10 @@ SMALL = evolve(EXPLORE, max_messages=3)
 FUZZ = Bounds(max_term=6, max_log=4, values=2, max_messages=12, max_crashes=2,
               max_partitions=2, drop=True, duplicate=True)
 
+# The bounds each engine searches a core within unless told otherwise, by engine name (for
+# commands that take --engine, such as `raftcheck hunt`).
+ENGINE_BOUNDS = {"fuzz": FUZZ, "explore": EXPLORE}
+
 # The scripted scenarios: a scenario is a single path, so size costs nothing, and a bound
 # that cut a step off would turn a scenario into a ModelError. Terms up to 6 leave room for
 # the extra elections a broken core may cause; values up to 3 give each scenario distinct

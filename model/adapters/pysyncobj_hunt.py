@@ -1,9 +1,11 @@
 """`raftcheck hunt --core pysyncobj`: search the faithful core, confirm on the library.
 
-1. **Search.** The Hypothesis engine runs on the faithful core of the installed release
+1. **Search.** An engine runs on the faithful core of the installed release
    (`impl/pysyncobj.py`) in the suite's own world, reporting every property it breaks, each
-   with its shrunk counterexample (`model.fuzz.fuzz_each`): step-function speed, any cluster
-   size.
+   with one counterexample, at step-function speed: the Hypothesis engine
+   (`model.fuzz.fuzz_each`, shrunk counterexamples, any cluster size; the default) or the
+   exhaustive search (`model.explore`, breadth first with `all_violations`: the shortest
+   counterexample of each property within the bounds).
 2. **Translate.** Each counterexample, a list of world actions, is replayed on the library as
    adapter actions, one core action at a time (`translate`). A delivery, drop or copy goes to
    the in-flight packet that carries the same message (`core_message`); crashes, restarts,
@@ -67,21 +69,26 @@ from raftcheck.model.adapters.pysyncobj_conformance import (
     faithful_core,
 )
 from raftcheck.model.adapters.pysyncobj_fuzz import (
+    Checked,
     Outcome,
     Record,
     RecordError,
+    check_property,
     render,
     replay,
     save_record,
+    select,
 )
+from raftcheck.model.explore import explore
 from raftcheck.model.fuzz import fuzz_each
-from raftcheck.model.stateful import FUZZ_BOUNDS
+from raftcheck.model.presets import ENGINE_BOUNDS, FUZZ
 from raftcheck.model.trace import show_action
 from raftcheck.model.verdict import Exit
-from raftcheck.properties import STATE_PROPERTIES, TRANSITION_PROPERTIES, Violation
+from raftcheck.model.world import Bounds
+from raftcheck.properties import RAFT_PROPERTIES, Properties, Violation
 
 CONFIRMED, NOT_CONFIRMED, CANNOT_APPLY = "CONFIRMED", "NOT CONFIRMED", "CANNOT APPLY"
-SEARCH_BOUNDS = FUZZ_BOUNDS  # the world the faithful core is searched in
+SEARCH_BOUNDS = FUZZ  # the world the faithful core is searched in by default
 
 # The library's timing for a translated run (its own settings, in seconds): elections only
 # when a draw is short (raftMinTimeout after the reset), heartbeats only when the clock is
@@ -124,6 +131,7 @@ class Hunted:
     library_actions: tuple[Action, ...] = ()
     outcome: Outcome = field(factory=Outcome)
     step: int = 0  # CANNOT APPLY / a divergence: the counterexample's step (from 1)
+    checked: Checked = None  # the properties the library run is checked for (None: all)
 
 
 # ------------------------------------------------------------------------------ translating
@@ -132,9 +140,10 @@ class Hunted:
 class _Plan:
     """The counterexample and, per step, which nodes' election timers it resets."""
 
-    def __init__(self, core: PySyncObjCore, nodes: int, actions: Sequence[w.Action]) -> None:
+    def __init__(self, core: PySyncObjCore, nodes: int, actions: Sequence[w.Action],
+                 bounds: Bounds = SEARCH_BOUNDS) -> None:
         self.actions = list(actions)
-        model = w.Model(core, w.Config(cluster_size=nodes), SEARCH_BOUNDS)
+        model = w.Model(core, w.Config(cluster_size=nodes), bounds)
         states = model.run(self.actions)
         self.states = states
         self.resets: list[frozenset[int]] = []
@@ -186,12 +195,12 @@ def _renamed_action(action: w.Action, values: dict[tuple[int, int], int]) -> w.A
     return action
 
 
-def translate(core: PySyncObjCore, nodes: int, actions: Sequence[w.Action]
-              ) -> tuple[ClusterConfig, list[Action], Tracker]:
-    """The counterexample as library actions (see the module docstring): the library's
-    config (with every timeout draw it made), the actions and the tracker that followed them.
-    Raises CannotApply or Diverged with the step."""
-    plan = _Plan(core, nodes, actions)
+def translate(core: PySyncObjCore, nodes: int, actions: Sequence[w.Action],
+              bounds: Bounds = SEARCH_BOUNDS) -> tuple[ClusterConfig, list[Action], Tracker]:
+    """The counterexample (found within `bounds`) as library actions (see the module
+    docstring): the library's config (with every timeout draw it made), the actions and the
+    tracker that followed them. Raises CannotApply or Diverged with the step."""
+    plan = _Plan(core, nodes, actions, bounds)
     config = evolve(HUNT_TIMING, nodes=nodes)
     cluster = Cluster(config, policy=plan.draw)
     tracker = Tracker(core, cluster)
@@ -293,12 +302,12 @@ def _timer(cluster: Cluster, tracker: Tracker, wanted: w.Timeout | w.Heartbeat, 
 # ------------------------------------------------------------------------------ hunting
 
 
-def confirm(core: PySyncObjCore, nodes: int, prop: str,
-            actions: Sequence[w.Action]) -> Hunted:
-    """Translate one counterexample and replay it on the library."""
+def confirm(core: PySyncObjCore, nodes: int, prop: str, actions: Sequence[w.Action],
+            bounds: Bounds = SEARCH_BOUNDS) -> Hunted:
+    """Translate one counterexample (found within `bounds`) and replay it on the library."""
     core_actions = tuple(actions)
     try:
-        config, library, _ = translate(core, nodes, actions)
+        config, library, _ = translate(core, nodes, actions, bounds)
     except CannotApply as error:
         return Hunted(prop, core_actions, CANNOT_APPLY, str(error), step=error.step)
     except Diverged as error:
@@ -310,8 +319,10 @@ def confirm(core: PySyncObjCore, nodes: int, prop: str,
     violation, steps = first_violation(config, library, prop)
     if violation is not None:
         kept = tuple(library[:steps])
-        outcome, _, _ = replay(config, kept)  # the record's outcome: the first property
-        return Hunted(prop, core_actions, CONFIRMED, violation.detail, config, kept, outcome)
+        # The record checks the property confirmed (the same step may break others).
+        outcome, _, _ = replay(config, kept, checked=(prop,))
+        return Hunted(prop, core_actions, CONFIRMED, violation.detail, config, kept, outcome,
+                      checked=(prop,))
     outcome, applied, _ = replay(config, library)
     return Hunted(prop, core_actions, NOT_CONFIRMED,
                   f"the library followed every step and {prop} holds on it throughout "
@@ -328,8 +339,7 @@ def first_violation(config: ClusterConfig, actions: Sequence[Action],
         for number, action in enumerate(actions, 1):
             cluster.apply(action)
             after = cluster.world()
-            found = (STATE_PROPERTIES[prop](after) if prop in STATE_PROPERTIES
-                     else TRANSITION_PROPERTIES[prop](before, after))
+            found = check_property(prop, before, after)
             if found is not None:
                 return found, number
             before = after
@@ -338,19 +348,65 @@ def first_violation(config: ClusterConfig, actions: Sequence[Action],
         cluster.close()
 
 
+@frozen
+class Search:
+    """What the search of the faithful core did: the counterexamples, one per property
+    broken, and how far it went."""
+
+    engine: str
+    counterexamples: tuple[tuple[str, tuple[w.Action, ...]], ...]  # (property, actions)
+    description: str  # in words, e.g. "300 runs, 28,206 steps"
+    figures: dict[str, Any]  # the same for JSON
+    conclusive: bool  # finding nothing would mean the core is clean within the bounds
+
+
+def search(model: w.Model, engine: str, seed: int, examples: int | None,
+           seconds: float | None) -> Search:
+    """Every property `model` breaks, by the Hypothesis engine (`examples` runs or `seconds`,
+    shrunk counterexamples) or the exhaustive search (breadth first, the shortest
+    counterexample of each property; `seconds` as its time limit; it stops at the violation
+    when it checks one property)."""
+    if engine == "fuzz":
+        results = fuzz_each(model, seed=seed, examples=examples, seconds=seconds)
+        runs, steps = sum(r.examples for r in results), sum(r.steps for r in results)
+        return Search(engine, tuple((r.violation.property, tuple(r.actions)) for r in results
+                                    if r.violation is not None),
+                      f"{runs} runs, {steps:,} steps", {"runs": runs, "steps": steps}, True)
+    check_budget(engine, examples)
+    checked = [p for p in model.properties.all if p.kind != "sometimes"]
+    result = explore(model, all_violations=len(checked) > 1, max_seconds=seconds)
+    words = (f"{result.distinct:,} states, depth {result.depth}, "
+             + ("complete" if result.complete else f"stopped: {result.stop_reason}"))
+    return Search(engine, tuple((c.property, tuple(c.actions)) for c in result.violations),
+                  words, {"states": result.distinct, "depth": result.depth,
+                          "complete": result.complete, "stop_reason": result.stop_reason,
+                          "verdict": result.verdict.value},
+                  result.complete and not result.missed_goals)
+
+
+def check_budget(engine: str, examples: int | None) -> None:
+    """Raises ValueError for a budget the engine does not take."""
+    if engine == "explore" and examples is not None:
+        raise ValueError("--examples is the Hypothesis engine's budget; --engine explore "
+                         "takes --seconds as its time limit")
+
+
 def hunt(core: PySyncObjCore, *, nodes: int = 3, seed: int = 0, examples: int | None = None,
-         seconds: float | None = None) -> tuple[list[Hunted], int, int]:
-    """Search the core (every property it breaks), confirm each counterexample. Returns the
-    verdicts, the runs and the steps the search took."""
-    model = w.Model(core, w.Config(cluster_size=nodes), SEARCH_BOUNDS)
-    results = fuzz_each(model, seed=seed, examples=examples, seconds=seconds)
-    hunted = [confirm(core, nodes, r.violation.property, r.actions) for r in results
-              if r.violation is not None]
-    return hunted, sum(r.examples for r in results), sum(r.steps for r in results)
+         seconds: float | None = None, engine: str = "fuzz", bounds: Bounds | None = None,
+         properties: Properties = RAFT_PROPERTIES) -> tuple[list[Hunted], Search]:
+    """Search the core for every property of `properties` it breaks (`search`, within
+    `bounds`, default the engine's), confirm each counterexample on the library."""
+    bounds = ENGINE_BOUNDS[engine] if bounds is None else bounds
+    model = w.Model(core, w.Config(cluster_size=nodes), bounds, properties=properties)
+    found = search(model, engine, seed, examples, seconds)
+    hunted = [confirm(core, nodes, prop, actions, bounds)
+              for prop, actions in found.counterexamples]
+    return hunted, found
 
 
 def run_cli(release: str | None, nodes: int, seed: int, examples: int | None,
-            seconds: float | None, as_json: bool, save: str | None) -> int:
+            seconds: float | None, as_json: bool, save: str | None, engine: str = "fuzz",
+            bounds: Bounds | None = None, properties: Properties = RAFT_PROPERTIES) -> int:
     """`raftcheck hunt --core pysyncobj` (model/cli/hunt.py)."""
     try:
         core = faithful_core(release or LIBRARY_VERSION)
@@ -361,19 +417,25 @@ def run_cli(release: str | None, nodes: int, seed: int, examples: int | None,
                          f"pysyncobj=={release} to hunt on that release")
     if not 2 <= nodes <= 9:
         raise ValueError(f"--nodes must be between 2 and 9, got {nodes}")
+    select(properties)  # the properties the library can be checked for
+    check_budget(engine, examples)
+    bounds = ENGINE_BOUNDS[engine] if bounds is None else bounds
     started = time.monotonic()
     if not as_json:
         print(f"raftcheck hunt: core={core.name} (faithful to the installed pysyncobj "
-              f"{LIBRARY_VERSION}) nodes={nodes} seed={seed}")
-    hunted, runs, steps = hunt(core, nodes=nodes, seed=seed, examples=examples,
-                               seconds=seconds)
+              f"{LIBRARY_VERSION}) nodes={nodes} seed={seed} engine={engine}")
+        print(f"bounds: {bounds.describe()}")
+    hunted, searched = hunt(core, nodes=nodes, seed=seed, examples=examples,
+                            seconds=seconds, engine=engine, bounds=bounds,
+                            properties=properties)
     rows: list[dict[str, Any]] = []
     for number, found in enumerate(hunted, 1):
         saved = None
         if found.config is not None:
             try:
                 saved = save_record(Record(found.config, found.library_actions,
-                                           found.outcome), seed, save, engine="hunt")
+                                           found.outcome, properties=found.checked), seed,
+                                    save, engine="hunt")
             except RecordError as error:
                 print(f"raftcheck hunt: warning: record not saved: {error}")
         rows.append({"property": found.property, "verdict": found.verdict,
@@ -385,7 +447,8 @@ def run_cli(release: str | None, nodes: int, seed: int, examples: int | None,
             print(f"\n{number}. {found.property} on {core.name} "
                   f"({len(found.core_actions)} core steps): {found.verdict}")
             if found.verdict == CONFIRMED and found.config is not None:
-                print(render(found.config, found.library_actions, "Library trace"))
+                print(render(found.config, found.library_actions, "Library trace",
+                             checked=found.checked))
                 print(f"saved: {saved}  (replay: raftcheck fuzz --core pysyncobj --replay "
                       f"{saved})")
             else:
@@ -393,14 +456,17 @@ def run_cli(release: str | None, nodes: int, seed: int, examples: int | None,
     elapsed = time.monotonic() - started
     confirmed = sum(row["verdict"] == CONFIRMED for row in rows)
     if as_json:
-        print(json.dumps({"engine": "hunt", "core": core.name, "library": LIBRARY_VERSION,
-                          "nodes": nodes, "seed": seed, "runs": runs, "steps": steps,
-                          "seconds": round(elapsed, 3), "counterexamples": rows}, indent=2))
+        print(json.dumps({"engine": "hunt", "search_engine": engine, "core": core.name,
+                          "library": LIBRARY_VERSION, "nodes": nodes, "seed": seed,
+                          "bounds": bounds.describe(), **searched.figures,
+                          "search": searched.description, "seconds": round(elapsed, 3),
+                          "counterexamples": rows}, indent=2))
     else:
-        print(f"\nsearch: {runs} runs, {steps} steps on {core.name}; {len(rows)} "
+        print(f"\nsearch ({engine}): {searched.description} on {core.name}; {len(rows)} "
               f"counterexample(s), {confirmed} confirmed on the library; {elapsed:.1f} s")
         if not rows:
-            print(f"CLEAN on the faithful core within {runs} runs: nothing to confirm")
+            print(f"{'CLEAN' if searched.conclusive else 'INCONCLUSIVE'} on the faithful "
+                  f"core ({searched.description}): nothing to confirm")
     if confirmed:
         return Exit.VIOLATION
-    return Exit.INCONCLUSIVE if rows else Exit.CLEAN
+    return Exit.INCONCLUSIVE if rows or not searched.conclusive else Exit.CLEAN

@@ -6,6 +6,13 @@ from __future__ import annotations
 import argparse
 
 from raftcheck.model.cli.common import resolve_seed
+from raftcheck.model.options import (
+    add_bounds_arguments,
+    add_property_arguments,
+    bounds_from_args,
+    properties_from_args,
+)
+from raftcheck.model.presets import ENGINE_BOUNDS
 from raftcheck.model.verdict import UsageError
 
 
@@ -17,14 +24,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "choice: the installed library's; releases without a core of "
                              "their own take the one with their rules, impl/pysyncobj.py "
                              "SAME_RULES)")
+    parser.add_argument("--engine", choices=tuple(ENGINE_BOUNDS), default="fuzz",
+                        help="how the faithful core is searched: the Hypothesis engine "
+                             "(shrunk counterexamples), or explore's breadth-first search "
+                             "(the shortest counterexample of each property within the "
+                             "bounds) (default: %(default)s)")
     parser.add_argument("--nodes", type=int, default=3, help="cluster size (default: 3)")
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the search (default: drawn at random and printed)")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--examples", type=int, default=None,
-                        help="runs of the faithful core to search (default: the ci "
-                             "profile's)")
-    budget.add_argument("--seconds", type=float, default=None, help="time budget instead")
+                        help="runs of the faithful core to search (--engine fuzz; default: "
+                             "the ci profile's)")
+    budget.add_argument("--seconds", type=float, default=None,
+                        help="time budget instead (--engine explore: its time limit; "
+                             "default: none)")
+    add_bounds_arguments(parser.add_argument_group(
+        "bounds of the search (default: the engine's: raftcheck fuzz's or explore's)"), None)
+    add_property_arguments(parser)
     parser.add_argument("--save", metavar="PATH", default=None,
                         help="where to save the library traces (a file or a directory; "
                              "default: ./raftcheck-traces/hunt-pysyncobj-<seed>.json)")
@@ -48,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
                          f"(pip install 'raftcheck[pysyncobj]'): {error}") from None
     seed = resolve_seed(args.seed)
     try:
-        return pysyncobj_hunt.run_cli(args.release, args.nodes, seed, args.examples,
-                                      args.seconds, args.json, args.save)
+        return pysyncobj_hunt.run_cli(
+            args.release, args.nodes, seed, args.examples, args.seconds, args.json,
+            args.save, args.engine, bounds_from_args(args, ENGINE_BOUNDS[args.engine]),
+            properties_from_args(args))
     except ValueError as error:
         raise UsageError(str(error)) from None

@@ -115,7 +115,46 @@ def test_hunt_cli_confirms_and_saves_a_replayable_trace(
     assert record.outcome.violation is not None
 
 
+def test_hunt_by_explore_confirms_the_shortest_counterexample(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--engine explore`: the breadth-first search of the faithful core within the bounds
+    given (a term, a client entry), one property, stops at its shortest counterexample (the
+    stale AppendEntries that lowers a follower's commit index, 14 core actions), which the
+    library confirms; the record names the property and replays to it."""
+    code = main(["hunt", "--core", "pysyncobj", "--engine", "explore", "--max-term", "1",
+                 "--max-log", "2", "--property", "Commit Index Monotonicity", "--seed", "1",
+                 "--json", "--save", str(tmp_path) + "/"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["search_engine"] == "explore"
+    assert report["bounds"].startswith("term≤1 log≤2 ")
+    assert report["stop_reason"] == "violation" and report["depth"] == 14
+    [found] = report["counterexamples"]
+    assert found["verdict"] == CONFIRMED and found["core_trace_length"] == 14
+    record = load_record(found["record"])
+    assert record.properties == ("Commit Index Monotonicity",)
+    assert main(["fuzz", "--core", "pysyncobj", "--replay", found["record"], "--json"]) == 1
+    replayed = json.loads(capsys.readouterr().out)
+    assert replayed["reproduced"] and replayed["outcome"] == "Commit Index Monotonicity"
+
+
+@pytest.mark.parametrize(("argv", "code", "verdict"), [
+    (["--max-term", "1"], 0, "CLEAN"),  # complete: 6,078 states, no client entry past one
+    (["--max-term", "1", "--max-log", "2", "--seconds", "0.3"], 3, "INCONCLUSIVE"),
+])
+def test_hunt_by_explore_finding_nothing_says_whether_it_was_complete(
+        argv: list[str], code: int, verdict: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["hunt", "--core", "pysyncobj", "--engine", "explore", *argv, "--property",
+                 "Committed Entries Kept", "--seed", "1"]) == code
+    out = capsys.readouterr().out
+    assert f"{verdict} on the faithful core" in out
+    assert ("complete" if code == 0 else "stopped: max_seconds") in out
+
+
 @pytest.mark.parametrize("argv", [
+    ["hunt", "--core", "pysyncobj", "--engine", "explore", "--examples", "3"],
+    ["hunt", "--core", "pysyncobj", "--property", "leader replaced"],  # a goal only
+    ["hunt", "--core", "pysyncobj", "--property", "No Such Property"],
+    ["hunt", "--core", "pysyncobj", "--liveness"],
     ["hunt", "--core", "raft"],
     ["hunt", "--core", "pysyncobj", "--release", "0.3.12"],
     ["hunt", "--core", "pysyncobj", "--release", "0.3.16"],  # 0.3.17's rules, not installed

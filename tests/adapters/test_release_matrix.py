@@ -28,7 +28,7 @@ def load() -> ModuleType:
 
 matrix = load()
 ARGS = argparse.Namespace(seed=1, examples=10, conformance_examples=10, nodes=3,
-                          conformance_nodes=3)
+                          conformance_nodes=3, engine="fuzz", seconds=None, hunt_args="")
 
 
 def conformance(verdict: str, prop: str | None = None) -> dict[str, Any]:
@@ -63,6 +63,31 @@ def test_a_release_that_diverges_is_not_hunted(monkeypatch: pytest.MonkeyPatch,
     assert "| 0.3.13 | pysyncobj-0.3.12 | diverges | not hunted | 1.0 |" in matrix.table([row])
 
 
+def test_a_hunt_takes_the_engine_and_its_options(monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: Path) -> None:
+    calls: list[list[str]] = []
+
+    def raftcheck(venv: Path, argv: list[str]) -> tuple[int, dict[str, Any], float, str]:
+        calls.append(argv)
+        if argv[0] == "fuzz":
+            return 0, conformance("clean"), 1.0, ""
+        return 3, {"core": "pysyncobj-0.3.12", "search": "9 states, depth 2, complete",
+                   "counterexamples": []}, 2.0, ""
+
+    monkeypatch.setattr(matrix, "venv_for", lambda release, scratch: (tmp_path, 0.0))
+    monkeypatch.setattr(matrix, "raftcheck", raftcheck)
+    args = argparse.Namespace(**{**vars(ARGS), "engine": "explore", "seconds": 60.0,
+                                 "hunt_args": "--max-term 1 --drop"})
+    row = matrix.run_release("0.3.13", tmp_path, args)
+    hunt = calls[1]
+    assert hunt[:2] == ["hunt", "--core"] and "--examples" not in hunt
+    assert hunt[hunt.index("--engine") + 1] == "explore"
+    assert hunt[hunt.index("--seconds") + 1] == "60.0"
+    assert hunt[hunt.index("--max-term"):hunt.index("--max-term") + 3] == [
+        "--max-term", "1", "--drop"]
+    assert "| 9 states, depth 2, complete | 3.0 |" in matrix.table([row])
+
+
 def test_the_table_shows_confirmed_lengths_and_other_verdicts() -> None:
     found = [{"property": "State Machine Safety", "verdict": "CONFIRMED",
               "core_trace_length": 13, "library_trace_length": 19},
@@ -70,10 +95,11 @@ def test_the_table_shows_confirmed_lengths_and_other_verdicts() -> None:
               "core_trace_length": 36, "library_trace_length": 0}]
     rows = [{"release": "0.3.11", "core": "pysyncobj-0.3.11", "conformance": "CONFORMS",
              "conformance_seconds": 1.0, "hunt_seconds": 2.0,
-             "hunt": {"runs": 10, "steps": 1234, "counterexamples": found}},
+             "hunt": {"search": "10 runs, 1,234 steps", "counterexamples": found}},
             {"release": "0.3.17", "core": "pysyncobj-0.3.17", "conformance": "CONFORMS",
              "conformance_seconds": 1.0, "hunt_seconds": 2.0,
-             "hunt": {"runs": 10, "steps": 99, "counterexamples": found[:1]}}]
+             "hunt": {"search": "6,078 states, depth 35, complete",
+                      "counterexamples": found[:1]}}]
     lines = matrix.table(rows).splitlines()
     assert lines[0].startswith("| release | faithful core | conformance | Leader Completeness "
                                "| State Machine Safety |")

@@ -44,7 +44,7 @@ def bound_options(draw: st.DrawFn) -> list[str]:
 @st.composite
 def command_line(draw: st.DrawFn) -> list[str]:
     command = draw(st.sampled_from(["fuzz", "explore", "diff", "replay", "break", "prove",
-                                    "check", "timing", "none"]))
+                                    "check", "timing", "hunt", "none"]))
     extra = draw(bound_options())
     if command == "fuzz":
         # a tiny budget, whatever else is drawn (argparse keeps the last of a repeated flag)
@@ -85,6 +85,18 @@ def command_line(draw: st.DrawFn) -> list[str]:
                                        ["--delay", "1+3.5"], ["--delay", "x+1"],
                                        ["--plot", "chart.pdf"], ["--plot", draw(PATHS)],
                                        ["--bogus"]])), "--no-progress"]
+    if command == "hunt":
+        # the faithful core searched within a tiny budget (one run, or a fraction of a
+        # second), whatever is confirmed on the library after it (without the pysyncobj
+        # extra, --core pysyncobj is a usage error)
+        engine = draw(st.sampled_from(["fuzz", "explore", "both"]))
+        budget = (["--examples", draw(st.sampled_from(["1", "0", "x"]))] if engine != "explore"
+                  else ["--seconds", draw(st.sampled_from(["0.2", "0", "-1"]))])
+        return ["hunt", "--core", draw(st.sampled_from(["pysyncobj", "pysyncobj", "raft",
+                                                        "nope"])),
+                "--engine", engine, *extra, *budget, "--save", "hunted/",
+                *draw(st.sampled_from([[], ["--release", "0.3.1"], ["--ignore", "nope"],
+                                       ["--property", "Log Matching"], ["--liveness"]]))]
     if command == "check":
         return ["check", *draw(st.sampled_from(
             [["--core", "nope"], ["--core", ""], ["--bogus"], ["--seed", "x"]]))]
