@@ -28,7 +28,7 @@ from raftcheck.impl.types import (
 )
 from raftcheck.model.cores import load_core
 from raftcheck.model.fingerprint import decode, encode
-from raftcheck.model.fuzz import fuzz
+from raftcheck.model.fuzz import fuzz, fuzz_each
 from raftcheck.model.stateful import FUZZ_BOUNDS
 from raftcheck.model.symmetry import state_bytes
 from raftcheck.model.world import (
@@ -218,3 +218,13 @@ def test_the_fuzzer_finds_each_releases_bug(core: PySyncObjCore, seed: int, exam
                   minimise=False)  # found is enough here; shrinking is the engine's own test
     assert result.violation is not None
     assert result.violation.property == breaks
+
+
+def test_continue_reports_both_bugs_of_a_two_bug_release() -> None:
+    """0.3.11's rules have two independent bugs: a follower's commit index lowered by a
+    reordered heartbeat, and the term lost across a restart. `--continue` (`fuzz_each`)
+    reports both, each with its own shrunk counterexample."""
+    results = fuzz_each(Model(PySyncObj0311(), Config(), FUZZ_BOUNDS), seed=1, examples=20)
+    broken = {r.violation.property: len(r.actions) for r in results if r.violation}
+    assert {"Commit Index Monotonicity", "Term Monotonicity"} <= set(broken)
+    assert broken["Term Monotonicity"] == 2  # an election, then a crash: the disk has term 0
