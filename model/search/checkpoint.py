@@ -21,7 +21,7 @@ from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.verdict import UsageError
 
 CHECKPOINT_FILE = "explore-checkpoint.marshal"
-CHECKPOINT_MAGIC = b"raftcheck-explore-checkpoint-6\n"  # 6: streamed records
+CHECKPOINT_MAGIC = b"raftcheck-explore-checkpoint-6\n"  # 6: streamed records, XXH3 fingerprints
 MARSHAL_FILE_VERSION = 4
 
 
