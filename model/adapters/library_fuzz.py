@@ -29,6 +29,8 @@ a violation.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import json
 import os
 import sys
@@ -161,6 +163,8 @@ class Library:
 
 
 _LIBRARIES: dict[str, Library] = {}  # by record format
+# The modules that register a library, each importable only with its library installed.
+ENGINES = ("raftcheck.model.adapters.pysyncobj_fuzz", "raftcheck.model.adapters.raftos_fuzz")
 
 
 def register(library: Library) -> Library:
@@ -168,8 +172,16 @@ def register(library: Library) -> Library:
     return library
 
 
+def _registered() -> dict[str, Library]:
+    """Every library whose engine imports here (the others' libraries are not installed)."""
+    for engine in ENGINES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(engine)
+    return _LIBRARIES
+
+
 def library_of(config: object) -> Library:
-    for library in _LIBRARIES.values():
+    for library in (*_LIBRARIES.values(), *_registered().values()):
         if type(config) is library.config_type:
             return library
     raise TypeError(f"no library is registered for {type(config).__name__}")
@@ -780,9 +792,10 @@ def load_record(path: str | os.PathLike[str], expected: Library | None = None) -
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise RecordError(f"cannot read {os.fspath(path)}: {error}") from None
-    library = _LIBRARIES.get(str(data.get("format"))) if isinstance(data, dict) else None
-    if library is None or (expected is not None and library is not expected):
-        wanted = ", ".join(sorted(_LIBRARIES)) if expected is None else expected.format
+    libraries = _registered() if expected is None else {expected.format: expected}
+    library = libraries.get(str(data.get("format"))) if isinstance(data, dict) else None
+    if library is None:
+        wanted = " or ".join(sorted(libraries))
         raise RecordError(f"{os.fspath(path)} is not a {wanted} file")
     if data.get("schema") != SCHEMA:
         raise RecordError(f"{os.fspath(path)}: schema {data.get('schema')!r}, expected {SCHEMA}")

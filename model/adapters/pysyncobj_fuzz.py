@@ -21,6 +21,7 @@ from raftcheck.model.adapters.library_fuzz import (
     ADAPTER_GOALS as ADAPTER_GOALS,
     DEFAULT_FAULTS,
     FAULT_PROFILES,
+    NOTHING_IGNORED,
     Conformance,
     Faults,
     FuzzResult,
@@ -76,11 +77,13 @@ PYSYNCOBJ = library_fuzz.register(Library(
 def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = DEFAULT_FAULTS,
          seed: int = 0, profile: str = "ci", examples: int | None = None,
          seconds: float | None = None, steps: int | None = None,
-         shrink_seconds: float = 120.0, core: Any = None) -> FuzzResult:
+         shrink_seconds: float = 120.0, core: Any = None,
+         ignored: frozenset[str] = NOTHING_IGNORED) -> FuzzResult:
     """`library_fuzz.fuzz` on PySyncObj."""
     return library_fuzz.fuzz(PYSYNCOBJ, nodes=nodes, ordering=ordering, faults=faults,
                              seed=seed, profile=profile, examples=examples, seconds=seconds,
-                             steps=steps, shrink_seconds=shrink_seconds, core=core)
+                             steps=steps, shrink_seconds=shrink_seconds, core=core,
+                             ignored=ignored)
 
 
 def run_cli(args: argparse.Namespace, seed: int) -> int:

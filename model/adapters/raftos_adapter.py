@@ -558,11 +558,11 @@ class Cluster(SimCluster):
     # -------------------------------------------------------------- the properties' view
 
     def node_view(self, i: int) -> Node:
-        """Node i as `impl.types.Node`, read from the library's objects without calling any
-        of its methods (which may touch files): term and vote from `FileStorage`'s cache,
-        role from the class of `State.state`, the log (1-based, as the view's) from `Log`'s
-        cache, commit index and last applied from `Log`, the state machine from
-        `StateMachine`'s cache, the leader hint from the node's `State.leader`, and a
+        """Node i as `impl.types.Node`, read from the library's objects and files without
+        calling any of its methods (which may touch files): term and vote from its
+        `FileStorage` file, role from the class of `State.state`, the log (1-based, as the
+        view's) from `Log`'s cache, commit index and last applied from `Log`, the state
+        machine from its `StateMachine` file, the leader hint from the node's `State.leader`, and a
         leader's next/match index from `Log.next_index`/`match_index`.
 
         Not visible: which peers granted a candidate its votes (the library counts them), so
@@ -571,7 +571,7 @@ class Cluster(SimCluster):
         assert server is not None
         n = self.config.nodes
         state = server.state
-        storage = state.storage.cache
+        storage = self._file_dict(i, "storage")
         log = tuple(self._entry(i, entry) for entry in state.log.cache)
         role = (Role.LEADER if isinstance(state.state, _state.Leader) else
                 Role.CANDIDATE if isinstance(state.state, _state.Candidate) else Role.FOLLOWER)
@@ -581,7 +581,7 @@ class Cluster(SimCluster):
             raise AdapterFault("view", f"n{i} voted for {voted!r}, not a node of the cluster")
         leader = type(state).leader
         hint = i if isinstance(leader, _state.Leader) else node_number(leader, n)
-        machine = state.state_machine.cache
+        machine = self._file_dict(i, "state_machine")
         volatile = Volatile(commit_index=state.log.commit_index,
                             last_applied=state.log.last_applied,
                             state_machine=tuple(sorted(machine.items())), leader_hint=hint)
@@ -600,14 +600,23 @@ class Cluster(SimCluster):
                     candidate=CandidateState(frozenset()) if role is Role.CANDIDATE else None,
                     leader=leader_state)
 
+    def _file_dict(self, i: int, kind: str) -> dict[str, Any]:
+        """One of node i's `FileDict` files (`storage`: term and vote; `state_machine`), as
+        the library reads it: the file is what it holds (its in-memory cache is filled from
+        the file on first read, so after a restart it starts empty)."""
+        name = os.path.join(LOG_PATH, f"{node_id(i)}.{kind}").replace(":", "_")
+        content = self.disks[i].files.get(name, b"")
+        value = JSONSerializer.unpack(content) if content else {}
+        if not isinstance(value, dict):
+            raise AdapterFault("view", f"n{i}'s {kind} file holds {value!r:.60}")
+        return value
+
     def disk_view(self, i: int) -> Persistent:
         """What node i's files hold: the stored term and vote, and the log file's entries (a
         restart reads them; raftos then clears the vote, see docs/raftos.md)."""
-        files = self.disks[i].files
-        name = node_id(i).replace(":", "_")
-        stored = files.get(os.path.join(LOG_PATH, f"{name}.storage"), b"")
-        meta = JSONSerializer.unpack(stored) if stored else {}
-        lines = files.get(os.path.join(LOG_PATH, f"{name}.log"), b"").split(b"\n")
+        meta = self._file_dict(i, "storage")
+        name = os.path.join(LOG_PATH, f"{node_id(i)}.log").replace(":", "_")
+        lines = self.disks[i].files.get(name, b"").split(b"\n")
         log = tuple(self._entry(i, JSONSerializer.unpack(line)) for line in lines if line)
         voted = meta.get("voted_for")
         return Persistent(current_term=int(meta.get("term", 0)),

@@ -14,7 +14,13 @@ import sys
 from collections.abc import Sequence
 
 from raftcheck.model.adapters import library_fuzz
-from raftcheck.model.adapters.library_fuzz import DEFAULT_FAULTS, Faults, FuzzResult, Library
+from raftcheck.model.adapters.library_fuzz import (
+    DEFAULT_FAULTS,
+    NOTHING_IGNORED,
+    Faults,
+    FuzzResult,
+    Library,
+)
 from raftcheck.model.adapters.raftos_adapter import (
     LIBRARY_VERSION,
     Cluster,
@@ -36,11 +42,11 @@ RAFTOS = library_fuzz.register(Library(
 def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = DEFAULT_FAULTS,
          seed: int = 0, profile: str = "ci", examples: int | None = None,
          seconds: float | None = None, steps: int | None = None,
-         shrink_seconds: float = 120.0) -> FuzzResult:
+         shrink_seconds: float = 120.0, ignored: frozenset[str] = NOTHING_IGNORED) -> FuzzResult:
     """`library_fuzz.fuzz` on raftos."""
     return library_fuzz.fuzz(RAFTOS, nodes=nodes, ordering=ordering, faults=faults, seed=seed,
                              profile=profile, examples=examples, seconds=seconds, steps=steps,
-                             shrink_seconds=shrink_seconds)
+                             shrink_seconds=shrink_seconds, ignored=ignored)
 
 
 def run_cli(args: argparse.Namespace, seed: int) -> int:
