@@ -73,7 +73,9 @@ from raftcheck.model.adapters.sim import (
     Duplicate as Duplicate,
     Heal as Heal,
     LibraryLog as LibraryLog,
+    LogCapture,
     NextTimer as NextTimer,
+    NoRealTime,
     Ordering as Ordering,
     Packet as Packet,
     Partition as Partition,
@@ -81,6 +83,8 @@ from raftcheck.model.adapters.sim import (
     SimCluster,
     Submit as Submit,
     Wait as Wait,
+    capturing,
+    check_cluster,
     describe_action as _describe_action,
     describe_node as describe_node,
     raised,
@@ -119,10 +123,7 @@ class ClusterConfig:
     draws: tuple[tuple[float, ...], ...] = ()
 
     def __attrs_post_init__(self) -> None:
-        if not 1 <= self.nodes <= 9:
-            raise ValueError(f"nodes must be between 1 and 9, got {self.nodes}")
-        if self.ordering not in ("fifo", "any"):
-            raise ValueError(f"ordering must be fifo or any, got {self.ordering!r}")
+        check_cluster(self.nodes, self.ordering)
 
 
 # ------------------------------------------------------------------------------ library glue
@@ -253,14 +254,6 @@ class _NoWaitPoller:
         pass
 
 
-class _NoRealTime:
-    """Replaces the `time` module inside the library while the suite drives it."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise AdapterFault("real time", f"the library called time.{name} during a step; only "
-                           "the simulated clock may pass time")
-
-
 class _KeyValue(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
     """The replicated state machine: a key-value map written by the replicated `put`."""
 
@@ -276,21 +269,6 @@ class _KeyValue(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
 
 
 _LIBRARY_LOGGER = logging.getLogger("pysyncobj")
-
-
-class _Capture(logging.Handler):
-    """Keeps the library's warnings (e.g. its own "truncating already-applied log entries"
-    alarm) with the run, tagged with the node and the number of actions applied so far."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        super().__init__(logging.WARNING)
-        self._cluster = cluster
-        self.node_id = 0  # set by Cluster._inside before each call into the library
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._cluster.library_log.append(
-            LibraryLog(self._cluster.actions_applied + 1, self.node_id, record.levelname,
-                       record.getMessage()))
 
 
 def _private(obj: Any, name: str) -> Any:
@@ -329,7 +307,7 @@ class Cluster(SimCluster):
         self.transports: list[_SimTransport] = [_SimTransport(self, i) for i in range(n)]
         self.incarnation = [0] * n
         self.replies: list[ClientReply] = []
-        self._log_handler = _Capture(self)
+        self._log_handler = LogCapture(self)
         self._rngs: list[random.Random] = [random.Random() for _ in range(n)]
         self._scripts = [list(config.draws[i]) if i < len(config.draws) else []
                          for i in range(n)]
@@ -353,14 +331,10 @@ class Cluster(SimCluster):
         saved = (_syncobj.monotonicTime, _syncobj.random, _syncobj.time)
         _syncobj.monotonicTime = self._now
         _syncobj.random = self._rngs[node_id]
-        _syncobj.time = _NoRealTime()
-        handler = self._log_handler
-        handler.node_id = node_id
-        propagate = _LIBRARY_LOGGER.propagate
-        _LIBRARY_LOGGER.addHandler(handler)
-        _LIBRARY_LOGGER.propagate = False
+        _syncobj.time = NoRealTime()
         try:
-            yield
+            with capturing(_LIBRARY_LOGGER, self._log_handler, node_id):
+                yield
         except (AdapterFault, ActionNotEnabled):
             raise
         except Exception as error:
@@ -368,8 +342,6 @@ class Cluster(SimCluster):
                                f"n{node_id} {what} raised {raised(error)}") from error
         finally:
             _syncobj.monotonicTime, _syncobj.random, _syncobj.time = saved
-            _LIBRARY_LOGGER.removeHandler(handler)
-            _LIBRARY_LOGGER.propagate = propagate
 
     def _conf(self) -> SyncObjConf:
         c = self.config

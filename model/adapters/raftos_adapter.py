@@ -73,26 +73,17 @@ from raftcheck.impl.types import (
     Volatile,
 )
 from raftcheck.model.adapters.sim import (
-    ACTION_TYPES as ACTION_TYPES,
-    Action as Action,
-    ActionNotEnabled as ActionNotEnabled,
-    AdapterFault as AdapterFault,
-    Crash as Crash,
-    Deliver as Deliver,
-    Drop as Drop,
-    Duplicate as Duplicate,
-    Heal as Heal,
-    LibraryLog,
-    NextTimer as NextTimer,
-    Ordering as Ordering,
-    Packet as Packet,
-    Partition as Partition,
-    Restart as Restart,
+    Action,
+    ActionNotEnabled,
+    AdapterFault,
+    LogCapture,
+    NoRealTime,
+    Ordering,
+    Packet,
     SimCluster,
-    Submit as Submit,
-    Wait as Wait,
+    capturing,
+    check_cluster,
     describe_action as _describe_action,
-    describe_node as describe_node,
     raised,
 )
 
@@ -118,10 +109,7 @@ class ClusterConfig:
     election_interval_spread: float = 3.0
 
     def __attrs_post_init__(self) -> None:
-        if not 1 <= self.nodes <= 9:
-            raise ValueError(f"nodes must be between 1 and 9, got {self.nodes}")
-        if self.ordering not in ("fifo", "any"):
-            raise ValueError(f"ordering must be fifo or any, got {self.ordering!r}")
+        check_cluster(self.nodes, self.ordering)
 
 
 def node_id(i: int) -> str:
@@ -199,14 +187,6 @@ class _File:
 def _files_os() -> types.SimpleNamespace:
     """`os` as `raftos.storage` sees it: directories exist without being made."""
     return types.SimpleNamespace(path=os.path, makedirs=lambda *_, **__: None)
-
-
-class _NoRealTime:
-    """Replaces the `time` module inside the library while the suite drives it."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise AdapterFault("real time", f"the library called time.{name} during a step; only "
-                           "the simulated clock may pass time")
 
 
 class _Futures:
@@ -328,7 +308,7 @@ class _SimLoop(asyncio.BaseEventLoop):
             detail = str(context.get("message", ""))
             if isinstance(error, BaseException):
                 detail = f"exception in a callback: {raised(error)}"
-            self._cluster._log(self._node, "ERROR", detail)
+            self._cluster.log(self._node, "ERROR", detail)
 
     def due(self) -> bool:
         return bool(self._ready) or any(not h.cancelled() and h.when() <= self.time()
@@ -352,18 +332,6 @@ class _SimLoop(asyncio.BaseEventLoop):
             asyncio.events._set_running_loop(previous)
         if self.fault is not None:
             raise self.fault
-
-
-class _Capture(logging.Handler):
-    """Keeps the library's warnings (and worse) with the run, tagged with node and step."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        super().__init__(logging.WARNING)
-        self._cluster = cluster
-        self.node_id = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._cluster._log(self.node_id, record.levelname, record.getMessage())
 
 
 _LIBRARY_LOGGER = logging.getLogger("raftos")
@@ -401,7 +369,7 @@ class Cluster(SimCluster):
         self._clients: list[asyncio.Future[None]] = []  # the clients' calls, done or waiting
         self._rngs = [random.Random() for _ in range(n)]
         self._tasks: list[asyncio.Future[None] | None] = [None] * n  # each node's start()
-        self._log_handler = _Capture(self)
+        self._log_handler = LogCapture(self)
         raftos.configure({
             "log_path": LOG_PATH, "serializer": JSONSerializer, "cryptor": DummyCryptor,
             "heartbeat_interval": config.heartbeat_interval,
@@ -412,9 +380,6 @@ class Cluster(SimCluster):
             self._start(i)
 
     # -------------------------------------------------------------- library context
-
-    def _log(self, node: int, level: str, message: str) -> None:
-        self.library_log.append(LibraryLog(self.actions_applied + 1, node, level, message))
 
     @contextlib.contextmanager
     def _inside(self, i: int) -> Iterator[_SimLoop]:
@@ -428,16 +393,12 @@ class Cluster(SimCluster):
                  _state.asyncio, _server.asyncio)
         _state.asyncio = _server.asyncio = _ASYNCIO
         _state.random = self._rngs[i]
-        _state.time = _NoRealTime()
+        _state.time = NoRealTime()
         _storage.open = disk.open
         _storage.os = _files_os()
-        handler = self._log_handler
-        handler.node_id = i
-        propagate = _LIBRARY_LOGGER.propagate
-        _LIBRARY_LOGGER.addHandler(handler)
-        _LIBRARY_LOGGER.propagate = False
         try:
-            yield loop
+            with capturing(_LIBRARY_LOGGER, self._log_handler, i):
+                yield loop
         finally:
             _state.random, _state.time = saved[0], saved[1]
             if saved[2] is None:
@@ -446,8 +407,6 @@ class Cluster(SimCluster):
                 _storage.open = saved[2]
             _storage.os = saved[3]
             _state.asyncio, _server.asyncio = saved[4], saved[5]
-            _LIBRARY_LOGGER.removeHandler(handler)
-            _LIBRARY_LOGGER.propagate = propagate
 
     def _run(self, i: int, call: Callable[[], object] | None = None) -> None:
         """Node i's loop: `call` (if any) as a callback, then everything due, until idle."""

@@ -25,9 +25,9 @@ from raftcheck.model.adapters.raftos_adapter import (
     LIBRARY_VERSION,
     Cluster,
     ClusterConfig,
-    Ordering,
     describe_action,
 )
+from raftcheck.model.adapters.sim import Ordering
 from raftcheck.model.tracefile import RAFTOS_FORMAT
 
 RAFTOS = library_fuzz.register(Library(

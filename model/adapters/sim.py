@@ -10,8 +10,10 @@ here imports a library."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
-from typing import Literal
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
 
 from attrs import field, frozen
 
@@ -130,6 +132,49 @@ class LibraryLog:
     message: str
 
 
+def check_cluster(nodes: int, ordering: str) -> None:
+    """A cluster config's shared fields: 1 to 9 nodes, `fifo` or `any` ordering."""
+    if not 1 <= nodes <= 9:
+        raise ValueError(f"nodes must be between 1 and 9, got {nodes}")
+    if ordering not in ("fifo", "any"):
+        raise ValueError(f"ordering must be fifo or any, got {ordering!r}")
+
+
+class NoRealTime:
+    """Replaces the `time` module inside the library while the suite drives it."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AdapterFault("real time", f"the library called time.{name} during a step; only "
+                           "the simulated clock may pass time")
+
+
+class LogCapture(logging.Handler):
+    """Keeps the library's warnings (and worse) with the run (`SimCluster.library_log`),
+    tagged with the node it runs for and the number of the action being applied."""
+
+    def __init__(self, cluster: SimCluster) -> None:
+        super().__init__(logging.WARNING)
+        self._cluster = cluster
+        self.node_id = 0  # set by `capturing` before each call into the library
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._cluster.log(self.node_id, record.levelname, record.getMessage())
+
+
+@contextmanager
+def capturing(logger: logging.Logger, handler: LogCapture, node_id: int) -> Iterator[None]:
+    """While library code runs for `node_id`: what `logger` gets goes to `handler` only."""
+    handler.node_id = node_id
+    propagate = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+
+
 def raised(error: BaseException) -> str:
     """`Type: message at file:line in function`, for the innermost frame of `error`."""
     return _raised(error)
@@ -161,6 +206,10 @@ class SimCluster:
         self.actions_applied = 0
         self.history = History()
         self._world: World | None = None
+
+    def log(self, node: int, level: str, message: str) -> None:
+        """Keep what the library logged (or what its event loop reported) for this action."""
+        self.library_log.append(LibraryLog(self.actions_applied + 1, node, level, message))
 
     # -------------------------------------------------------------- the library's side
 
