@@ -1170,7 +1170,8 @@ def run_replay(library: Library, path: str, as_json: bool) -> int:
 
 
 def deep(library: Library, minutes: float, seed: int, out: str | None, steps: int = 150,
-         profiles: Sequence[str] = tuple(FAULT_PROFILES)) -> list[dict[str, Any]]:
+         profiles: Sequence[str] = tuple(FAULT_PROFILES),
+         ignored: frozenset[str] = NOTHING_IGNORED) -> list[dict[str, Any]]:
     """The long run: an equal share of `minutes` for each fault profile. Within a share,
     runs go on with the next seed after each finding until the share is spent, so one
     finding does not end the search. Prints one JSON summary per run and returns them; with
@@ -1183,14 +1184,15 @@ def deep(library: Library, minutes: float, seed: int, out: str | None, steps: in
         current = seed
         while (left := share - (time.monotonic() - started)) > 5:
             result = fuzz(library, nodes=nodes, ordering=ordering, faults=faults, seed=current,
-                          profile="deep", seconds=left, steps=steps)
+                          profile="deep", seconds=left, steps=steps, ignored=ignored)
             saved = None
             if result.config is not None:
-                saved = save_record(Record(result.config, result.actions, result.outcome),
-                                    current)
+                saved = save_record(Record(result.config, result.actions, result.outcome,
+                                           ignored=tuple(sorted(ignored))), current)
             entry = {"profile": name, **summary(result, saved)}
             if result.config is not None:
-                entry["trace"] = render(result.config, result.actions, "Counterexample")
+                entry["trace"] = render(result.config, result.actions, "Counterexample",
+                                        ignored=ignored)
             results.append(entry)
             print(json.dumps(entry, indent=1), flush=True)
             if out is not None:
@@ -1209,7 +1211,13 @@ def main(library: Library, argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profiles", nargs="+", choices=sorted(FAULT_PROFILES),
                         default=list(FAULT_PROFILES))
     parser.add_argument("--out", default=None, help="write the JSON summaries here")
+    parser.add_argument("--ignore", dest="ignored", action="append", metavar="NAME",
+                        default=[], help="a property not to check (repeatable)")
     args = parser.parse_args(argv)
-    deep(library, args.minutes, args.seed, args.out, args.steps, args.profiles)
+    try:
+        ignored = ignored_properties(args)
+    except ValueError as error:
+        parser.error(str(error))
+    deep(library, args.minutes, args.seed, args.out, args.steps, args.profiles, ignored)
     return 0
 
