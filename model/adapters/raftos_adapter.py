@@ -311,7 +311,9 @@ class _SimLoop(asyncio.BaseEventLoop):
             self._cluster.log(self._node, "ERROR", detail)
 
     def due(self) -> bool:
-        return bool(self._ready) or any(not h.cancelled() and h.when() <= self.time()
+        # The same test as BaseEventLoop._run_once's for a timer that is due.
+        end = self.time() + self._clock_resolution
+        return bool(self._ready) or any(not h.cancelled() and h.when() < end
                                         for h in self._scheduled)
 
     def next_when(self) -> float | None:
