@@ -52,7 +52,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from raftcheck.impl.pysyncobj import NOOP
+from raftcheck.impl.pysyncobj import NOOP  # a leader's no-op entry in a view (PySyncObj's)
 from raftcheck.model.adapters.sim import (
     ACTION_TYPES as ACTION_TYPES,
     Action,
@@ -296,7 +296,7 @@ def check_step(before: World, after: World,
     """The properties after one action, strongest first: Figure 3's state properties and
     Leader Append-Only in the paper's order, then the auxiliaries (Commit Within Log and the
     transition properties). `properties.check_transition` checks the same set with the
-    transition properties first; one PySyncObj action can break several at once (a stale
+    transition properties first; one library action can break several at once (a stale
     AppendEntries that truncates applied entries breaks State Machine Safety and Commit Index
     Monotonicity together), and the report should name the Figure 3 one. The `ignored`
     properties (`--ignore`) are not checked, so a run can go past a known finding."""
