@@ -266,6 +266,35 @@ def test_stale_vote_responses_elect_two_leaders_in_one_term() -> None:
     assert len(terms) > len(set(terms))
 
 
+def test_a_duplicated_vote_response_is_counted_twice() -> None:
+    """Finding 4: a candidate counts vote responses, not voters. With five nodes, n0 becomes
+    leader of term 3 on a copy of n4's vote (its own, n4's twice: "three"), and n3 on a copy of
+    n2's: two leaders in one term, each with two distinct votes of five."""
+    actions, cluster = replayed("raftos-duplicated-vote-es.json", "Election Safety")
+    record = load_record(RECORDS / "raftos-duplicated-vote-es.json")
+    probe = Cluster(record.config)
+    delivered: set[tuple[int, int, bytes]] = set()
+    elected_on_copy = []
+    for action in actions:
+        payload = None
+        if isinstance(action, Deliver):
+            payload = probe.packet(action.source, action.dest, action.seq).payload
+        before = probe.world().nodes
+        probe.apply(action)
+        if payload is None or not isinstance(action, Deliver):
+            continue
+        key = (action.source, action.dest, payload)
+        was, now = before[action.dest], probe.world().nodes[action.dest]
+        if was is not None and now is not None and now.role is Role.LEADER and \
+                was.role is not Role.LEADER:
+            assert decode(payload)["type"] == "request_vote_response"
+            elected_on_copy.append(key in delivered)
+        delivered.add(key)
+    assert elected_on_copy == [True, True]
+    assert record.config.nodes == 5
+    assert sorted(node for term, node in cluster.world().history.leaders if term == 3) == [0, 3]
+
+
 def test_a_reordered_append_entries_truncates_an_applied_entry() -> None:
     """Finding 3: a follower erases its log after `prev_log_index` whenever its last index is
     not `prev_log_index` (and compares its entry with the leader's current term, not the
@@ -282,6 +311,28 @@ def test_a_reordered_append_entries_truncates_an_applied_entry() -> None:
     assert isinstance(message["prev_log_index"], int)
     assert message["prev_log_index"] < len(before.log)
     assert len(after.log) < len(before.log) and after.last_applied > len(after.log)
+
+
+def test_a_truncated_acknowledgement_loses_a_committed_entry() -> None:
+    """Finding 3, as Leader Completeness: n1 takes x=1, then the leader's older heartbeat of
+    the same request empties its log; the leader commits x=1 on n1's acknowledgement, and n1,
+    now without it, elects n2, whose log is empty."""
+    actions, cluster = replayed("raftos-stale-append-entries-lc.json", "Leader Completeness")
+    truncating = actions[6]
+    assert isinstance(truncating, Deliver)
+    record = load_record(RECORDS / "raftos-stale-append-entries-lc.json")
+    probe = Cluster(record.config)
+    for action in actions[:6]:
+        probe.apply(action)
+    message = decode(probe.packet(truncating.source, truncating.dest, truncating.seq).payload)
+    before = probe.world().nodes[truncating.dest]
+    probe.apply(truncating)
+    after = probe.world().nodes[truncating.dest]
+    assert before is not None and after is not None
+    assert message["type"] == "append_entries" and message["entries"] == []
+    assert len(before.log) == 1 and after.log == ()
+    committed = cluster.world().history.committed
+    assert [(known.entry.command, known.entry.term) for known in committed] == [(Put("x", 1), 1)]
 
 
 def test_fuzz_finds_the_forgotten_vote_first() -> None:
