@@ -376,3 +376,11 @@ def test_cli_replays_a_saved_finding_with_its_ignored_properties(
 def test_cli_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["fuzz", "--core", "raftos", "--examples", "1", *argv]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_raftcheck_replay_points_a_raftos_record_at_the_adapter(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A raftos record is not a trace of a core: `raftcheck replay` says how to replay it."""
+    assert main(["replay", str(RECORDS / "raftos-stale-vote-ebm.json")]) == 2
+    err = capsys.readouterr().err
+    assert "--core raftos --replay FILE" in err and len(err.strip().splitlines()) == 1
