@@ -158,11 +158,12 @@ class Node:
 # Messages (Figure 2's RPCs, as one-way messages: a response is a message of its own).
 # `source`/`dest` address them; `candidate_id` and `leader_id` are the paper's names for source.
 # `order=True` plus `KIND` gives every message a total order, so a bag of messages has one
-# canonical sorted form and actions are enumerated in a deterministic order.
+# canonical sorted form and actions are enumerated in a deterministic order. A message keeps
+# its hash: the world looks the core's answers up by (node, message).
 # --------------------------------------------------------------------------------------------
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class RequestVote:
     KIND: ClassVar[int] = 0
     source: int
@@ -176,7 +177,7 @@ class RequestVote:
         return self.source
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class RequestVoteResponse:
     KIND: ClassVar[int] = 1
     source: int
@@ -185,7 +186,7 @@ class RequestVoteResponse:
     vote_granted: bool
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class AppendEntries:
     KIND: ClassVar[int] = 2
     source: int
@@ -201,7 +202,7 @@ class AppendEntries:
         return self.source
 
 
-@frozen(order=True)
+@frozen(order=True, cache_hash=True)
 class AppendEntriesResponse:
     """`match_index` is the index of the last entry the follower verified for this request
     (prev_log_index + len(entries)) when `success`; when not, `last_log_index` is a hint: the

@@ -6,7 +6,8 @@ states). Python's `hash()` cannot serve: `str` hashes are randomized per process
 yet fingerprints must agree between worker processes and across checkpoint/resume. So a
 `World` is first *encoded* as nested tuples of ints and strings (the same value gives the same
 tuple, in every process), then serialised with `marshal` format version 2 (no back-references
-and no interning flags, so the bytes depend only on the value) and hashed with BLAKE2b.
+and no interning flags, so the bytes depend only on the value) and hashed with XXH3-64
+(`xxhash`).
 
 The encoding is lossless: `decode(encode(world), n)` rebuilds an equal world. Worker processes
 exchange encodings rather than pickled worlds (about ten times cheaper to ship).
@@ -36,9 +37,10 @@ object it describes, so an id cannot be reused while its entry lives.
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 from typing import Any
+
+from xxhash import xxh3_64_intdigest
 
 from raftcheck.impl.types import (
     AppendEntries,
@@ -191,13 +193,15 @@ def encode(world: World) -> Encoding:
 
 
 def digest(encoding: Encoding) -> int:
-    """The 64-bit fingerprint of an encoding: BLAKE2b-64 over its marshal v2 bytes."""
-    data = marshal.dumps(encoding, MARSHAL_VERSION)
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+    """The 64-bit fingerprint of an encoding: XXH3-64 over its marshal v2 bytes."""
+    return xxh3_64_intdigest(marshal.dumps(encoding, MARSHAL_VERSION))
 
 
 def digest_bytes(data: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+    """The 64-bit fingerprint of state bytes: XXH3-64 (seed 0), a non-cryptographic hash
+    of good quality (it passes SMHasher), fifteen times faster than BLAKE2b on a state's few
+    hundred bytes; nothing here needs resistance to an adversary."""
+    return xxh3_64_intdigest(data)
 
 
 def fingerprint(world: World) -> int:

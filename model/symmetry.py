@@ -171,6 +171,63 @@ _history_memo: dict[int, tuple[History, bytes, Relabelled]] = {}
 _counters: dict[tuple[int, int, int], bytes] = {}  # few: crashes and partitions are bounded
 _DOWN = marshal.dumps((), MARSHAL_VERSION)
 
+Relabelling = tuple[tuple[int, ...], list[int], bytes]
+"""(order, new, servers): order[new id] = old id, new[old id] = new id, and the servers'
+relabelled node and disk bytes in the new order, concatenated."""
+_servers_memo: dict[tuple[Any, ...], tuple[tuple[Any, ...], list[Relabelling]]] = {}
+# Entries kept before the memo is cleared. An entry costs about 1 KB (its key, the objects
+# and each relabelling's bytes). At `--max-term 3`, 300,000 states: 92 % of lookups hit with
+# 100,000 entries (+69 MiB peak RSS), 88 % with 30,000 (+24 MiB), 79 % with 10,000 (+4 MiB).
+_SERVERS_KEPT = 30_000
+
+
+_inverses: dict[tuple[int, ...], tuple[tuple[int, ...], list[int]]] = {}
+
+
+def _inverse(order: tuple[int, ...]) -> tuple[tuple[int, ...], list[int]]:
+    """(order, new) with new[old id] = new id, one shared pair per order (at most n! of
+    them), so that memo entries share them."""
+    hit = _inverses.get(order)
+    if hit is None:
+        new = [0] * len(order)
+        for new_id, old in enumerate(order):
+            new[old] = new_id
+        hit = _inverses[order] = (order, new)
+    return hit
+
+
+def _relabellings_of(nodes: tuple[Node | None, ...], disks: tuple[Persistent, ...],
+                     reduce: bool) -> list[Relabelling]:
+    """The relabellings to try for these servers (those that sort them by signature, or the
+    identity) with the servers' bytes under each. Memoised by the identity of every node and
+    disk: a successor usually has a combination of servers that some earlier state had (the
+    core's answers are shared), whatever its messages. The entry holds the objects, so no
+    other object can have their ids while it lives: a hit is the same servers."""
+    key = (*map(id, nodes), *map(id, disks), reduce)
+    hit = _servers_memo.get(key)
+    if hit is not None:
+        return hit[1]
+    n = len(nodes)
+    servers = [_server_info(node, disk, i)
+               for i, (node, disk) in enumerate(zip(nodes, disks, strict=True))]
+    identity = tuple(range(n))
+    relabellings: list[Relabelling] = []
+    for order in _orders([info[0] for info in servers]) if reduce else [identity]:
+        order, new = _inverse(order)
+        same = order == identity
+        parts = []
+        for old in order:
+            relabelled = servers[old][1]
+            server_bytes = relabelled.get(order)
+            if server_bytes is None:
+                server_bytes = relabelled[order] = _server_bytes(servers[old], new, order, same)
+            parts.append(server_bytes)
+        relabellings.append((order, new, b"".join(parts)))
+    if len(_servers_memo) >= _SERVERS_KEPT:
+        _servers_memo.clear()
+    _servers_memo[key] = ((*nodes, *disks), relabellings)
+    return relabellings
+
 
 def state_bytes(world: World, reduce: bool = True) -> bytes:
     """A byte string naming `world` exactly (`reduce=False`) or naming its class under node
@@ -178,9 +235,7 @@ def state_bytes(world: World, reduce: bool = True) -> bytes:
     signature, of the concatenated marshal encodings of the relabelled parts (each part is
     self-delimiting and the bag of messages is prefixed by its size, so the concatenation is
     unambiguous). Any fixed total order would do for "least"; bytes compare fastest."""
-    n = len(world.nodes)
-    servers = [_server_info(node, disk, i)
-               for i, (node, disk) in enumerate(zip(world.nodes, world.disk, strict=True))]
+    relabellings = _relabellings_of(world.nodes, world.disk, reduce)
     messages = [_message_info(message) for message in world.network]
     history = world.history
     hit = _history_memo.get(id(history))
@@ -199,21 +254,10 @@ def state_bytes(world: World, reduce: bool = True) -> bytes:
     counters = _counters.get(counted)
     if counters is None:
         counters = _counters[counted] = marshal.dumps(counted, MARSHAL_VERSION)
-    identity = tuple(range(n))
     best = b""
     dumps = marshal.dumps
-    for order in _orders([info[0] for info in servers]) if reduce else [identity]:
-        new = [0] * n  # new[old id] = new id
-        for new_id, old in enumerate(order):
-            new[old] = new_id
-        parts = [counters, history_bytes]
-        same = order == identity
-        for old in order:
-            info = servers[old]
-            server_bytes = info[1].get(order)
-            if server_bytes is None:
-                server_bytes = info[1][order] = _server_bytes(info, new, order, same)
-            parts.append(server_bytes)
+    for order, new, servers in relabellings:
+        parts = [counters, history_bytes, servers]
         network: list[bytes] = []
         for message_encoded, message_relabelled in messages:
             message_bytes = message_relabelled.get(order)
@@ -235,7 +279,7 @@ def state_bytes(world: World, reduce: bool = True) -> bytes:
         if isolated:
             side = tuple(sorted([new[i] for i in isolated]))
             if reduce:  # the unordered pair of sides: `connected` cannot tell them apart
-                other = tuple([i for i in identity if i not in side])
+                other = tuple([i for i in range(len(new)) if i not in side])
                 parts.append(dumps((side, other) if side < other else (other, side),
                                    MARSHAL_VERSION))
             else:

@@ -86,6 +86,7 @@ FORMAT = "raftcheck-trace"
 # The format of the PySyncObj adapter's records (model/adapters/pysyncobj_fuzz.py): a live
 # library's run, replayed by the adapter, never by `raftcheck replay`.
 PYSYNCOBJ_FORMAT = "raftcheck-pysyncobj-trace"
+RAFTOS_FORMAT = "raftcheck-raftos-trace"  # the raftos adapter's (model/adapters/raftos_fuzz.py)
 SCHEMA_VERSION = 1  # bump on any change a version-1 reader would misread
 TRACE_DIR_ENV = "RAFTCHECK_TRACE_DIR"
 DEFAULT_TRACE_DIR = "raftcheck-traces"
@@ -364,9 +365,11 @@ def parse_trace(text: str | bytes) -> TraceFile:
     if not isinstance(document, dict):
         raise TraceFileError(f"not a raftcheck trace: the top level is {_describe(document)}, "
                              "not an object")
-    if document.get("format") == PYSYNCOBJ_FORMAT:
-        raise TraceFileError("a PySyncObj record, not a trace of a core: replay it with "
-                             "`raftcheck fuzz --core pysyncobj --replay FILE`")
+    for library, name in ((PYSYNCOBJ_FORMAT, "pysyncobj"), (RAFTOS_FORMAT, "raftos")):
+        if document.get("format") == library:
+            raise TraceFileError(f"a {'PySyncObj' if name == 'pysyncobj' else name} record, "
+                                 "not a trace of a core: replay it with "
+                                 f"`raftcheck fuzz --core {name} --replay FILE`")
     if "schema" not in document:
         raise TraceFileError("not a raftcheck trace: no 'schema' version field")
     schema = document.pop("schema")

@@ -11,3 +11,11 @@ machinery (see docs/pysyncobj.md, "Where the adapter lives").
 Each adapter imports its library only inside its own module; importing this package needs no
 optional dependency.
 """
+
+import logging
+
+# raftos logs a warning when it is imported without `cryptography` (it then offers only its
+# DummyCryptor, which the adapter uses anyway); with no handler, logging would print it on
+# stderr in the middle of a run's output. A NullHandler on its logger, as a library's own
+# would be: the adapter captures what raftos logs during a run with a handler of its own.
+logging.getLogger("raftos").addHandler(logging.NullHandler())

@@ -36,17 +36,16 @@ no longer the whole log. Dynamic membership change and leadership transfer are n
 
 from __future__ import annotations
 
-import bisect
 import logging
 import pickle
 import random
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Any
 
 import pysyncobj
 import pysyncobj.syncobj as _syncobj
-from attrs import field, frozen
+from attrs import frozen
 from pysyncobj import SyncObj, SyncObjConf, replicated
 from pysyncobj.journal import Journal
 from pysyncobj.node import Node as LibraryNode
@@ -63,118 +62,45 @@ from raftcheck.impl.types import (
     Role,
     Volatile,
 )
-from raftcheck.model.world import (
+from raftcheck.model.adapters.sim import (
+    ACTION_TYPES as ACTION_TYPES,
+    Action as Action,
+    ActionNotEnabled as ActionNotEnabled,
+    AdapterFault as AdapterFault,
     Crash as Crash,
+    Deliver as Deliver,
+    Drop as Drop,
+    Duplicate as Duplicate,
     Heal as Heal,
-    History,
+    LibraryLog as LibraryLog,
+    LogCapture,
+    NextTimer as NextTimer,
+    NoRealTime,
+    Ordering as Ordering,
+    Packet as Packet,
     Partition as Partition,
     Restart as Restart,
-    World,
-    record_history,
+    SimCluster,
+    Submit as Submit,
+    Wait as Wait,
+    capturing,
+    check_cluster,
+    describe_action as _describe_action,
+    describe_node as describe_node,
+    raised,
 )
 
 LIBRARY_VERSION: str = str(getattr(pysyncobj.syncobj, "VERSION", "unknown"))
-Ordering = Literal["fifo", "any"]
 
 # The library's command types (pysyncobj.syncobj._COMMAND_TYPE) and role numbers
 # (_RAFT_STATE, 0/1/2 = follower/candidate/leader, the same numbering as impl.types.Role).
 _REGULAR, _NO_OP = 0, 1
 
 
-# ------------------------------------------------------------------------------ faults
-
-
-class AdapterFault(Exception):
-    """The adapter failed, not the library's Raft: a message it cannot route, the library
-    reaching for real time, a library exception, or a state it cannot map. Reported apart from
-    property violations (its own exit code), never as a Raft finding."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(kind, detail)
-        self.kind = kind
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return f"adapter fault ({self.kind}): {self.detail}"
-
-
-class ActionNotEnabled(Exception):
-    """An action that does not apply in the current state (replaying a stale record, or a
-    shrinking candidate that removed what it needed)."""
-
-
-# ------------------------------------------------------------------------------ actions
-
-
-@frozen(order=True)
-class Deliver:
-    """Hand the in-flight packet `seq` of link source→dest to its destination."""
-
-    source: int
-    dest: int
-    seq: int
-
-
-@frozen(order=True)
-class Drop:
-    source: int
-    dest: int
-    seq: int
-
-
-@frozen(order=True)
-class Duplicate:
-    """Put a second copy of a packet in flight (it gets the next sequence number of its link)."""
-
-    source: int
-    dest: int
-    seq: int
-
-
-@frozen(order=True)
-class NextTimer:
-    """Advance the clock just past the earliest pending timer of any up node, then tick every
-    up node (in id order)."""
-
-
-@frozen(order=True)
-class Wait:
-    """Advance the clock by `ms` milliseconds, then tick every up node (in id order)."""
-
-    ms: int
-
-
-@frozen(order=True)
-class Submit:
-    """A client calls the replicated `put` on `node` (the value is the cluster's next
-    request number, so every command is distinct)."""
-
-    node: int
-
-
-# Crash, Restart, Partition and Heal are the world's own (model.world); delivery, timers and
-# client requests differ here: packets are named by link and sequence number, time by clock.
-Action = Deliver | Drop | Duplicate | NextTimer | Wait | Submit | Crash | Restart | Partition | Heal
-ACTION_TYPES: tuple[type, ...] = (Deliver, Drop, Duplicate, NextTimer, Wait, Submit, Crash,
-                                  Restart, Partition, Heal)
-
-
-@frozen(order=True)
-class Packet:
-    """One message in flight. `seq` numbers the messages of one link (source→dest) in sending
-    order, which is deterministic even though the library iterates a hash-ordered set of
-    peers: each iteration of such a loop sends on a different link."""
-
-    source: int
-    dest: int
-    seq: int
-    kind: str
-    payload: bytes = field(repr=False)
-
-    def message(self) -> dict[str, Any]:
-        value: dict[str, Any] = pickle.loads(self.payload)
-        return value
-
+def message(packet: Packet) -> dict[str, Any]:
+    """The message a packet carries (the transport pickles what `SyncObj.send` is given)."""
+    value: dict[str, Any] = pickle.loads(packet.payload)
+    return value
 
 # ------------------------------------------------------------------------------ config
 
@@ -197,10 +123,7 @@ class ClusterConfig:
     draws: tuple[tuple[float, ...], ...] = ()
 
     def __attrs_post_init__(self) -> None:
-        if not 1 <= self.nodes <= 9:
-            raise ValueError(f"nodes must be between 1 and 9, got {self.nodes}")
-        if self.ordering not in ("fifo", "any"):
-            raise ValueError(f"ordering must be fifo or any, got {self.ordering!r}")
+        check_cluster(self.nodes, self.ordering)
 
 
 # ------------------------------------------------------------------------------ library glue
@@ -331,14 +254,6 @@ class _NoWaitPoller:
         pass
 
 
-class _NoRealTime:
-    """Replaces the `time` module inside the library while the suite drives it."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise AdapterFault("real time", f"the library called time.{name} during a step; only "
-                           "the simulated clock may pass time")
-
-
 class _KeyValue(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
     """The replicated state machine: a key-value map written by the replicated `put`."""
 
@@ -356,46 +271,9 @@ class _KeyValue(SyncObj):  # type: ignore[misc]  # pysyncobj is untyped
 _LIBRARY_LOGGER = logging.getLogger("pysyncobj")
 
 
-class _Capture(logging.Handler):
-    """Keeps the library's warnings (e.g. its own "truncating already-applied log entries"
-    alarm) with the run, tagged with the node and the number of actions applied so far."""
-
-    def __init__(self, cluster: Cluster) -> None:
-        super().__init__(logging.WARNING)
-        self._cluster = cluster
-        self.node_id = 0  # set by Cluster._inside before each call into the library
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self._cluster.library_log.append(
-            LibraryLog(self._cluster.actions_applied + 1, self.node_id, record.levelname,
-                       record.getMessage()))
-
-
-@frozen
-class LibraryLog:
-    """A message the library logged during action number `step` (from 1), on node `node`."""
-
-    step: int
-    node: int
-    level: str
-    message: str
-
-
 def _private(obj: Any, name: str) -> Any:
     """A name-mangled private attribute of `SyncObj` (`self.__raftCurrentTerm`, ...)."""
     return getattr(obj, "_SyncObj__" + name)
-
-
-def _raised(error: BaseException) -> str:
-    text = (str(error).splitlines() or [""])[0]
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    where = ""
-    if tb is not None:
-        code = tb.tb_frame.f_code
-        where = f" at {code.co_filename.rsplit('/', 1)[-1]}:{tb.tb_lineno} in {code.co_name}"
-    return f"{type(error).__name__}{': ' + text if text else ''}{where}"
 
 
 # ------------------------------------------------------------------------------ the cluster
@@ -411,7 +289,7 @@ class ClientReply:
     error: int
 
 
-class Cluster:
+class Cluster(SimCluster):
     """N PySyncObj nodes, a network of captured packets, a simulated clock and durable disks.
 
     `apply(action)` performs one action and then ticks the node(s) it concerns, exactly as
@@ -421,31 +299,21 @@ class Cluster:
 
     def __init__(self, config: ClusterConfig,
                  policy: Callable[[int], float | None] | None = None) -> None:
+        super().__init__(config.nodes, config.ordering)
         self.config = config
         n = config.nodes
-        self.now_us = 1_000_000
         self.disks = [_Disk() for _ in range(n)]
         self.objects: list[_KeyValue | None] = [None] * n
         self.transports: list[_SimTransport] = [_SimTransport(self, i) for i in range(n)]
         self.incarnation = [0] * n
-        self.network: list[Packet] = []
-        self.link_seq: dict[tuple[int, int], int] = {}
-        self.isolated: frozenset[int] = frozenset()
-        self.crashes = 0
-        self.partitions = 0
-        self.submitted = 0
         self.replies: list[ClientReply] = []
-        self.library_log: list[LibraryLog] = []
-        self.actions_applied = 0
-        self._log_handler = _Capture(self)
-        self.history = History()
+        self._log_handler = LogCapture(self)
         self._rngs: list[random.Random] = [random.Random() for _ in range(n)]
         self._scripts = [list(config.draws[i]) if i < len(config.draws) else []
                          for i in range(n)]
         self.drawn: list[list[float]] = [[] for _ in range(n)]
         # A translator's choice of the next draw of node i (None: not scripted).
         self.policy = policy
-        self._world: World | None = None
         self._commands: dict[bytes, Put] = {}
         for i in range(n):
             self._start(i)
@@ -463,23 +331,17 @@ class Cluster:
         saved = (_syncobj.monotonicTime, _syncobj.random, _syncobj.time)
         _syncobj.monotonicTime = self._now
         _syncobj.random = self._rngs[node_id]
-        _syncobj.time = _NoRealTime()
-        handler = self._log_handler
-        handler.node_id = node_id
-        propagate = _LIBRARY_LOGGER.propagate
-        _LIBRARY_LOGGER.addHandler(handler)
-        _LIBRARY_LOGGER.propagate = False
+        _syncobj.time = NoRealTime()
         try:
-            yield
+            with capturing(_LIBRARY_LOGGER, self._log_handler, node_id):
+                yield
         except (AdapterFault, ActionNotEnabled):
             raise
         except Exception as error:
             raise AdapterFault("library exception",
-                               f"n{node_id} {what} raised {_raised(error)}") from error
+                               f"n{node_id} {what} raised {raised(error)}") from error
         finally:
             _syncobj.monotonicTime, _syncobj.random, _syncobj.time = saved
-            _LIBRARY_LOGGER.removeHandler(handler)
-            _LIBRARY_LOGGER.propagate = propagate
 
     def _conf(self) -> SyncObjConf:
         c = self.config
@@ -543,118 +405,42 @@ class Cluster:
             payload = pickle.dumps(message)
         except Exception as error:
             raise AdapterFault("unroutable", f"n{source} sent an unpicklable message: "
-                               f"{_raised(error)}") from error
+                               f"{raised(error)}") from error
         self._enqueue(source, dest, message["type"], payload)
-
-    def _enqueue(self, source: int, dest: int, kind: str, payload: bytes) -> None:
-        seq = self.link_seq.get((source, dest), 0)
-        self.link_seq[(source, dest)] = seq + 1
-        bisect.insort(self.network, Packet(source, dest, seq, kind, payload))
 
     # -------------------------------------------------------------- actions
 
-    def packet(self, source: int, dest: int, seq: int) -> Packet:
-        for packet in self.network:
-            if (packet.source, packet.dest, packet.seq) == (source, dest, seq):
-                return packet
-        raise ActionNotEnabled(f"no packet n{source}→n{dest} #{seq} in flight")
+    def is_up(self, i: int) -> bool:
+        return self.objects[i] is not None
 
-    def deliverable(self) -> list[Packet]:
-        """Packets that may be delivered now: destination up, same side of any partition,
-        and (with fifo ordering) the oldest in flight on its link."""
-        heads: set[tuple[int, int]] = set()
-        found = []
-        for packet in self.network:  # sorted by (source, dest, seq)
-            link = (packet.source, packet.dest)
-            first = link not in heads
-            heads.add(link)
-            if self.config.ordering == "fifo" and not first:
-                continue
-            if self.objects[packet.dest] is not None and self.connected(*link):
-                found.append(packet)
-        return found
+    def _deliver(self, packet: Packet) -> None:
+        self._up(packet.dest)
+        with self._inside(packet.dest, f"receiving {packet.kind}"):
+            self.transports[packet.dest].deliver(LibraryNode(f"n{packet.source}"),
+                                                 message(packet))
+        self._tick(packet.dest)
 
-    def connected(self, a: int, b: int) -> bool:
-        return (a in self.isolated) == (b in self.isolated)
+    def _tick_all(self) -> None:
+        for i in self.up():
+            self._tick(i)
 
-    def up(self) -> list[int]:
-        return [i for i, obj in enumerate(self.objects) if obj is not None]
+    def _submit(self, node: int, value: int) -> None:
+        obj = self._up(node)
 
-    def down(self) -> list[int]:
-        return [i for i, obj in enumerate(self.objects) if obj is None]
+        def reply(result: Any, error: int) -> None:
+            self.replies.append(ClientReply(node, value, result, int(error)))
 
-    def apply(self, action: Action) -> None:
-        """Perform `action`; raises ActionNotEnabled if it does not apply, AdapterFault if the
-        adapter fails."""
-        self._world = None
-        if isinstance(action, Deliver):
-            packet = self.packet(action.source, action.dest, action.seq)
-            if packet not in self.deliverable():
-                raise ActionNotEnabled(f"packet n{packet.source}→n{packet.dest} #{packet.seq} "
-                                       "is not deliverable now")
-            self.network.remove(packet)
-            obj = self._up(packet.dest)
-            with self._inside(packet.dest, f"receiving {packet.kind}"):
-                self.transports[packet.dest].deliver(LibraryNode(f"n{packet.source}"),
-                                                     packet.message())
-            self._tick(packet.dest)
-        elif isinstance(action, Drop):
-            self.network.remove(self.packet(action.source, action.dest, action.seq))
-        elif isinstance(action, Duplicate):
-            packet = self.packet(action.source, action.dest, action.seq)
-            self._enqueue(packet.source, packet.dest, packet.kind, packet.payload)
-        elif isinstance(action, (NextTimer, Wait)):
-            if not self.up():
-                raise ActionNotEnabled("every node is down: no timer runs")
-            if isinstance(action, Wait):
-                if action.ms <= 0:
-                    raise ActionNotEnabled("Wait needs a positive number of ms")
-                self.now_us += action.ms * 1000
-            else:
-                self.now_us = self._past(self.next_deadline())
-            for i in self.up():
-                self._tick(i)
-        elif isinstance(action, Submit):
-            obj = self._up(action.node)
-            self.submitted += 1
-            value = self.submitted
-            node = action.node
+        with self._inside(node, "put"):
+            obj.put("x", value, callback=reply)
+        self._tick(node)
 
-            def reply(result: Any, error: int) -> None:
-                self.replies.append(ClientReply(node, value, result, int(error)))
+    def _crash(self, node: int) -> None:
+        self.objects[node] = None  # no destroy(): a crash runs no library code
 
-            with self._inside(node, "put"):
-                obj.put("x", value, callback=reply)
-            self._tick(node)
-        elif isinstance(action, Crash):
-            self._up(action.node)
-            self.objects[action.node] = None  # no destroy(): a crash runs no library code
-            self.crashes += 1
-            if self.config.ordering == "fifo":  # TCP: the crashed node's connections reset
-                self.network = [p for p in self.network if action.node not in (p.source, p.dest)]
-        elif isinstance(action, Restart):
-            if not 0 <= action.node < self.config.nodes or self.objects[action.node] is not None:
-                raise ActionNotEnabled(f"n{action.node} is not down")
-            self.incarnation[action.node] += 1
-            self._start(action.node)
-            self._tick(action.node)
-        elif isinstance(action, Partition):
-            n = self.config.nodes
-            if self.isolated:
-                raise ActionNotEnabled("already partitioned: heal first")
-            if not action.isolated or len(action.isolated) >= n or \
-                    not action.isolated <= set(range(n)):
-                raise ActionNotEnabled(f"not a partition: {sorted(action.isolated)}")
-            self.isolated = action.isolated
-            self.partitions += 1
-        elif isinstance(action, Heal):
-            if not self.isolated:
-                raise ActionNotEnabled("no partition to heal")
-            self.isolated = frozenset()
-        else:
-            raise ActionNotEnabled(f"unknown action {action!r}")
-        self.history = self._record(self.history)
-        self.actions_applied += 1
+    def _restart(self, node: int) -> None:
+        self.incarnation[node] += 1
+        self._start(node)
+        self._tick(node)
 
     def _past(self, deadline: float) -> int:
         """The first microsecond strictly after `deadline` (the library tests `deadline < now`),
@@ -663,6 +449,9 @@ class Cluster:
         while now / 1_000_000 <= deadline:
             now += 1
         return now
+
+    def next_deadline_us(self) -> int:
+        return self._past(self.next_deadline())
 
     def next_deadline(self) -> float:
         """The earliest time at which some up node's timer is due: a follower's or
@@ -686,25 +475,6 @@ class Cluster:
         return min(due)
 
     # -------------------------------------------------------------- the properties' view
-
-    def world(self) -> World:
-        """The properties' view of the cluster now (cached until the next action)."""
-        if self._world is None:
-            n = self.config.nodes
-            nodes = tuple(None if self.objects[i] is None else self.node_view(i)
-                          for i in range(n))
-            self._world = World(nodes=nodes, disk=tuple(self.disk_view(i) for i in range(n)),
-                                network=(), isolated=self.isolated, crashes=self.crashes,
-                                partitions=self.partitions, history=self.history)
-        return self._world
-
-    def _record(self, history: History) -> History:
-        nodes = self.world().nodes
-        for node in self.world().up_nodes():
-            history = record_history(history, node, nodes)
-        if history is not self.history:
-            self._world = None
-        return history
 
     def node_view(self, i: int) -> Node:
         """Node i as `impl.types.Node`. What maps directly: current_term, voted_for (the
@@ -814,7 +584,7 @@ def _kind(message: object) -> str:
 
 def describe_packet(packet: Packet) -> str:
     """One line, in the view's indexing (library index - 1)."""
-    m = packet.message()
+    m = message(packet)
     route = f"n{packet.source}→n{packet.dest} #{packet.seq}"
     kind = packet.kind
     if kind == "request_vote":
@@ -842,36 +612,4 @@ def describe_packet(packet: Packet) -> str:
 
 def describe_action(action: Action, cluster: Cluster | None = None) -> str:
     """`deliver append_entries n0→n1 #3 term=2 ...` when the packet is still in `cluster`."""
-    if isinstance(action, (Deliver, Drop, Duplicate)):
-        verb = type(action).__name__.lower()
-        if cluster is not None:
-            try:
-                packet = cluster.packet(action.source, action.dest, action.seq)
-                return f"{verb} {describe_packet(packet)}"
-            except ActionNotEnabled:
-                pass
-        return f"{verb} n{action.source}→n{action.dest} #{action.seq}"
-    if isinstance(action, NextTimer):
-        return "advance the clock to the next timer"
-    if isinstance(action, Wait):
-        return f"advance the clock by {action.ms} ms"
-    if isinstance(action, Submit):
-        value = "" if cluster is None else f" x={cluster.submitted + 1}"
-        return f"client → n{action.node}: put{value}"
-    if isinstance(action, Crash):
-        return f"n{action.node} crashes"
-    if isinstance(action, Restart):
-        return f"n{action.node} restarts from its journal"
-    if isinstance(action, Partition):
-        return f"partition {{{', '.join(f'n{i}' for i in sorted(action.isolated))}}} | rest"
-    return "heal the partition"
-
-
-def describe_node(node: Node | None, node_id: int) -> str:
-    if node is None:
-        return f"n{node_id} down"
-    vote = "-" if node.voted_for is None else f"n{node.voted_for}"
-    log = " ".join(f"{k}:{e.term}:{e.command}" for k, e in enumerate(node.log, 1))
-    return (f"n{node.id} {node.role} term={node.current_term} vote={vote} log=[{log}] "
-            f"commit={node.commit_index} applied={node.last_applied}")
-
+    return _describe_action(action, cluster, describe_packet)

@@ -76,6 +76,7 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
     Wait,
     _node_number,
     _private,
+    message,
 )
 from raftcheck.model.lockstep import NO_DIVERGENCE, node_differences
 from raftcheck.model.trace import show_message
@@ -113,7 +114,7 @@ def divergence(lines: Sequence[str]) -> Violation:
 def core_message(packet: Packet, cluster: Cluster) -> Message | None:
     """The core message a packet carries (view indices: library index - 1), or None for
     client forwarding, which is not a core message."""
-    m = packet.message()
+    m = message(packet)
     source, dest, kind = packet.source, packet.dest, packet.kind
     if kind == "request_vote":
         return RequestVote(source, dest, m["term"], m["last_log_index"] - 1, m["last_log_term"])

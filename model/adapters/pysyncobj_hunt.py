@@ -44,6 +44,12 @@ from attrs import evolve, field, frozen
 from raftcheck.impl.pysyncobj import PySyncObjCore
 from raftcheck.impl.types import AppendEntries, Entry, Message, Put
 from raftcheck.model import world as w
+from raftcheck.model.adapters.library_fuzz import (
+    NOTHING_IGNORED,
+    check_property,
+    ignoring,
+    ignoring_all_but,
+)
 from raftcheck.model.adapters.pysyncobj_adapter import (
     LIBRARY_VERSION,
     Action,
@@ -69,15 +75,12 @@ from raftcheck.model.adapters.pysyncobj_conformance import (
     faithful_core,
 )
 from raftcheck.model.adapters.pysyncobj_fuzz import (
-    Checked,
     Outcome,
     Record,
     RecordError,
-    check_property,
     render,
     replay,
     save_record,
-    select,
 )
 from raftcheck.model.explore import explore
 from raftcheck.model.fuzz import fuzz_each
@@ -131,7 +134,7 @@ class Hunted:
     library_actions: tuple[Action, ...] = ()
     outcome: Outcome = field(factory=Outcome)
     step: int = 0  # CANNOT APPLY / a divergence: the counterexample's step (from 1)
-    checked: Checked = None  # the properties the library run is checked for (None: all)
+    ignored: frozenset[str] = NOTHING_IGNORED  # the properties the library run leaves out
 
 
 # ------------------------------------------------------------------------------ translating
@@ -320,9 +323,9 @@ def confirm(core: PySyncObjCore, nodes: int, prop: str, actions: Sequence[w.Acti
     if violation is not None:
         kept = tuple(library[:steps])
         # The record checks the property confirmed (the same step may break others).
-        outcome, _, _ = replay(config, kept, checked=(prop,))
+        outcome, _, _ = replay(config, kept, ignored=ignoring_all_but(prop))
         return Hunted(prop, core_actions, CONFIRMED, violation.detail, config, kept, outcome,
-                      checked=(prop,))
+                      ignored=ignoring_all_but(prop))
     outcome, applied, _ = replay(config, library)
     return Hunted(prop, core_actions, NOT_CONFIRMED,
                   f"the library followed every step and {prop} holds on it throughout "
@@ -417,7 +420,7 @@ def run_cli(release: str | None, nodes: int, seed: int, examples: int | None,
                          f"pysyncobj=={release} to hunt on that release")
     if not 2 <= nodes <= 9:
         raise ValueError(f"--nodes must be between 2 and 9, got {nodes}")
-    select(properties)  # the properties the library can be checked for
+    ignoring(properties)  # the properties the library can be checked for
     check_budget(engine, examples)
     bounds = ENGINE_BOUNDS[engine] if bounds is None else bounds
     started = time.monotonic()
@@ -434,8 +437,9 @@ def run_cli(release: str | None, nodes: int, seed: int, examples: int | None,
         if found.config is not None:
             try:
                 saved = save_record(Record(found.config, found.library_actions,
-                                           found.outcome, properties=found.checked), seed,
-                                    save, engine="hunt")
+                                           found.outcome,
+                                           ignored=tuple(sorted(found.ignored))),
+                                    seed, save, engine="hunt")
             except RecordError as error:
                 print(f"raftcheck hunt: warning: record not saved: {error}")
         rows.append({"property": found.property, "verdict": found.verdict,
@@ -448,7 +452,7 @@ def run_cli(release: str | None, nodes: int, seed: int, examples: int | None,
                   f"({len(found.core_actions)} core steps): {found.verdict}")
             if found.verdict == CONFIRMED and found.config is not None:
                 print(render(found.config, found.library_actions, "Library trace",
-                             checked=found.checked))
+                             ignored=found.ignored))
                 print(f"saved: {saved}  (replay: raftcheck fuzz --core pysyncobj --replay "
                       f"{saved})")
             else:

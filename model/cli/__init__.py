@@ -5,7 +5,7 @@ Exit codes, the same for every subcommand:
   1  a property was violated (the counterexample is printed)
   2  bad usage or input (one-line message on stderr)
   3  inconclusive: the search stopped on a bound/limit, or reached none of the goals
-  4  the PySyncObj adapter failed (fuzz --core pysyncobj): not a finding about Raft
+  4  a library adapter failed (fuzz --core pysyncobj or raftos): not a finding about Raft
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -60,12 +61,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
     add_save_arguments(parser)
-    library = parser.add_argument_group("PySyncObj (--core pysyncobj; docs/pysyncobj.md)")
+    library = parser.add_argument_group("real libraries (--core pysyncobj, --core raftos; "
+                                        "docs/pysyncobj.md, docs/raftos.md)")
     library.add_argument("--network", choices=("any", "fifo"), default="any",
                          help="message order: any in-flight message may be delivered, or only "
                               "the oldest on each link, as over TCP (default: %(default)s)")
     library.add_argument("--replay", metavar="FILE", default=None,
-                         help="re-run a saved PySyncObj counterexample record")
+                         help="re-run a saved counterexample record of the library")
     library.add_argument("--conformance", action="store_true",
                          help="follow every run with the library's faithful core "
                               "(impl/pysyncobj.py) and report the first step where they "
@@ -86,15 +88,15 @@ def run(args: argparse.Namespace) -> int:
     if args.ray is not None:
         check_address(args.ray)
     seed = resolve_seed(args.seed)
-    if args.core == "pysyncobj":  # a real library, not a step function: its own engine
+    if args.core in LIBRARIES:  # a real library, not a step function: its own engine
         if args.workers != 1 or args.ray is not None:
             raise UsageError("--workers and --ray apply to step-function cores, not to "
-                             "pysyncobj")
-        return _run_pysyncobj(args, seed)
+                             f"{args.core}")
+        return _run_library(args, seed)
     if args.replay is not None or args.network != "any" or args.conformance or \
             args.release is not None:
-        raise UsageError("--replay, --network, --conformance and --release apply to --core "
-                         "pysyncobj only")
+        raise UsageError("--replay, --network, --conformance and --release apply to a "
+                         "library's --core (pysyncobj, raftos) only")
     try:
         model = model_from_args(args, seed)
     except ValueError as error:
@@ -165,17 +167,27 @@ def _run_each(args: argparse.Namespace, model: Model, seed: int, console: Consol
     return verdict.exit_code
 
 
-def _run_pysyncobj(args: argparse.Namespace, seed: int) -> int:
-    """Exit codes as above, plus 4: the adapter failed (docs/pysyncobj.md)."""
+# The real libraries `--core` accepts: the module of each one's engine (model/adapters/), and
+# how to install it.
+LIBRARIES = {
+    "pysyncobj": ("pysyncobj_fuzz", "the pysyncobj extra (pip install 'raftcheck[pysyncobj]')"),
+    "raftos": ("raftos_fuzz", "the raftos extra and raftos itself (pip install "
+               "'raftcheck[raftos]' && pip install --no-deps raftos==0.2.6; docs/raftos.md)"),
+}
+
+
+def _run_library(args: argparse.Namespace, seed: int) -> int:
+    """Exit codes as above, plus 4: the adapter failed (docs/pysyncobj.md, docs/raftos.md)."""
+    module, install = LIBRARIES[args.core]
     try:
-        from raftcheck.model.adapters import pysyncobj_fuzz
+        engine = importlib.import_module(f"raftcheck.model.adapters.{module}")
     except ImportError as error:
-        raise UsageError(f"--core pysyncobj needs the pysyncobj extra "
-                         f"(pip install 'raftcheck[pysyncobj]'): {error}") from None
+        raise UsageError(f"--core {args.core} needs {install}: {error}") from None
     try:
-        return pysyncobj_fuzz.run_cli(args, seed)
+        result: int = engine.run_cli(args, seed)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    return result
 
 
 def progress_target(examples: int | None, seconds: float | None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import re
 import sys
 import tempfile
 from array import array
@@ -20,7 +21,7 @@ from raftcheck.model.search.store import FingerprintSet, StateQueue
 from raftcheck.model.verdict import UsageError
 
 CHECKPOINT_FILE = "explore-checkpoint.marshal"
-CHECKPOINT_MAGIC = "raftcheck-explore-checkpoint-5"  # 5: digest-sealed, current fingerprints
+CHECKPOINT_MAGIC = b"raftcheck-explore-checkpoint-6\n"  # 6: streamed records, XXH3 fingerprints
 MARSHAL_FILE_VERSION = 4
 
 
@@ -162,32 +163,33 @@ class Bfs:
         self.levels.close()
 
     def save(self, directory: Path, seconds: float) -> None:
-        """Write the whole search state to `directory` atomically (write, fsync, rename)."""
+        """Write the whole search state to `directory` atomically (write, fsync, rename),
+        streamed: one level or one chunk of states in memory at a time."""
         directory.mkdir(parents=True, exist_ok=True)
-
-        def encodings(states: StateQueue) -> list[Any]:
-            return list(states) if self.encoded else [self.model.encode(s) for s in states]
-
-        data = {
-            "magic": CHECKPOINT_MAGIC,
+        target = directory / CHECKPOINT_FILE
+        temporary = directory / (CHECKPOINT_FILE + ".tmp")
+        header = {
             "python": list(sys.version_info[:2]),
             "identity": _identity(self.model, self.symmetry),
-            "levels": [level.to_bytes() for level in self.levels],
-            "next_level": self.next_level.to_bytes(),
-            "frontier": encodings(self.frontier),
-            "next_frontier": encodings(self.next_frontier),
+            "levels": len(self.levels),
+            "frontier": len(self.frontier),
+            "next_frontier": len(self.next_frontier),
             "position": self.position,
             "generated": self.generated,
             "goals": sorted(self.goals),
             "found": self.found,
             "seconds": seconds,
         }
-        payload = marshal.dumps(data, MARSHAL_FILE_VERSION)
-        sealed = {"magic": CHECKPOINT_MAGIC, "digest": _digest(payload), "payload": payload}
-        target = directory / CHECKPOINT_FILE
-        temporary = directory / (CHECKPOINT_FILE + ".tmp")
         with open(temporary, "wb") as out:
-            marshal.dump(sealed, out, MARSHAL_FILE_VERSION)
+            writer = _Writer(out)
+            writer.record(header)
+            for level in self.levels:
+                writer.record(level.to_bytes())
+            writer.record(self.next_level.to_bytes())
+            for queue in (self.frontier, self.next_frontier):
+                for chunk in queue.encodings(CHECKPOINT_CHUNK):
+                    writer.record(chunk)
+            writer.seal()
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, target)
@@ -196,36 +198,31 @@ class Bfs:
     def load(cls, directory: Path, model: AnyModel, symmetry: bool, encoded: bool) -> Bfs:
         path = directory / CHECKPOINT_FILE
         try:
-            with open(path, "rb") as source:
-                sealed = marshal.load(source)
-        except (OSError, EOFError, ValueError, TypeError) as error:
+            source = open(path, "rb")  # noqa: SIM115  # closed below
+        except OSError as error:
             raise UsageError(f"cannot read checkpoint {path}: {error}") from None
-        magic = sealed.get("magic") if isinstance(sealed, dict) else None
-        if magic != CHECKPOINT_MAGIC:
-            if isinstance(magic, str) and magic.startswith(CHECKPOINT_MAGIC.rsplit("-", 1)[0]):
-                raise UsageError(f"{path} is a checkpoint in an older format ({magic}); this "
-                                 f"raftcheck reads {CHECKPOINT_MAGIC}: start the search again")
-            raise UsageError(f"{path} is not a raftcheck explore checkpoint")
-        payload = sealed.get("payload")
-        if not isinstance(payload, bytes) or sealed.get("digest") != _digest(payload):
-            raise UsageError(f"{path} is damaged: its content does not match its digest "
-                             "(edited or truncated); start the search again")
-        try:
-            return cls._unpack(path, marshal.loads(payload), model, symmetry, encoded)
-        except UsageError:  # a readable checkpoint of another search: its own message
-            raise
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError, EOFError) as error:
-            raise UsageError(f"{path} is damaged: {type(error).__name__}: {error}") from None
+        with source:
+            _check_magic(path, source.read(len(CHECKPOINT_MAGIC)))
+            reader = _Reader(source)
+            try:
+                return cls._unpack(path, reader, model, symmetry, encoded)
+            except UsageError:  # a readable checkpoint of another search: its own message
+                raise
+            except (KeyError, IndexError, TypeError, ValueError, AttributeError, EOFError,
+                    OSError) as error:
+                raise UsageError(f"{path} is damaged: {type(error).__name__}: {error}") \
+                    from None
 
     @classmethod
-    def _unpack(cls, path: Path, data: Any, model: AnyModel, symmetry: bool,
+    def _unpack(cls, path: Path, reader: _Reader, model: AnyModel, symmetry: bool,
                 encoded: bool) -> Bfs:
-        if data["python"] != list(sys.version_info[:2]):
-            raise UsageError(f"{path} was written by Python {data['python']}, not "
+        header = reader.record()
+        if header["python"] != list(sys.version_info[:2]):
+            raise UsageError(f"{path} was written by Python {header['python']}, not "
                              f"{list(sys.version_info[:2])}")
         mine = _identity(model, symmetry)
-        if data["identity"] != mine:
-            theirs = list(data["identity"])
+        if header["identity"] != mine:
+            theirs = list(header["identity"])
             pairs = zip(theirs, mine, strict=False)  # a shorter list differs where it ends
             where = next((i for i, (a, b) in enumerate(pairs) if a != b),
                          min(len(theirs), len(mine)))
@@ -235,36 +232,110 @@ class Bfs:
 
             raise UsageError(f"{path} is a checkpoint of a different search: it has "
                              f"{shown(theirs)} where this search has {shown(mine)}")
-        levels = Levels([Level.from_bytes(level) for level in data["levels"]])
-        next_level = Level.from_bytes(data["next_level"])
+        counts = (header["levels"], header["frontier"], header["next_frontier"])
+        position, generated, seconds = header["position"], header["generated"], \
+            header["seconds"]
+        if not (all(isinstance(count, int) and count >= 0 for count in counts)
+                and counts[0] >= 1 and isinstance(position, int)
+                and isinstance(generated, int) and isinstance(seconds, (int, float))
+                and all(isinstance(goal, str) for goal in header["goals"])):
+            raise ValueError("its header does not describe a search")
         seen = FingerprintSet()
-        for level in (*levels, next_level):
-            seen.update(level.fps)
+        levels: Levels | None = None
+        frontier = new_queue(model, encoded)
+        next_frontier = new_queue(model, encoded)
+        try:
+            for _ in range(counts[0]):
+                level = Level.from_bytes(reader.record())
+                seen.update(level.fps)
+                if levels is None:
+                    levels = Levels([level])
+                else:
+                    levels.append(level)
+            assert levels is not None
+            next_level = Level.from_bytes(reader.record())
+            seen.update(next_level.fps)
+            for queue, count in ((frontier, counts[1]), (next_frontier, counts[2])):
+                while len(queue) < count:
+                    chunk = reader.record()
+                    if not isinstance(chunk, list) or not chunk:
+                        raise ValueError("a chunk of states is not a list of states")
+                    for encoding in chunk:
+                        state = model.decode(encoding)  # each must be one the model reads
+                        queue.append(encoding if encoded else state)
+            reader.unsealed()
+            consistent = (  # one state per fingerprint of a level
+                len(frontier) == counts[1] == len(levels.last.fps)
+                and len(next_frontier) == counts[2] == len(next_level.fps)
+                and 0 <= position <= len(frontier))
+            if not consistent:
+                raise ValueError("its frontier, levels and counters do not agree")
+        except BaseException:
+            for queue in (frontier, next_frontier):
+                queue.close()
+            if levels is not None:
+                levels.close()
+            raise
+        return cls(model, symmetry, levels, frontier, next_level, next_frontier, position,
+                   seen, generated, set(header["goals"]),
+                   [(name, list(found)) for name, found in header["found"]], seconds, encoded)
 
-        def states(encodings: list[Any]) -> StateQueue:
-            queue = new_queue(model, encoded)
-            for encoding in encodings:
-                state = model.decode(encoding)  # each must be one the model reads
-                queue.append(encoding if encoded else state)
-            return queue
 
-        frontier, next_frontier = data["frontier"], data["next_frontier"]
-        position, generated, seconds = data["position"], data["generated"], data["seconds"]
-        consistent = (
-            isinstance(frontier, list) and isinstance(next_frontier, list)
-            and isinstance(position, int) and isinstance(generated, int)
-            and isinstance(seconds, (int, float))
-            and len(frontier) == len(levels.last.fps)  # one state per fingerprint of a level
-            and len(next_frontier) == len(next_level.fps)
-            and 0 <= position <= len(frontier)
-            and all(isinstance(goal, str) for goal in data["goals"]))
-        if not consistent:
-            raise ValueError("its frontier, levels and counters do not agree")
+# A checkpoint file: the magic line, then records (an 8-byte length and that many bytes of
+# marshal data: the header, each level's parent links, the next level's, the frontier's and
+# the next frontier's encodings in chunks), then the digest of every record before it. It is
+# written and read one record at a time, so saving or resuming a search of any size holds one
+# level or one chunk of states at once beyond the search itself.
+CHECKPOINT_CHUNK = 4096
 
-        return cls(model, symmetry, levels, states(data["frontier"]), next_level,
-                   states(data["next_frontier"]), data["position"], seen, data["generated"],
-                   set(data["goals"]), [(name, list(path)) for name, path in data["found"]],
-                   data["seconds"], encoded)
+
+class _Writer:
+    def __init__(self, out: Any) -> None:
+        self._out = out
+        self._digest = hashlib.blake2b(digest_size=16)
+        out.write(CHECKPOINT_MAGIC)
+
+    def record(self, value: Any) -> None:
+        data = marshal.dumps(value, MARSHAL_FILE_VERSION)
+        framed = len(data).to_bytes(8, "little") + data
+        self._digest.update(framed)
+        self._out.write(framed)
+
+    def seal(self) -> None:
+        self._out.write(self._digest.hexdigest().encode())
+
+
+class _Reader:
+    def __init__(self, source: Any) -> None:
+        self._source = source
+        self._digest = hashlib.blake2b(digest_size=16)
+
+    def record(self) -> Any:
+        prefix = self._source.read(8)
+        size = int.from_bytes(prefix, "little")
+        data = self._source.read(size)
+        if len(prefix) < 8 or len(data) < size:
+            raise EOFError("the file ends in the middle of a record")
+        self._digest.update(prefix + data)
+        return marshal.loads(data)
+
+    def unsealed(self) -> None:
+        """Raise unless the rest of the file is the digest of every record read."""
+        if self._source.read() != self._digest.hexdigest().encode():
+            raise ValueError("its content does not match its digest (edited or truncated)")
+
+
+def _check_magic(path: Path, start: bytes) -> None:
+    """Refuse a file that is not a checkpoint of this format, saying which it is."""
+    if start == CHECKPOINT_MAGIC:
+        return
+    with open(path, "rb") as source:
+        older = re.search(rb"raftcheck-explore-checkpoint-\d+", source.read(256))
+    if older is not None:
+        raise UsageError(f"{path} is a checkpoint in an older format "
+                         f"({older.group().decode()}); this raftcheck reads "
+                         f"{CHECKPOINT_MAGIC.decode().strip()}: start the search again")
+    raise UsageError(f"{path} is not a raftcheck explore checkpoint")
 
 
 # A level's queue keeps its first QUEUE_LIVE states as they are, then their encodings, up to
@@ -284,10 +355,6 @@ def new_queue(model: AnyModel, encoded: bool) -> StateQueue:
     if encoded:
         return StateQueue(QUEUE_LIVE, QUEUE_MEMORY)
     return StateQueue(QUEUE_LIVE, QUEUE_MEMORY, model.encode, model.decode)
-
-
-def _digest(payload: bytes) -> str:
-    return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
 def _identity(model: AnyModel, symmetry: bool) -> list[Any]:

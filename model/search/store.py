@@ -175,6 +175,21 @@ class StateQueue:
         for start in range(0, len(self), step):
             yield from self.read(start, start + step)
 
+    def encodings(self, step: int = 1024) -> Iterator[list[Any]]:
+        """Every item's encoding, in lists of up to `step`: the live ones encoded, the stored
+        ones as they are (never decoded), so a checkpoint streams a level without
+        rebuilding its states."""
+        live = self._live
+        for start in range(0, len(live), step):
+            yield [self._encode(item) for item in live[start:start + step]]
+        offsets = self._offsets
+        for start in range(0, len(offsets) - 1, step):
+            stop = min(start + step, len(offsets) - 1)
+            base = offsets[start]
+            data = self._read(base, offsets[stop])
+            yield [marshal.loads(data[offsets[i] - base:offsets[i + 1] - base])
+                   for i in range(start, stop)]
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()

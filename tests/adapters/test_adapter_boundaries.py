@@ -1,6 +1,6 @@
 """Optional libraries stay behind their adapter: only `model/adapters/pysyncobj_adapter.py`
-imports `pysyncobj`, so the suite imports and runs without the extra. Runs whether or not
-pysyncobj is installed."""
+imports `pysyncobj` and only `model/adapters/raftos_adapter.py` imports `raftos`, so the suite
+imports and runs without the extras. Runs whether or not pysyncobj or raftos is installed."""
 
 from __future__ import annotations
 
@@ -30,6 +30,25 @@ def importers_of(library: str) -> set[str]:
 
 def test_only_the_adapter_imports_pysyncobj() -> None:
     assert importers_of("pysyncobj") == ALLOWED
+
+
+def test_only_the_adapter_imports_raftos() -> None:
+    assert importers_of("raftos") == {"model/adapters/raftos_adapter.py"}
+
+
+def test_the_cli_runs_without_raftos() -> None:
+    """`import raftos` fails in this child: --core raftos is a one-line usage error (exit 2)
+    that says how to install it."""
+    code = (
+        "import sys\n"
+        "sys.modules['raftos'] = None  # makes `import raftos` raise ImportError\n"
+        "import model.cli\n"
+        "sys.exit(model.cli.main(['fuzz', '--core', 'raftos', '--examples', '1']))\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "--no-deps raftos==0.2.6" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_the_cli_and_the_adapters_package_import_without_pysyncobj() -> None:

@@ -24,6 +24,7 @@ from raftcheck.impl.raft import CORE
 from raftcheck.model.cli.explore import add_arguments, run
 from raftcheck.model.explore import (
     CHECKPOINT_FILE,
+    CHECKPOINT_MAGIC,
     DEFAULT_BOUNDS,
     ExploreResult,
     UsageError,
@@ -234,34 +235,55 @@ def test_resume_refuses_a_checkpoint_in_an_older_format(tmp_path: Path) -> None:
     a reason, not decoded into the wrong shape."""
     explore(small_model(), max_states=100, checkpoint=tmp_path)
     path = tmp_path / CHECKPOINT_FILE
-    sealed = marshal.loads(path.read_bytes())
-    sealed["magic"] = "raftcheck-explore-checkpoint-1"
-    path.write_bytes(marshal.dumps(sealed))
+    older = {"magic": "raftcheck-explore-checkpoint-1", "digest": "0", "payload": b""}
+    path.write_bytes(marshal.dumps(older))  # the sealed dictionary of the older formats
     with pytest.raises(UsageError, match=r"older format .*start the search again"):
         explore(small_model(), resume=tmp_path)
 
 
+def _records(path: Path) -> list[object]:
+    """The records of a checkpoint file (after its magic line, before its digest)."""
+    data = path.read_bytes()[len(CHECKPOINT_MAGIC):]
+    records, offset = [], 0
+    while len(data) - offset > 32:
+        size = int.from_bytes(data[offset:offset + 8], "little")
+        records.append(marshal.loads(data[offset + 8:offset + 8 + size]))
+        offset += 8 + size
+    return records
+
+
+def _write(path: Path, records: list[object], reseal: bool) -> None:
+    """Write `records` as a checkpoint; with a digest that matches them if `reseal`."""
+    import hashlib
+
+    framed = b"".join(len(data).to_bytes(8, "little") + data
+                      for data in (marshal.dumps(record) for record in records))
+    digest = hashlib.blake2b(framed, digest_size=16).hexdigest() if reseal else "0" * 32
+    path.write_bytes(CHECKPOINT_MAGIC + framed + digest.encode())
+
+
 @pytest.mark.parametrize("edit", ["empty the frontier", "delete a field", "wrong type",
-                                  "empty and reseal"])
+                                  "empty and reseal", "truncate"])
 def test_resume_refuses_a_damaged_checkpoint(tmp_path: Path, edit: str) -> None:
     """A checkpoint edited by hand, even into valid marshal data, is refused in one line:
     an emptied frontier used to resume to PASS after a fraction of the states."""
-    import hashlib
-
     explore(small_model(), max_states=300, checkpoint=tmp_path)
     path = tmp_path / CHECKPOINT_FILE
-    sealed = marshal.loads(path.read_bytes())
-    data = marshal.loads(sealed["payload"])
-    if edit in ("empty the frontier", "empty and reseal"):
-        data["frontier"] = []
-    elif edit == "delete a field":
-        del data["levels"]
+    if edit == "truncate":
+        path.write_bytes(path.read_bytes()[:-100])
     else:
-        data["position"] = "three"
-    sealed["payload"] = marshal.dumps(data)
-    if edit != "empty the frontier":  # resealed: a digest that matches the edit
-        sealed["digest"] = hashlib.blake2b(sealed["payload"], digest_size=16).hexdigest()
-    path.write_bytes(marshal.dumps(sealed))
+        records = _records(path)
+        header = records[0]
+        assert isinstance(header, dict)
+        if edit in ("empty the frontier", "empty and reseal"):
+            chunks = -(-header["frontier"] // 4096) + -(-header["next_frontier"] // 4096)
+            records = records[:len(records) - chunks]
+            header["frontier"] = header["next_frontier"] = 0
+        elif edit == "delete a field":
+            del header["levels"]
+        else:
+            header["position"] = "three"
+        _write(path, records, reseal=edit != "empty the frontier")
     with pytest.raises(UsageError, match="damaged"):
         explore(small_model(), resume=tmp_path)
 

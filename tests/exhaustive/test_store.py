@@ -51,6 +51,10 @@ def test_a_queue_gives_back_what_it_was_given(items: list[tuple[object, ...]], l
             assert queue[position] == items[position]
         with pytest.raises(IndexError):
             queue[len(items)]
+        step = data.draw(st.integers(1, 50))
+        chunks = list(queue.encodings(step))
+        assert all(0 < len(chunk) <= step for chunk in chunks)
+        assert [item for chunk in chunks for item in chunk] == [list(i) for i in items]
     finally:
         queue.close()
     assert len(queue) == 0
