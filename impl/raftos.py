@@ -50,10 +50,8 @@ from raftcheck.impl.types import (
     ClientReply,
     ClientRequest,
     Effects,
-    ElectionTimeout,
     Entry,
     Event,
-    HeartbeatTimeout,
     LeaderState,
     Message,
     Node,
@@ -129,22 +127,15 @@ class RaftosCore(RaftCore):
     # ------------------------------------------------------------------ dispatch
 
     def step(self, node: Node, event: Event) -> Out:
-        before = node.persistent
-        kind = type(event)
-        if kind in MESSAGE_TYPES:
-            node, effects = self.receive(node, event)  # type: ignore[arg-type]
-        elif kind is ElectionTimeout:
-            node, effects = self.on_election_timeout(node)
-        elif kind is HeartbeatTimeout:
-            node, effects = self.on_heartbeat_timeout(node)
-        elif kind is ClientRequest:
-            node, effects = self.on_client_request(node, event)  # type: ignore[arg-type]
-        else:
-            raise TypeError(f"not a Raft event: {event!r}")
-        persist = self.to_persist(before, node.persistent)
+        """Timers and clients as `RaftCore.step`; a message through `receive`, which knows
+        the role it arrived in."""
+        if type(event) not in MESSAGE_TYPES:
+            return super().step(node, event)
+        after, effects = self.receive(node, event)  # type: ignore[arg-type]
+        persist = self.to_persist(node.persistent, after.persistent)
         if persist is not None:
             effects = evolve(effects, persist=persist)
-        return node, effects
+        return after, effects
 
     def receive(self, node: Node, message: Message) -> Out:
         """`State.request_handler`: the handler of the role the message arrived in, wrapped
