@@ -28,12 +28,12 @@ function of `raftos/state.py` it mirrors. Indices are the library's (1-based, as
   a commit index raised by a handler is applied on the next such message.
 
 What it abstracts (docs/raftos.md, "The faithful core"): time (the library's timers are the
-world's `Timeout` and `Heartbeat` events), the leader's step-down timer (no majority's answers
-for 5 heartbeats), the state machine file surviving a restart (a restarted node applies again
-from index 1 on top of the file's old content; the core's state machine starts empty),
-clients waiting for an election (a command is a `ClientRequest` to the node when the leader
-appends it), the order of peers in a broadcast (a `set` in the library: `broadcast_to`), and a
-cluster of one.
+world's `Timeout` and `Heartbeat` events; the leader's step-down timer is a `Timeout` of a
+leader, which the world never fires: only conformance follows it), the state machine file
+surviving a restart (a restarted node applies again from index 1 on top of the file's old
+content; the core's state machine starts empty), clients waiting for an election (a command is
+a `ClientRequest` to the node when the leader appends it), the order of peers in a broadcast (a
+`set` in the library: `broadcast_stops`), and a cluster of one.
 """
 
 from __future__ import annotations
@@ -241,12 +241,12 @@ class RaftosCore(RaftCore):
     def on_election_timeout(self, node: Node) -> Out:
         """A follower's election timer (`start_election`) makes it a candidate; a candidate's
         (`Candidate.election_timer` calls `to_follower`) makes it a follower of the same term,
-        without a vote. A leader has none."""
+        without a vote. A leader's step-down timer (`Leader.step_down_timer`, no majority's
+        answers for `step_down_missed_heartbeats` heartbeats) calls `to_follower` too: the
+        world fires no election timeout at a leader, so only conformance takes this step."""
         if node.role is Role.FOLLOWER:
             return self.become_candidate(node)
-        if node.role is Role.CANDIDATE:
-            return self.to_follower(node), Effects(reset_election_timer=True)
-        return node, Effects()
+        return self.to_follower(node), Effects(reset_election_timer=True)
 
     def on_client_request(self, node: Node, request: ClientRequest) -> Out:
         """`Leader.execute_command`: append the command, then `append_entries` to every peer

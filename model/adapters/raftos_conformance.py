@@ -8,7 +8,8 @@ stands for is read from what the library did, never from the core:
 * a delivery, drop or copy of a datagram is the same world action on the message it decodes to
   (`core_message`); a delivery runs the receiver's handler only (the clock does not move);
 * on a clock advance, for each up node, in the library's order: a candidate whose election
-  timer fired is a follower of the same term (`Timeout`); a node that sent `request_vote`
+  timer fired, or a leader whose step-down timer did, is a follower of the same term
+  (`Timeout`); a node that sent `request_vote`
   stood for election (`Timeout`); a leader whose `request_id` rose sent heartbeats
   (`Heartbeat`, once per increment);
 * after a delivery, a clock advance or a client call, a leader whose log gained entries of its
@@ -20,9 +21,8 @@ Compared after each action, besides `LibraryTracker`'s fields: nothing more. Not
 state machine, whose file survives a restart and is applied again from index 1 on top of its
 old content (the core's starts empty; last applied and the log are compared).
 
-What the core does not model stops the comparison (`Unmodelled`): a leader stepping down on its
-step-down timer, a broadcast that reaches a peer whose nextIndex is past the leader's log
-(`broadcast_stops`), a cluster of one.
+What the core does not model stops the comparison (`Unmodelled`): a broadcast that reaches a
+peer whose nextIndex is past the leader's log (`broadcast_stops`), a cluster of one.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def core_message(packet: Packet, cluster: Cluster) -> Message:
 class _Before:
     """What the inference of a tick's events needs from a node before the action."""
 
-    state: int  # id() of its state object (Follower, Candidate or Leader)
+    state: Any  # its state object (Follower, Candidate or Leader)
     role: Role
     request_id: int  # a leader's heartbeat count
 
@@ -110,7 +110,7 @@ class Tracker(LibraryTracker):
                 continue
             state = server.state.state
             role = self.cluster.node_view(i).role
-            found.append(_Before(id(state), role, getattr(state, "request_id", 0)))
+            found.append(_Before(state, role, getattr(state, "request_id", 0)))
         return found
 
     def ticked(self, action: Action) -> list[int]:
@@ -127,23 +127,18 @@ class Tracker(LibraryTracker):
         server = cluster.servers[i]
         if server is None:
             return
-        state = server.state.state
         view = cluster.node_view(i)
-        node = self._node(i)
-        if isinstance(before, _Before) and before.state != id(state) and \
-                before.role is Role.LEADER and node.role is Role.LEADER and \
-                view.role is Role.FOLLOWER and view.current_term == node.current_term:
-            raise Unmodelled(f"n{i} stepped down on its step-down timer (not modelled)")
         timers = isinstance(self.last_action, (NextTimer, Wait))
-        if timers and node.role is Role.CANDIDATE and view.role is Role.FOLLOWER and \
+        if timers and isinstance(before, _Before) and before.role is Role.LEADER:
+            # Heartbeats first: a step-down stops the heartbeat timer.
+            for _ in range(before.state.request_id - before.request_id):
+                self._broadcast(i, w.Heartbeat(i))
+        node = self._node(i)
+        if timers and node.role is not Role.FOLLOWER and view.role is Role.FOLLOWER and \
                 view.current_term == node.current_term:
-            self.step(w.Timeout(i))  # the candidate's election timer: `to_follower`
+            self.step(w.Timeout(i))  # a candidate's election timer, a leader's step-down
         if timers and any(p.source == i and p.kind == "request_vote" for p in sent):
             self.step(w.Timeout(i))
-        if timers and isinstance(before, _Before) and before.state == id(state) and \
-                before.role is Role.LEADER:
-            for _ in range(getattr(state, "request_id", 0) - before.request_id):
-                self._broadcast(i, w.Heartbeat(i))
         node = self._node(i)
         if view.role is Role.LEADER and node.role is Role.LEADER and \
                 view.log[:len(node.log)] == node.log:

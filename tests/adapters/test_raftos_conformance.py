@@ -24,7 +24,6 @@ from raftcheck.model.lockstep import NO_DIVERGENCE
 from raftcheck.model.verdict import Verdict
 
 RECORDS = sorted((Path(__file__).parent / "records/raftos").glob("*.json"))
-STEP_DOWN = "stepped down on its step-down timer (not modelled)"
 
 
 class KeepsItsVote(RaftosCore):
@@ -51,13 +50,12 @@ def test_the_pinned_release_has_a_faithful_core() -> None:
 
 
 def test_the_pinned_release_conforms() -> None:
-    """Reordering, drops, duplicates, crashes and partitions, three servers: no divergence;
-    the runs cut short are cut by a leader's step-down timer, which the core leaves out."""
+    """Reordering, drops, duplicates, crashes and partitions, three servers: no divergence,
+    every run compared to its end, leaders stepping down included. (A value applied on every
+    node takes more runs than this budget: see test_conformance_cli.)"""
     result = fuzz(seed=1, examples=60, core=faithful_core())
     assert result.outcome.violation is None, result.outcome.violation
-    assert result.compared > 3_000
-    assert all(reason.endswith(STEP_DOWN) for reason, _ in result.cut_short)
-    assert result.verdict in (Verdict.CLEAN, Verdict.INCONCLUSIVE)
+    assert result.compared > 3_000 and result.cut_short == ()
 
 
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.stem)
@@ -90,11 +88,14 @@ def test_a_core_that_ignores_older_votes_is_caught_on_the_saved_finding() -> Non
 
 
 def test_conformance_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    """A verdict that names its budget; too few runs to apply a value on every node is
+    INCONCLUSIVE (exit 3), not clean."""
     code = main(["fuzz", "--core", "raftos", "--conformance", "--seed", "1",
                  "--examples", "10"])
     out = capsys.readouterr().out
-    assert code in (0, 3), out  # clean, or inconclusive when a leader stepped down
-    assert f"conformance with raftos-{LIBRARY_VERSION}:" in out
+    assert code == 3, out
+    assert f"conformance with raftos-{LIBRARY_VERSION}: " in out
+    assert "INCONCLUSIVE: no divergence, but some goals were never reached" in out
     assert main(["fuzz", "--core", "raftos", "--conformance", "--release", "0.0.1"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no faithful core models raftos 0.0.1" in err
