@@ -111,9 +111,6 @@ class LibraryTracker:
         """The core's events for what node i's library code did (`step` each)."""
         raise NotImplementedError
 
-    def crashed(self, node: int) -> None:
-        """After the core's crash of `node`: what else the library's crash does."""
-
     def library_node(self, i: int) -> Node:
         """Up node i as the library holds it, in the compared form."""
         node = self.comparable(self.cluster.node_view(i))
@@ -189,7 +186,10 @@ class LibraryTracker:
                 self.step(w.Duplicate(message))
         elif isinstance(action, Crash):
             self.step(w.Crash(action.node))
-            self.crashed(action.node)
+            if self.cluster.ordering == "fifo":  # as `SimCluster.apply`: its links reset
+                network = tuple(m for m in self.world.network
+                                if action.node not in (m.source, m.dest))
+                self.world = evolve(self.world, network=network)
         elif isinstance(action, Restart):
             self.step(w.Restart(action.node))
         elif isinstance(action, Partition):

@@ -147,11 +147,6 @@ class Tracker(LibraryTracker):
                 _private(obj, "newAppendEntriesTime"), _private(obj, "numOneSecondDumps")))
         return found
 
-    def crashed(self, node: int) -> None:
-        if self.cluster.config.ordering == "fifo":  # its TCP connections reset
-            network = tuple(m for m in self.world.network if node not in (m.source, m.dest))
-            self.world = evolve(self.world, network=network)
-
     def tick(self, i: int, before: _Before | None, sent: list[Packet]) -> None:
         obj = self.cluster.objects[i]
         assert obj is not None

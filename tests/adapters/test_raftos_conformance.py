@@ -15,7 +15,7 @@ pytest.importorskip("raftos", reason="raftos is not installed (pip install 'raft
 
 from raftcheck.impl.raftos import RaftosCore
 from raftcheck.impl.types import Node, Persistent, RequestVoteResponse
-from raftcheck.model.adapters.library_fuzz import load_record, replay
+from raftcheck.model.adapters.library_fuzz import Faults, load_record, replay
 from raftcheck.model.adapters.raftos_adapter import LIBRARY_VERSION, Cluster, ClusterConfig
 from raftcheck.model.adapters.raftos_conformance import Tracker, faithful_core
 from raftcheck.model.adapters.raftos_fuzz import fuzz
@@ -56,6 +56,14 @@ def test_the_pinned_release_conforms() -> None:
     result = fuzz(seed=1, examples=60, core=faithful_core())
     assert result.outcome.violation is None, result.outcome.violation
     assert result.compared > 3_000 and result.cut_short == ()
+
+
+def test_the_pinned_release_conforms_on_fifo_links() -> None:
+    """A crash resets a node's links there, in the library's cluster and in the core's."""
+    result = fuzz(ordering="fifo", faults=Faults(duplicate=False), seed=1, examples=30,
+                  core=faithful_core())
+    assert result.outcome.violation is None, result.outcome.violation
+    assert result.compared > 1_000 and result.cut_short == ()
 
 
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.stem)
