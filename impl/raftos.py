@@ -19,10 +19,10 @@ function of `raftos/state.py` it mirrors. Indices are the library's (1-based, as
   leader into a follower, but the handler that then runs is the one of the role the message
   arrived in (`receive`): a candidate or leader that learns a higher term from a request
   answers nothing.
-* **The four findings** (docs/raftos.md) are the rules `forget_vote` (1), `counts_vote_response`
-  (2), `merge_entries` (3) and `record_vote` (4).
-* **Majority** is `is_majority(count): count > cluster_count // 2` with `cluster_count` the
-  number of *peers*: a majority in a cluster of odd size, half of it in an even one (`quorum`).
+* **The findings** (docs/raftos.md) are the rules `forget_vote` (1), `counts_vote_response`
+  (2), `merge_entries` (3), `record_vote` (4) and `quorum` (5): `is_majority(count)` is
+  `count > cluster_count // 2` with `cluster_count` the number of *peers*, a majority in a
+  cluster of odd size, half of it in an even one.
 * **Applying** happens only at the start of a follower's `append_entries` handler and of a
   leader's `append_entries_response` handler (`validate_commit_index`), before the term check;
   a commit index raised by a handler is applied on the next such message.
@@ -76,7 +76,7 @@ class RaftosCore(RaftCore):
     name = "raftos-0.2.6"
     release = "0.2.6"
 
-    # ------------------------------------------------------------------ the four findings
+    # ------------------------------------------------------------------ findings 1 to 4
 
     def forget_vote(self, persistent: Persistent) -> Persistent:
         """Finding 1, `Follower.init_storage` (run by `Follower.start`, so by every change to
@@ -112,8 +112,9 @@ class RaftosCore(RaftCore):
     # ------------------------------------------------------------------ majority
 
     def quorum(self, cluster_size: int) -> int:
-        """`State.is_majority(count)`: `count > cluster_count // 2`, where `cluster_count` is
-        the number of peers (the node itself is not in `server.cluster`)."""
+        """Finding 5, `State.is_majority(count)`: `count > cluster_count // 2`, where
+        `cluster_count` is the number of peers (the node itself is not in `server.cluster`):
+        two of four elect a leader and commit an entry."""
         return (cluster_size - 1) // 2 + 1
 
     # ------------------------------------------------------------------ life cycle
