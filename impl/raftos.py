@@ -19,8 +19,8 @@ function of `raftos/state.py` it mirrors. Indices are the library's (1-based, as
   leader into a follower, but the handler that then runs is the one of the role the message
   arrived in (`receive`): a candidate or leader that learns a higher term from a request
   answers nothing.
-* **The findings** (docs/raftos.md) are the rules `forget_vote` (1), `counts_vote_response`
-  (2), `merge_entries` (3), `record_vote` (4) and `quorum` (5): `is_majority(count)` is
+* **The findings** (docs/raftos.md) are the rules `forget_vote` (1), `is_stale` (2),
+  `merge_entries` (3), `record_vote` (4) and `quorum` (5): `is_majority(count)` is
   `count > cluster_count // 2` with `cluster_count` the number of *peers*, a majority in a
   cluster of odd size, half of it in an even one.
 * **Applying** happens only at the start of a follower's `append_entries` handler and of a
@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from attrs import evolve
 
-from raftcheck.impl.broken import CountDuplicateVotes, TruncateOnStaleAppend
+from raftcheck.impl.broken import ActOnStaleResponses, CountDuplicateVotes, TruncateOnStaleAppend
 from raftcheck.impl.raft import Out, RaftCore, _hinted, _replace, _with
 from raftcheck.impl.types import (
     MESSAGE_TYPES,
@@ -65,6 +65,7 @@ REFUSED = -1
 """`last_log_index` of an `append_entries_response` that `validate_term` sent: the refusal of
 an `append_entries` of an older term, with no `request_id` and no `last_log_index`."""
 
+_ACT_ON_STALE = ActOnStaleResponses()
 _COUNT_RESPONSES = CountDuplicateVotes()
 _TRUNCATE_AFTER_PREV = TruncateOnStaleAppend()
 
@@ -86,10 +87,12 @@ class RaftosCore(RaftCore):
             return persistent
         return Persistent(persistent.current_term, None, persistent.log)
 
-    def counts_vote_response(self, node: Node, response: RequestVoteResponse) -> bool:
-        """Finding 2, `Candidate.on_receive_request_vote_response`: any `vote_granted` counts,
-        whatever its term (`validate_term` hands responses of older terms to the handler)."""
-        return response.vote_granted
+    def is_stale(self, node: Node, message: Message) -> bool:
+        """Finding 2, `Candidate.on_receive_request_vote_response` behind `validate_term`: a
+        response of an older term is handed to the handler, and any `vote_granted` counts:
+        the zoo's act-on-stale-responses rule (`RaftCore.handle_request_vote_response` asks
+        it). Requests of an older term are refused in `validate_term`."""
+        return _ACT_ON_STALE.is_stale(node, message)
 
     def merge_entries(
         self, log: tuple[Entry, ...], prev_log_index: int, entries: tuple[Entry, ...]
@@ -277,18 +280,6 @@ class RaftosCore(RaftCore):
                                                      node.log))
         return node, Effects(messages=(RequestVoteResponse(node.id, request.source,
                                                            node.current_term, granted),))
-
-    def handle_request_vote_response(self, node: Node, response: RequestVoteResponse) -> Out:
-        """`Candidate.on_receive_request_vote_response`: a counted vote (`counts_vote_response`,
-        `record_vote`) and `to_leader` on a majority (`quorum`)."""
-        if node.role is not Role.CANDIDATE or node.candidate is None or \
-                not self.counts_vote_response(node, response):
-            return node, Effects()
-        candidate = self.record_vote(node.candidate, response.source)
-        node = _with(node, candidate=candidate)
-        if self.votes_counted(candidate) >= self.quorum(node.cluster_size):
-            return self.become_leader(node)
-        return node, Effects()
 
     # ------------------------------------------------------------------ AppendEntries
 

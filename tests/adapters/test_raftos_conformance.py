@@ -13,8 +13,9 @@ import pytest
 pytest.importorskip("raftos", reason="raftos is not installed (pip install 'raftcheck[raftos]'"
                                      " && pip install --no-deps raftos==0.2.6)")
 
+from raftcheck.impl.raft import RaftCore
 from raftcheck.impl.raftos import RaftosCore
-from raftcheck.impl.types import Node, Persistent, RequestVoteResponse
+from raftcheck.impl.types import Message, Node, Persistent
 from raftcheck.model.adapters.library_fuzz import Faults, load_record, replay
 from raftcheck.model.adapters.raftos_adapter import LIBRARY_VERSION, Cluster, ClusterConfig
 from raftcheck.model.adapters.raftos_conformance import Tracker, faithful_core
@@ -41,8 +42,8 @@ class IgnoresOlderVotes(RaftosCore):
 
     name = "wrong-ignores-older-votes"
 
-    def counts_vote_response(self, node: Node, response: RequestVoteResponse) -> bool:
-        return response.vote_granted and response.term == node.current_term
+    def is_stale(self, node: Node, message: Message) -> bool:
+        return RaftCore.is_stale(self, node, message)
 
 
 def test_the_pinned_release_has_a_faithful_core() -> None:
