@@ -14,11 +14,12 @@ from types import ModuleType
 from raftcheck.impl.broken import BROKEN_CORES
 from raftcheck.impl.pysyncobj import FAITHFUL_CORES
 from raftcheck.impl.raft import CORE
+from raftcheck.impl.raftos import FAITHFUL_CORES as RAFTOS_CORES
 from raftcheck.impl.stalled import STALLED_CORES
 from raftcheck.model.world import Core
 
 BUNDLED: dict[str, Core] = {CORE.name: CORE, **BROKEN_CORES, **STALLED_CORES,
-                            **FAITHFUL_CORES}
+                            **FAITHFUL_CORES, **RAFTOS_CORES}
 
 
 class CoreLoadError(Exception):

@@ -2,9 +2,9 @@
 
 raftos as a `library_fuzz.Library`: its cluster (`raftos_adapter.Cluster`), its record format
 and its message kinds. The machine, shrinking, records, replay and the deep run are the
-engine's (`library_fuzz`), shared with PySyncObj. raftos has no faithful core, so no
-conformance. `python -m raftcheck.model.adapters.raftos_fuzz --minutes 15` is the deep run
-(docs/raftos.md).
+engine's (`library_fuzz`), shared with PySyncObj; conformance follows each run with the
+faithful core (`raftos_conformance`, `--conformance`).
+`python -m raftcheck.model.adapters.raftos_fuzz --minutes 15` is the deep run (docs/raftos.md).
 """
 
 from __future__ import annotations
@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
+from raftcheck.impl.raftos import FAITHFUL_CORES
 from raftcheck.model.adapters import library_fuzz
+from raftcheck.model.adapters.library_conformance import divergence
 from raftcheck.model.adapters.library_fuzz import (
     DEFAULT_FAULTS,
     NOTHING_IGNORED,
+    Conformance,
     Faults,
     FuzzResult,
     Library,
@@ -27,8 +31,17 @@ from raftcheck.model.adapters.raftos_adapter import (
     ClusterConfig,
     describe_action,
 )
+from raftcheck.model.adapters.raftos_conformance import NoFaithfulCore, Tracker, faithful_core
 from raftcheck.model.adapters.sim import Ordering
 from raftcheck.model.tracefile import RAFTOS_FORMAT
+
+
+def _core_for(release: str) -> Any:
+    try:
+        return faithful_core(release)
+    except NoFaithfulCore as error:
+        raise ValueError(str(error)) from None
+
 
 RAFTOS = library_fuzz.register(Library(
     name="raftos", version=LIBRARY_VERSION, format=RAFTOS_FORMAT, config_type=ClusterConfig,
@@ -36,17 +49,20 @@ RAFTOS = library_fuzz.register(Library(
     # raftos has no client messages: a client talks to the node it calls.
     families=(frozenset({"request_vote", "request_vote_response"}),
               frozenset({"append_entries", "append_entries_response"}),
-              frozenset())))
+              frozenset()),
+    conformance=Conformance(tracker=Tracker, divergence=divergence, core_for=_core_for,
+                            cores=FAITHFUL_CORES)))
 
 
 def fuzz(*, nodes: int = 3, ordering: Ordering = "any", faults: Faults = DEFAULT_FAULTS,
          seed: int = 0, profile: str = "ci", examples: int | None = None,
          seconds: float | None = None, steps: int | None = None,
-         shrink_seconds: float = 120.0, ignored: frozenset[str] = NOTHING_IGNORED) -> FuzzResult:
-    """`library_fuzz.fuzz` on raftos."""
+         shrink_seconds: float = 120.0, core: Any = None,
+         ignored: frozenset[str] = NOTHING_IGNORED) -> FuzzResult:
+    """`library_fuzz.fuzz` on raftos; with `core`, conformance."""
     return library_fuzz.fuzz(RAFTOS, nodes=nodes, ordering=ordering, faults=faults, seed=seed,
                              profile=profile, examples=examples, seconds=seconds, steps=steps,
-                             shrink_seconds=shrink_seconds, ignored=ignored)
+                             shrink_seconds=shrink_seconds, core=core, ignored=ignored)
 
 
 def run_cli(args: argparse.Namespace, seed: int) -> int:
