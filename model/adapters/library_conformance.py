@@ -60,6 +60,10 @@ WHY = ("the library took a step its faithful core does not allow: the model no l
        "until the rule is fixed")
 
 
+class NoFaithfulCore(ValueError):
+    """No faithful core models the release asked for; one line."""
+
+
 class Unmodelled(Exception):
     """The library did something its faithful core leaves out."""
 

@@ -55,6 +55,7 @@ from raftcheck.model import world as w
 from raftcheck.model.adapters.library_conformance import (
     WHY as WHY,
     LibraryTracker,
+    NoFaithfulCore as NoFaithfulCore,
     Unmodelled as Unmodelled,
     divergence as divergence,
 )
@@ -66,10 +67,6 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
     _private,
     message,
 )
-
-
-class NoFaithfulCore(Exception):
-    """No faithful core models the installed release; one line."""
 
 
 def faithful_core(version: str = LIBRARY_VERSION) -> PySyncObjCore:

@@ -49,20 +49,11 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
     describe_action,
 )
 from raftcheck.model.adapters.pysyncobj_conformance import (
-    NoFaithfulCore,
     Tracker,
     divergence,
     faithful_core,
 )
 from raftcheck.model.tracefile import PYSYNCOBJ_FORMAT
-
-
-def _core_for(release: str) -> Any:
-    try:
-        return faithful_core(release)
-    except NoFaithfulCore as error:
-        raise ValueError(str(error)) from None
-
 
 PYSYNCOBJ = library_fuzz.register(Library(
     name="pysyncobj", version=LIBRARY_VERSION, format=PYSYNCOBJ_FORMAT,
@@ -71,7 +62,7 @@ PYSYNCOBJ = library_fuzz.register(Library(
               frozenset({"append_entries", "next_node_idx"}),
               frozenset({"apply_command", "apply_command_response"})),
     indices=" (indices as in the view: library index - 1)",
-    conformance=Conformance(tracker=Tracker, divergence=divergence, core_for=_core_for,
+    conformance=Conformance(tracker=Tracker, divergence=divergence, core_for=faithful_core,
                             cores=FAITHFUL_CORES)))
 
 

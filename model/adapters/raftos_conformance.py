@@ -42,13 +42,13 @@ from raftcheck.impl.types import (
     Role,
 )
 from raftcheck.model import world as w
-from raftcheck.model.adapters.library_conformance import LibraryTracker, Unmodelled
+from raftcheck.model.adapters.library_conformance import (
+    LibraryTracker,
+    NoFaithfulCore,
+    Unmodelled,
+)
 from raftcheck.model.adapters.raftos_adapter import LIBRARY_VERSION, Cluster, decode
 from raftcheck.model.adapters.sim import Action, Deliver, NextTimer, Packet, Submit, Wait
-
-
-class NoFaithfulCore(Exception):
-    """No faithful core models the installed release; one line."""
 
 
 def faithful_core(version: str = LIBRARY_VERSION) -> RaftosCore:

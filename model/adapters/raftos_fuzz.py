@@ -31,17 +31,9 @@ from raftcheck.model.adapters.raftos_adapter import (
     ClusterConfig,
     describe_action,
 )
-from raftcheck.model.adapters.raftos_conformance import NoFaithfulCore, Tracker, faithful_core
+from raftcheck.model.adapters.raftos_conformance import Tracker, faithful_core
 from raftcheck.model.adapters.sim import Ordering
 from raftcheck.model.tracefile import RAFTOS_FORMAT
-
-
-def _core_for(release: str) -> Any:
-    try:
-        return faithful_core(release)
-    except NoFaithfulCore as error:
-        raise ValueError(str(error)) from None
-
 
 RAFTOS = library_fuzz.register(Library(
     name="raftos", version=LIBRARY_VERSION, format=RAFTOS_FORMAT, config_type=ClusterConfig,
@@ -50,7 +42,7 @@ RAFTOS = library_fuzz.register(Library(
     families=(frozenset({"request_vote", "request_vote_response"}),
               frozenset({"append_entries", "append_entries_response"}),
               frozenset()),
-    conformance=Conformance(tracker=Tracker, divergence=divergence, core_for=_core_for,
+    conformance=Conformance(tracker=Tracker, divergence=divergence, core_for=faithful_core,
                             cores=FAITHFUL_CORES)))
 
 
