@@ -308,20 +308,22 @@ class _Writer:
 class _Reader:
     def __init__(self, source: Any) -> None:
         self._source = source
+        self._size = os.fstat(source.fileno()).st_size
         self._digest = hashlib.blake2b(digest_size=16)
 
     def record(self) -> Any:
         prefix = self._source.read(8)
         size = int.from_bytes(prefix, "little")
+        if len(prefix) < 8 or size > self._size - self._source.tell():  # never read past
+            raise EOFError("the file ends in the middle of a record")  # the end (a bad size)
         data = self._source.read(size)
-        if len(prefix) < 8 or len(data) < size:
-            raise EOFError("the file ends in the middle of a record")
         self._digest.update(prefix + data)
         return marshal.loads(data)
 
     def unsealed(self) -> None:
         """Raise unless the rest of the file is the digest of every record read."""
-        if self._source.read() != self._digest.hexdigest().encode():
+        digest = self._digest.hexdigest().encode()
+        if self._source.read(len(digest) + 1) != digest:
             raise ValueError("its content does not match its digest (edited or truncated)")
 
 

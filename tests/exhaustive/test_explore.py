@@ -263,7 +263,7 @@ def _write(path: Path, records: list[object], reseal: bool) -> None:
 
 
 @pytest.mark.parametrize("edit", ["empty the frontier", "delete a field", "wrong type",
-                                  "empty and reseal", "truncate"])
+                                  "empty and reseal", "truncate", "huge record size"])
 def test_resume_refuses_a_damaged_checkpoint(tmp_path: Path, edit: str) -> None:
     """A checkpoint edited by hand, even into valid marshal data, is refused in one line:
     an emptied frontier used to resume to PASS after a fraction of the states."""
@@ -271,6 +271,10 @@ def test_resume_refuses_a_damaged_checkpoint(tmp_path: Path, edit: str) -> None:
     path = tmp_path / CHECKPOINT_FILE
     if edit == "truncate":
         path.write_bytes(path.read_bytes()[:-100])
+    elif edit == "huge record size":  # must not be allocated before it is refused
+        data = path.read_bytes()
+        at = len(CHECKPOINT_MAGIC)
+        path.write_bytes(data[:at] + (2**62).to_bytes(8, "little") + data[at + 8:])
     else:
         records = _records(path)
         header = records[0]
