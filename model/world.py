@@ -308,18 +308,7 @@ class Model:
         if state.isolated:
             yield Heal()
         elif bounds.max_partitions is None or state.partitions < bounds.max_partitions:
-            yield from (Partition(side) for side in self._partition_sides())
-
-    def _partition_sides(self) -> list[frozenset[int]]:
-        """Each way to split the cluster in two, named by its smaller side (for an even split,
-        the side without the highest id)."""
-        n = self.config.cluster_size
-        sides = []
-        for mask in range(1, 2**n - 1):
-            side = frozenset(i for i in range(n) if mask >> i & 1)
-            if len(side) * 2 < n or (len(side) * 2 == n and n - 1 not in side):
-                sides.append(side)
-        return sorted(sides, key=lambda s: (len(s), sorted(s)))
+            yield from (Partition(side) for side in partition_sides(self.config.cluster_size))
 
     def successors(self, state: World) -> Iterator[tuple[Action, World]]:
         """(action, next state) for every enabled action, in enumeration order. A successor
@@ -799,6 +788,17 @@ def _key(message: Message) -> tuple[object, ...]:
         _message_keys.clear()
     _message_keys[id(message)] = (message, key)
     return key
+
+
+def partition_sides(n: int) -> list[frozenset[int]]:
+    """Each way to split n nodes in two, named by its smaller side (for an even split, the
+    side without the highest id)."""
+    sides = []
+    for mask in range(1, 2**n - 1):
+        side = frozenset(i for i in range(n) if mask >> i & 1)
+        if len(side) * 2 < n or (len(side) * 2 == n and n - 1 not in side):
+            sides.append(side)
+    return sorted(sides, key=lambda s: (len(s), sorted(s)))
 
 
 # The timer events carry nothing: one object each, so the core's answers are found by

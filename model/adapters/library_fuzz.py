@@ -84,7 +84,7 @@ from raftcheck.model.shrink import ShrinkPass, delete_chunks
 from raftcheck.model.stateful import PROFILES, BudgetSpent
 from raftcheck.model.tracefile import default_trace_path
 from raftcheck.model.verdict import Verdict
-from raftcheck.model.world import World
+from raftcheck.model.world import World, partition_sides
 from raftcheck.properties import (
     FIGURE_3,
     GOALS,
@@ -275,16 +275,6 @@ class Stats:
                        if name not in self.goals and reached(world)}
         self.leaders = max(self.leaders, len(world.history.leaders))
         self.max_term = max([self.max_term, *(term for term, _ in world.history.leaders)])
-
-
-def partition_sides(n: int) -> list[frozenset[int]]:
-    """Each way to split n nodes in two, named by the smaller side."""
-    sides = []
-    for mask in range(1, 2**n - 1):
-        side = frozenset(i for i in range(n) if mask >> i & 1)
-        if len(side) * 2 < n or (len(side) * 2 == n and n - 1 not in side):
-            sides.append(side)
-    return sorted(sides, key=lambda s: (len(s), sorted(s)))
 
 
 # The properties in the order `check_step` checks them: Figure 3's in the paper's order, then
