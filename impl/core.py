@@ -4,6 +4,10 @@ A core is any object with a string `name` and three functions over the values of
 `impl.types`: `initial_node`, `restart` and `step`. `impl.raft.RaftCore` is the bundled one;
 `examples/my_core.py` is one written from scratch. `raftcheck.model.conformance.check_core`
 runs the checks every core must pass.
+
+One optional attribute: `leader_timer = True` on a core whose leaders have a timer of their own
+(raftos's leader steps down when a majority stops answering) makes the world fire `Timeout` at
+leaders too; without it the world fires election timeouts only at followers and candidates.
 """
 
 from __future__ import annotations

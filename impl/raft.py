@@ -53,6 +53,9 @@ class RaftCore:
     # it (etcd's MaxSizePerMsg; raft.tla sends one entry), which is when AppendEntries rule
     # 5's min(leaderCommit, index of last new entry) starts to matter.
     max_entries_per_append: int | None = None
+    # Whether a leader has a timer of its own that the world fires as a `Timeout` (the paper's
+    # leader has none: its election timeout changes nothing, so the world leaves it out).
+    leader_timer = False
 
     # ------------------------------------------------------------------ life cycle
 

@@ -29,7 +29,7 @@ function of `raftos/state.py` it mirrors. Indices are the library's (1-based, as
 
 What it abstracts (docs/raftos.md, "The faithful core"): time (the library's timers are the
 world's `Timeout` and `Heartbeat` events; the leader's step-down timer is a `Timeout` of a
-leader, which the world never fires: only conformance follows it), the state machine file
+leader, which the world fires because the core says `leader_timer`), the state machine file
 surviving a restart (a restarted node applies again from index 1 on top of the file's old
 content; the core's state machine starts empty), clients waiting for an election (a command is
 a `ClientRequest` to the node when the leader appends it), the order of peers in a broadcast (a
@@ -76,6 +76,7 @@ class RaftosCore(RaftCore):
 
     name = "raftos-0.2.6"
     release = "0.2.6"
+    leader_timer = True  # `Leader.step_down_timer`: the world fires it as a leader's Timeout
 
     # ------------------------------------------------------------------ findings 1 to 4
 
@@ -246,8 +247,8 @@ class RaftosCore(RaftCore):
         """A follower's election timer (`start_election`) makes it a candidate; a candidate's
         (`Candidate.election_timer` calls `to_follower`) makes it a follower of the same term,
         without a vote. A leader's step-down timer (`Leader.step_down_timer`, no majority's
-        answers for `step_down_missed_heartbeats` heartbeats) calls `to_follower` too: the
-        world fires no election timeout at a leader, so only conformance takes this step."""
+        answers for `step_down_missed_heartbeats` heartbeats) calls `to_follower` too
+        (`leader_timer`: the world fires a leader's Timeout for this core)."""
         if node.role is Role.FOLLOWER:
             return self.become_candidate(node)
         return self.to_follower(node), Effects(reset_election_timer=True)

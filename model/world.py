@@ -278,10 +278,13 @@ class Model:
                                                                          message.dest):
                 yield Deliver(message)
         untimed = state.clock is None
+        leader_timer = untimed and getattr(self.core, "leader_timer", False) is True
         for node in state.up_nodes():
             if node.role is Role.LEADER:
                 if untimed:
                     yield Heartbeat(node.id)
+                if leader_timer:
+                    yield Timeout(node.id)
                 if node.last_log_index < bounds.max_log:
                     for value in range(1, bounds.values + 1):
                         yield Submit(node.id, value)
