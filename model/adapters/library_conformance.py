@@ -42,6 +42,7 @@ from raftcheck.model.adapters.sim import (
     Deliver,
     Drop,
     Duplicate,
+    FireTimer,
     Heal,
     NextTimer,
     Packet,
@@ -107,6 +108,8 @@ class LibraryTracker:
             return [action.dest]
         if isinstance(action, (NextTimer, Wait)):
             return self.cluster.up()
+        if isinstance(action, FireTimer):
+            return [action.node]
         if isinstance(action, (Submit, Restart)):
             return [action.node]
         return []

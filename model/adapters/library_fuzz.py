@@ -66,6 +66,7 @@ from raftcheck.model.adapters.sim import (
     Deliver,
     Drop,
     Duplicate,
+    FireTimer,
     Heal,
     NextTimer,
     Ordering,
@@ -903,7 +904,9 @@ def render(config: Any, actions: Sequence[Action], title: str, core: Any = None,
         changed = [text for i, text in enumerate(now) if not shown or shown[i] != text]
         shown[:] = now
         texts_done.append(action)
-        lines.append(f"{len(texts_done):3d}. t={cluster.now_us / 1e6:.3f}s {texts.pop(0)}")
+        clock = (f"t={cluster.clock_us(action.node) / 1e6:.3f}s on n{action.node}"
+                 if isinstance(action, FireTimer) else f"t={cluster.now_us / 1e6:.3f}s")
+        lines.append(f"{len(texts_done):3d}. {clock} {texts.pop(0)}")
         lines.extend(f"       {text}" for text in changed)
         lines.extend(f"       library {log.level} on n{log.node}: {log.message}"
                      for log in cluster.library_log if log.step == len(texts_done))

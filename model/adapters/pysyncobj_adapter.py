@@ -18,7 +18,7 @@ replaces each of those, and nothing else:
   (`time.sleep`). The library is driven with `autoTick=False`, and its poller is replaced by
   one that refuses to wait. So election timeouts, heartbeats, the leader's fallback timer and
   the journal's one-second flush fire only when the suite advances the clock (`NextTimer`,
-  `Wait`), and a run is a function of (seed, actions).
+  `Wait`, or one node's own clock: `FireTimer`), and a run is a function of (seed, actions).
 * **Journal.** `_SimJournal` keeps each node's durable state in a `_Disk` that survives a
   `Crash`, with the durability of the library's own `FileJournal` (0.3.17): log entries and
   (term, voted-for) are durable when written; the commit index is durable only at the next
@@ -71,6 +71,7 @@ from raftcheck.model.adapters.sim import (
     Deliver as Deliver,
     Drop as Drop,
     Duplicate as Duplicate,
+    FireTimer as FireTimer,
     Heal as Heal,
     LibraryLog as LibraryLog,
     LogCapture,
@@ -320,8 +321,6 @@ class Cluster(SimCluster):
 
     # -------------------------------------------------------------- library context
 
-    def _now(self) -> float:
-        return self.now_us / 1_000_000
 
     @contextmanager
     def _inside(self, node_id: int, what: str) -> Iterator[None]:
@@ -329,7 +328,7 @@ class Cluster(SimCluster):
         source; a library exception becomes an AdapterFault naming the call, and what the
         library logs (warnings and worse) is kept in `library_log` instead of printed."""
         saved = (_syncobj.monotonicTime, _syncobj.random, _syncobj.time)
-        _syncobj.monotonicTime = self._now
+        _syncobj.monotonicTime = lambda: self.clock_us(node_id) / 1_000_000
         _syncobj.random = self._rngs[node_id]
         _syncobj.time = NoRealTime()
         try:
@@ -420,10 +419,6 @@ class Cluster(SimCluster):
                                                  message(packet))
         self._tick(packet.dest)
 
-    def _tick_all(self) -> None:
-        for i in self.up():
-            self._tick(i)
-
     def _submit(self, node: int, value: int) -> None:
         obj = self._up(node)
 
@@ -442,36 +437,41 @@ class Cluster(SimCluster):
         self._start(node)
         self._tick(node)
 
-    def _past(self, deadline: float) -> int:
-        """The first microsecond strictly after `deadline` (the library tests `deadline < now`),
-        never earlier than now."""
-        now = max(self.now_us, int(deadline * 1_000_000))
+    def _past(self, i: int, deadline: float) -> int:
+        """The first microsecond of node i's clock strictly after `deadline` (the library tests
+        `deadline < now`), never earlier than its clock now."""
+        now = max(self.clock_us(i), int(deadline * 1_000_000))
         while now / 1_000_000 <= deadline:
             now += 1
         return now
 
-    def next_deadline_us(self) -> int:
-        return self._past(self.next_deadline())
+    def node_deadline_us(self, i: int) -> int:
+        return self._past(i, self.node_deadline(i))
 
     def next_deadline(self) -> float:
-        """The earliest time at which some up node's timer is due: a follower's or
-        candidate's election deadline, a leader's next AppendEntries round or its fallback
-        deadline (no majority heard from in leaderFallbackTimeout), and every node's
-        one-second journal flush."""
-        due: list[float] = []
-        for i in self.up():
-            obj = self.objects[i]
-            if _private(obj, "raftState") == int(Role.LEADER):
-                due.append(_private(obj, "newAppendEntriesTime"))
-                heard = sorted(_private(obj, "lastResponseTime").values(), reverse=True)
-                majority_others = self.config.nodes // 2  # others needed besides itself
-                if majority_others and len(heard) >= majority_others:
-                    due.append(heard[majority_others - 1] + self.config.leader_fallback_timeout)
-            else:
-                due.append(_private(obj, "raftElectionDeadline"))
-            due.append(_private(obj, "startTime") + _private(obj, "numOneSecondDumps"))
+        """The earliest time of the cluster's clock at which some up node's timer is due (see
+        `node_deadline`)."""
+        due = [self.node_deadline(i) - self.ahead_us[i] / 1_000_000 for i in self.up()]
         if not due:
             raise ActionNotEnabled("every node is down: no timer runs")
+        return min(due)
+
+    def node_deadline(self, i: int) -> float:
+        """The earliest time of up node i's clock at which one of its timers is due: a
+        follower's or candidate's election deadline, a leader's next AppendEntries round or
+        its fallback deadline (no majority heard from in leaderFallbackTimeout), and the
+        one-second journal flush."""
+        obj = self._up(i)
+        due: list[float] = []
+        if _private(obj, "raftState") == int(Role.LEADER):
+            due.append(_private(obj, "newAppendEntriesTime"))
+            heard = sorted(_private(obj, "lastResponseTime").values(), reverse=True)
+            majority_others = self.config.nodes // 2  # others needed besides itself
+            if majority_others and len(heard) >= majority_others:
+                due.append(heard[majority_others - 1] + self.config.leader_fallback_timeout)
+        else:
+            due.append(_private(obj, "raftElectionDeadline"))
+        due.append(_private(obj, "startTime") + _private(obj, "numOneSecondDumps"))
         return min(due)
 
     # -------------------------------------------------------------- the properties' view

@@ -14,7 +14,8 @@ library's Raft code (`raftos.state`) runs as shipped:
   reordering and partitions, as UDP allows all of them.
 * **Time.** `_SimLoop` is an asyncio event loop whose clock is the cluster's simulated clock
   and which never waits: after an action the adapter runs the loops it concerns until nothing
-  is ready or due. A timer fires only when the suite advances the clock (`NextTimer`, `Wait`).
+  is ready or due. A timer fires only when the suite advances the clock (`NextTimer`, `Wait`,
+  or one node's own clock: `FireTimer`).
   While a node's loop runs, `raftos.state.random` is the node's seeded `random.Random` (per
   node and incarnation) and `raftos.state.time` a guard that raises `AdapterFault` on use.
 * **Disk.** While a node's loop runs, `raftos.storage.open` and `raftos.storage.os` are that
@@ -268,7 +269,7 @@ class _SimLoop(asyncio.BaseEventLoop):
         self.protocol: asyncio.DatagramProtocol | None = None
 
     def time(self) -> float:
-        return self._cluster.now_us / 1_000_000
+        return self._cluster.clock_us(self._node) / 1_000_000
 
     def __del__(self) -> None:
         # Never closed: the coroutines of a crashed node may still call `call_soon` on it when
@@ -476,9 +477,8 @@ class Cluster(SimCluster):
         sender = (HOST, BASE_PORT + packet.source)
         self._run(packet.dest, lambda: protocol.datagram_received(packet.payload, sender))
 
-    def _tick_all(self) -> None:
-        for i in self.up():
-            self._run(i)
+    def _tick(self, i: int) -> None:
+        self._run(i)
 
     def _submit(self, node: int, value: int) -> None:
         """The library's client call `State.set_value(KEY, value)` (what `raftos.Replicated`
@@ -507,14 +507,12 @@ class Cluster(SimCluster):
         self.incarnation[node] += 1
         self._start(node)
 
-    def next_deadline_us(self) -> int:
-        """The first microsecond at or after the earliest pending timer of an up node (an
+    def node_deadline_us(self, i: int) -> int | None:
+        """The first microsecond of node i's clock at or after its earliest pending timer (an
         election timeout, a candidate's, a leader's heartbeat or its step-down timer)."""
-        whens = [when for i in self.up() if (loop := self.loops[i]) is not None
-                 and (when := loop.next_when()) is not None]
-        if not whens:
-            raise ActionNotEnabled("no timer is pending on any up node")
-        return math.ceil(min(whens) * 1_000_000)
+        loop = self.loops[i]
+        when = None if loop is None else loop.next_when()
+        return None if when is None else math.ceil(when * 1_000_000)
 
     # -------------------------------------------------------------- the properties' view
 

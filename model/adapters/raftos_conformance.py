@@ -7,7 +7,8 @@ stands for is read from what the library did, never from the core:
 
 * a delivery, drop or copy of a datagram is the same world action on the message it decodes to
   (`core_message`); a delivery runs the receiver's handler only (the clock does not move);
-* on a clock advance, for each up node, in the library's order: a candidate whose election
+* on a clock advance (of every node's clock, or of one node's: `FireTimer`), for each node
+  whose clock moved, in the library's order: a candidate whose election
   timer fired, or a leader whose step-down timer did, is a follower of the same term
   (`Timeout`); a node that sent `request_vote`
   stood for election (`Timeout`); a leader whose `request_id` rose sent heartbeats
@@ -48,7 +49,16 @@ from raftcheck.model.adapters.library_conformance import (
     Unmodelled,
 )
 from raftcheck.model.adapters.raftos_adapter import LIBRARY_VERSION, Cluster, decode
-from raftcheck.model.adapters.sim import Action, Deliver, NextTimer, Packet, Submit, Wait
+from raftcheck.model.adapters.sim import (
+    CLOCK_ACTIONS,
+    Action,
+    Deliver,
+    FireTimer,
+    NextTimer,
+    Packet,
+    Submit,
+    Wait,
+)
 
 
 def faithful_core(version: str = LIBRARY_VERSION) -> RaftosCore:
@@ -116,6 +126,8 @@ class Tracker(LibraryTracker):
     def ticked(self, action: Action) -> list[int]:
         if isinstance(action, (NextTimer, Wait)):
             return self.cluster.up()
+        if isinstance(action, FireTimer):
+            return [action.node]
         if isinstance(action, Deliver):
             return [action.dest]
         if isinstance(action, Submit):
@@ -128,7 +140,7 @@ class Tracker(LibraryTracker):
         if server is None:
             return
         view = cluster.node_view(i)
-        timers = isinstance(self.last_action, (NextTimer, Wait))
+        timers = isinstance(self.last_action, CLOCK_ACTIONS)
         if timers and isinstance(before, _Before) and before.role is Role.LEADER:
             # Heartbeats first: a step-down stops the heartbeat timer.
             for _ in range(before.state.request_id - before.request_id):

@@ -87,6 +87,18 @@ class NextTimer:
 
 
 @frozen(order=True)
+class FireTimer:
+    """Advance `node`'s own clock just past its earliest pending timer and tick it; every other
+    node is paused meanwhile (its clock does not move), as a process the OS stopped or a
+    garbage-collection pause would be. Raft's safety may not rest on clocks, so a run with
+    paused nodes is one the library must survive in a deployment. `raftcheck hunt --core raftos`
+    times a counterexample's timeouts this way (a raftos leader always steps down before a
+    follower's election timeout on a shared clock)."""
+
+    node: int
+
+
+@frozen(order=True)
 class Wait:
     """Advance the clock by `ms` milliseconds, then tick every up node (in id order)."""
 
@@ -103,9 +115,11 @@ class Submit:
 
 # Crash, Restart, Partition and Heal are the world's own (model.world); delivery, timers and
 # client requests differ here: packets are named by link and sequence number, time by clock.
-Action = Deliver | Drop | Duplicate | NextTimer | Wait | Submit | Crash | Restart | Partition | Heal
-ACTION_TYPES: tuple[type, ...] = (Deliver, Drop, Duplicate, NextTimer, Wait, Submit, Crash,
-                                  Restart, Partition, Heal)
+Action = (Deliver | Drop | Duplicate | NextTimer | FireTimer | Wait | Submit | Crash | Restart
+          | Partition | Heal)
+ACTION_TYPES: tuple[type, ...] = (Deliver, Drop, Duplicate, NextTimer, FireTimer, Wait, Submit,
+                                  Crash, Restart, Partition, Heal)
+CLOCK_ACTIONS = (NextTimer, FireTimer, Wait)  # the actions that pass time
 
 
 @frozen(order=True)
@@ -188,7 +202,11 @@ class SimCluster:
 
     `apply(action)` performs one action: the network's own actions (drop, copy, partition,
     heal) here, the ones that run library code through the subclass's hooks (`_deliver`,
-    `_tick_all`, `_submit`, `_crash`, `_restart`, `next_deadline_us`). `world()` is the
+    `_tick`, `_submit`, `_crash`, `_restart`, `node_deadline_us`).
+
+    Each node has its own clock: the cluster's (`now_us`, which `NextTimer` and `Wait` move
+    for every node) plus how far the node ran alone (`ahead_us`, which `FireTimer` moves);
+    `clock_us(i)` is what node i's library code reads. `world()` is the
     properties' view after it, built from the subclass's `node_view` and `disk_view`, with the
     ghost history kept by `record_history`."""
 
@@ -196,6 +214,7 @@ class SimCluster:
         self.nodes = nodes
         self.ordering = ordering
         self.now_us = 1_000_000
+        self.ahead_us = [0] * nodes
         self.network: list[Packet] = []
         self.link_seq: dict[tuple[int, int], int] = {}
         self.isolated: frozenset[int] = frozenset()
@@ -219,7 +238,8 @@ class SimCluster:
     def _deliver(self, packet: Packet) -> None:
         raise NotImplementedError
 
-    def _tick_all(self) -> None:
+    def _tick(self, i: int) -> None:
+        """Run what is due on up node i at its clock."""
         raise NotImplementedError
 
     def _submit(self, node: int, value: int) -> None:
@@ -231,8 +251,9 @@ class SimCluster:
     def _restart(self, node: int) -> None:
         raise NotImplementedError
 
-    def next_deadline_us(self) -> int:
-        """The first simulated microsecond at which some up node's earliest timer fires."""
+    def node_deadline_us(self, i: int) -> int | None:
+        """The first microsecond of up node i's own clock at which its earliest pending timer
+        fires; None when it has none."""
         raise NotImplementedError
 
     def node_view(self, i: int) -> Node:
@@ -243,6 +264,25 @@ class SimCluster:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    # -------------------------------------------------------------- clocks
+
+    def clock_us(self, i: int) -> int:
+        """Node i's clock (see the class docstring)."""
+        return self.now_us + self.ahead_us[i]
+
+    def next_deadline_us(self) -> int:
+        """The first microsecond of the cluster's clock at which some up node's earliest
+        timer fires."""
+        due = [deadline - self.ahead_us[i] for i in self.up()
+               if (deadline := self.node_deadline_us(i)) is not None]
+        if not due:
+            raise ActionNotEnabled("no timer is pending on any up node")
+        return min(due)
+
+    def _tick_all(self) -> None:
+        for i in self.up():
+            self._tick(i)
 
     # -------------------------------------------------------------- the network
 
@@ -315,6 +355,14 @@ class SimCluster:
             else:
                 self.now_us = max(self.now_us, self.next_deadline_us())
             self._tick_all()
+        elif isinstance(action, FireTimer):
+            self._check_up(action.node)
+            deadline = self.node_deadline_us(action.node)
+            if deadline is None:
+                raise ActionNotEnabled(f"no timer is pending on n{action.node}")
+            self.ahead_us[action.node] = max(self.ahead_us[action.node],
+                                             deadline - self.now_us)
+            self._tick(action.node)
         elif isinstance(action, Submit):
             self._check_up(action.node)
             self.submitted += 1
@@ -392,6 +440,8 @@ def describe_action(action: Action, cluster: SimCluster | None,
         return f"{verb} n{action.source}→n{action.dest} #{action.seq}"
     if isinstance(action, NextTimer):
         return "advance the clock to the next timer"
+    if isinstance(action, FireTimer):
+        return f"n{action.node}'s clock runs to its next timer (the others paused)"
     if isinstance(action, Wait):
         return f"advance the clock by {action.ms} ms"
     if isinstance(action, Submit):

@@ -28,6 +28,7 @@ from raftcheck.model.adapters.pysyncobj_adapter import (
     Deliver,
     Drop,
     Duplicate,
+    FireTimer,
     NextTimer,
     Restart,
     Submit,
@@ -133,6 +134,18 @@ def test_time_passes_only_when_the_suite_advances_it() -> None:
     assert all(node.current_term == 0 for node in cluster.world().up_nodes())
     cluster.apply(Wait(1500))  # past raftMaxTimeout (1.4 s): every node times out
     assert all(node.current_term == 1 for node in cluster.world().up_nodes())
+
+
+def test_one_nodes_clock_runs_while_the_others_are_paused() -> None:
+    """`FireTimer(i)`: node i's clock runs to its first timer (an election timeout or the
+    journal's flush); only node i acts on it, and the cluster's clock stays."""
+    cluster = Cluster(ClusterConfig(seed=1))
+    start = cluster.now_us
+    while cluster.world().nodes[1].current_term == 0:  # type: ignore[union-attr]
+        cluster.apply(FireTimer(1))
+    assert [node.current_term for node in cluster.world().nodes  # type: ignore[union-attr]
+            ] == [0, 1, 0]
+    assert cluster.now_us == start == cluster.clock_us(0) < cluster.clock_us(1)
 
 
 def test_restart_rebuilds_the_node_from_its_journal() -> None:

@@ -28,6 +28,7 @@ from raftcheck.model.adapters.sim import (
     AdapterFault,
     Crash,
     Deliver,
+    FireTimer,
     NextTimer,
     NoRealTime,
     Restart,
@@ -135,6 +136,21 @@ def test_nothing_happens_until_the_clock_moves() -> None:
     candidates = [n.id for n in cluster.world().up_nodes() if n.role is Role.CANDIDATE]
     assert len(candidates) == 1
     assert {decode(p.payload)["type"] for p in cluster.network} == {"request_vote"}
+
+
+def test_one_nodes_clock_runs_while_the_others_are_paused() -> None:
+    """`FireTimer(i)`: node i's clock runs to its election timeout; the cluster's clock and
+    every other node's stay, and a later `NextTimer` moves them all from there."""
+    cluster = Cluster(ClusterConfig(seed=3))
+    start = cluster.now_us
+    cluster.apply(FireTimer(2))
+    roles = [node.role for node in cluster.world().nodes if node is not None]
+    assert roles == [Role.FOLLOWER, Role.FOLLOWER, Role.CANDIDATE]
+    assert cluster.now_us == start and cluster.clock_us(0) == cluster.clock_us(1) == start
+    assert cluster.clock_us(2) > start
+    cluster.apply(NextTimer())
+    assert cluster.now_us > start
+    assert cluster.clock_us(2) - cluster.now_us == cluster.ahead_us[2] > 0
 
 
 def test_election_timeouts_are_the_seeds_and_the_librarys_range() -> None:
