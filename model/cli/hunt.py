@@ -1,11 +1,14 @@
-"""`raftcheck hunt --core pysyncobj`: search PySyncObj's faithful core, confirm each
-counterexample on the installed library (model/adapters/pysyncobj_hunt.py)."""
+"""`raftcheck hunt --core pysyncobj|raftos`: search a library's faithful core, confirm each
+counterexample on the installed library (model/adapters/library_hunt.py, with
+pysyncobj_hunt.py and raftos_hunt.py for how each library's timers fire)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 
 from raftcheck.model.cli.common import resolve_seed
+from raftcheck.model.cli.fuzz import LIBRARIES
 from raftcheck.model.options import (
     add_bounds_arguments,
     add_property_arguments,
@@ -18,7 +21,7 @@ from raftcheck.model.verdict import UsageError
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--core", required=True,
-                        help="the library to hunt in: pysyncobj (needs the pysyncobj extra)")
+                        help="the library to hunt in: pysyncobj or raftos (each needs its extra)")
     parser.add_argument("--release", default=None,
                         help="the release whose faithful core is searched (default and only "
                              "choice: the installed library's; releases without a core of "
@@ -44,30 +47,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_property_arguments(parser)
     parser.add_argument("--save", metavar="PATH", default=None,
                         help="where to save the library traces (a file or a directory; "
-                             "default: ./raftcheck-traces/hunt-pysyncobj-<seed>.json)")
+                             "default: ./raftcheck-traces/hunt-<library>-<seed>.json)")
     parser.add_argument("--json", action="store_true", help="print a JSON summary only")
 
 
 def run(args: argparse.Namespace) -> int:
     """Exit 1: a counterexample confirmed on the library; 3: counterexamples, none
     confirmed; 0: none found on the faithful core within the budget."""
-    if args.core != "pysyncobj":
-        raise UsageError(f"hunt applies to --core pysyncobj (a library with a faithful core), "
-                         f"not {args.core!r}")
+    if args.core not in LIBRARIES:
+        raise UsageError(f"hunt applies to a library with a faithful core "
+                         f"({', '.join(LIBRARIES)}), not {args.core!r}")
     if args.examples is not None and args.examples < 1:
         raise UsageError("--examples must be at least 1")
     if args.seconds is not None and args.seconds <= 0:
         raise UsageError("--seconds must be positive")
     try:
-        from raftcheck.model.adapters import pysyncobj_hunt
+        module = importlib.import_module(f"raftcheck.model.adapters.{args.core}_hunt")
     except ImportError as error:
-        raise UsageError(f"--core pysyncobj needs the pysyncobj extra "
-                         f"(pip install 'raftcheck[pysyncobj]'): {error}") from None
+        raise UsageError(f"--core {args.core} needs {LIBRARIES[args.core][1]}: "
+                         f"{error}") from None
+    from raftcheck.model.adapters.library_hunt import run_cli
     seed = resolve_seed(args.seed)
     try:
-        return pysyncobj_hunt.run_cli(
-            args.release, args.nodes, seed, args.examples, args.seconds, args.json,
-            args.save, args.engine, bounds_from_args(args, ENGINE_BOUNDS[args.engine]),
-            properties_from_args(args))
+        return run_cli(
+            module.TRANSLATION, args.release, args.nodes, seed, args.examples, args.seconds,
+            args.json, args.save, args.engine,
+            bounds_from_args(args, ENGINE_BOUNDS[args.engine]), properties_from_args(args))
     except ValueError as error:
         raise UsageError(str(error)) from None

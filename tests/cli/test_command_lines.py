@@ -88,11 +88,11 @@ def command_line(draw: st.DrawFn) -> list[str]:
     if command == "hunt":
         # the faithful core searched within a tiny budget (one run, or a fraction of a
         # second), whatever is confirmed on the library after it (without the pysyncobj
-        # extra, --core pysyncobj is a usage error)
+        # extra, --core pysyncobj is a usage error; raftos likewise)
         engine = draw(st.sampled_from(["fuzz", "explore", "both"]))
         budget = (["--examples", draw(st.sampled_from(["1", "0", "x"]))] if engine != "explore"
                   else ["--seconds", draw(st.sampled_from(["0.2", "0", "-1"]))])
-        return ["hunt", "--core", draw(st.sampled_from(["pysyncobj", "pysyncobj", "raft",
+        return ["hunt", "--core", draw(st.sampled_from(["pysyncobj", "raftos", "raft",
                                                         "nope"])),
                 "--engine", engine, *extra, *budget, "--save", "hunted/",
                 *draw(st.sampled_from([[], ["--release", "0.3.1"], ["--ignore", "nope"],
