@@ -188,6 +188,14 @@ def _registered() -> dict[str, Library]:
     return _LIBRARIES
 
 
+def library_named(name: str) -> Library:
+    """The registered library whose --core name is `name` (its engine imported first)."""
+    for library in _registered().values():
+        if library.name == name:
+            return library
+    raise KeyError(f"no library named {name!r} is installed")
+
+
 def library_of(config: object) -> Library:
     for library in (*_LIBRARIES.values(), *_registered().values()):
         if type(config) is library.config_type:

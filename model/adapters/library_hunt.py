@@ -1,8 +1,7 @@
 """`raftcheck hunt --core LIBRARY`: search a library's faithful core, confirm on the library.
 
-One pipeline for every library with a faithful core (PySyncObj: `pysyncobj_hunt`, raftos:
-`raftos_hunt`); what differs per library is how a counterexample's timers become library
-steps (`Translation.timer`) and the cluster that makes them possible (`Translation.start`).
+One pipeline for every library with a faithful core (PySyncObj, raftos): a `Library` of
+`library_fuzz` with its conformance.
 
 1. **Search.** An engine runs on the faithful core of the installed release in the suite's own
    world, reporting every property it breaks, each with one counterexample, at step-function
@@ -10,25 +9,34 @@ steps (`Translation.timer`) and the cluster that makes them possible (`Translati
    size; the default) or the exhaustive search (`model.explore`, breadth first with
    `all_violations`: the shortest counterexample of each property within the bounds).
 2. **Translate.** Each counterexample, a list of world actions, is replayed on the library as
-   adapter actions, one core action at a time (`Translation.run`). A delivery, drop or copy
-   goes to the in-flight packet that carries the same message (the conformance tracker's
-   `core_message`); crashes, restarts, partitions and heals are the same actions; a client
-   request is `Submit` to the same node (the libraries number requests 1, 2, 3..., so each
-   entry's value is renamed by its term and index); an election timeout or a heartbeat is
-   the library's own timer, made to fire in the counterexample's order (per library). After
-   every translated step the conformance tracker says which core actions the library just
-   took; they must be exactly the counterexample's.
+   adapter actions, one core action at a time (`Translation.run`), on a cluster of the
+   library's default settings. A delivery, drop or copy goes to the in-flight packet that
+   carries the same message (the conformance tracker's `core_message`); crashes, restarts,
+   partitions and heals are the same actions; a client request is `Submit` to the same node
+   (the libraries number requests 1, 2, 3..., so each entry's value is renamed by its term and
+   index). An election timeout or a heartbeat is the node's own clock run to its next timer
+   (`FireTimer`) while every other node is paused, as a process the OS stopped or a
+   garbage-collection pause would be, until the wanted timer fires: Raft's safety may not
+   rest on clocks, so the run is one a deployment can see. On one clock shared by every node
+   some orders the untimed core allows never happen (a raftos leader that hears no majority
+   always steps down before a follower's election timeout; a PySyncObj leader's next
+   heartbeat comes before a follower's timeout); with each node's own clock they do. What
+   fires on the way may only be that node's heartbeats that leave it as it was, and timers
+   that are no core action (PySyncObj's journal flush); the heartbeats' messages are dropped
+   (`fillers_dropped`). After every translated step the conformance tracker says which core
+   actions the library just took; they must be exactly the counterexample's.
 3. **Confirm.** The library run is replayed with the properties checked after every step.
 
 Verdicts, one per counterexample:
 
 * **CONFIRMED**: the library violates the same property; its run is saved as a record that
-  `raftcheck fuzz --core LIBRARY --replay FILE` replays;
+  `raftcheck fuzz --core LIBRARY --replay FILE` replays (the library's seeded timeouts make
+  it deterministic);
 * **NOT CONFIRMED**: the library's step differed from the core's (a conformance gap, with
   the divergence), or it followed every step and does not violate the property;
 * **CANNOT APPLY at step k**: the counterexample's step has no library counterpart here (the
-  message is not in flight, another timer is due first, a step took more core actions than
-  one), with the reason. Not a statement about the library.
+  message is not in flight, another of the node's timers changes it first, a step took more
+  core actions than one), with the reason. Not a statement about the library.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 from attrs import evolve, field, frozen
 
@@ -64,11 +72,11 @@ from raftcheck.model.adapters.sim import (
     Deliver,
     Drop,
     Duplicate,
+    FireTimer,
     Heal,
     Packet,
     Partition,
     Restart,
-    SimCluster,
     Submit,
 )
 from raftcheck.model.explore import explore
@@ -81,6 +89,7 @@ from raftcheck.properties import RAFT_PROPERTIES, Properties, Violation
 
 CONFIRMED, NOT_CONFIRMED, CANNOT_APPLY = "CONFIRMED", "NOT CONFIRMED", "CANNOT APPLY"
 SEARCH_BOUNDS = FUZZ  # the world the faithful core is searched in by default
+MAX_FILLERS = 1_000  # timers of a node that may fire before the one a step wants
 
 
 class CannotApply(Exception):
@@ -150,48 +159,41 @@ def _same_action(action: w.Crash | w.Restart | w.Partition | w.Heal) -> Action:
 
 
 class Translation:
-    """One counterexample (found within `bounds`) being replayed on the library (see the
-    module docstring). A library's subclass says how its timers fire (`timer`) and which
-    cluster makes that possible (`config`, `start`, `saved_config`); `run` does the rest and
-    raises CannotApply or Diverged with the step."""
+    """One counterexample (found within `bounds`) being replayed on `library`, on a cluster of
+    the library's default settings (see the module docstring); `run` raises CannotApply or
+    Diverged with the step."""
 
-    library: ClassVar[Library]
-
-    def __init__(self, core: Any, nodes: int, actions: Sequence[w.Action],
+    def __init__(self, library: Library, core: Any, nodes: int, actions: Sequence[w.Action],
                  bounds: Bounds = SEARCH_BOUNDS) -> None:
-        self.core, self.nodes = core, nodes
+        self.library = library
         self.actions = list(actions)
-        self.model = w.Model(core, w.Config(cluster_size=nodes), bounds)
-        self.states = self.model.run(self.actions)  # the counterexample's worlds, initial first
-        self.position = -1  # the step being translated (from 0)
-        self.config = self.start_config()
-        self.cluster = self.start()
-        conformance = self.library.conformance
-        assert conformance is not None
-        tracker = conformance.tracker(core, self.cluster)
+        self.states = w.Model(core, w.Config(cluster_size=nodes), bounds).run(self.actions)
+        self.config = library.config_type(nodes=nodes)
+        self.cluster = library.cluster(self.config)
+        assert library.conformance is not None
+        tracker = library.conformance.tracker(core, self.cluster)
         assert isinstance(tracker, LibraryTracker)
         self.tracker = tracker
         self.done: list[Action] = []  # the library actions taken so far
 
-    # -------------------------------------------------------------- per library
-
-    def start_config(self) -> Any:
-        """The library's config for a translated run."""
-        return self.library.config_type(nodes=self.nodes)
-
-    def start(self) -> SimCluster:
-        """The library's cluster for a translated run."""
-        return self.library.cluster(self.config)
-
     def timer(self, wanted: w.Timeout | w.Heartbeat, step: int) -> list[w.Action]:
-        """Make the library's own timer for `wanted` fire; the core actions it took."""
-        raise NotImplementedError
-
-    def saved_config(self) -> Any:
-        """The config a record of the run needs to replay it (by default, the one it ran)."""
-        return self.config
-
-    # -------------------------------------------------------------- shared
+        """Make the library's own timer for `wanted` fire: the node's own clock runs to its
+        next timer (`FireTimer`), the other nodes paused, until the wanted one fires; what
+        fires on the way may only leave the core's states as they were (`fillers_dropped`).
+        The core actions it took."""
+        leads = self.states[step - 1].nodes[wanted.node]
+        what = (f"n{wanted.node}'s "
+                + ("heartbeat" if isinstance(wanted, w.Heartbeat) else
+                   "step-down" if leads is not None and leads.leader is not None else
+                   "election timeout"))
+        for _ in range(MAX_FILLERS):
+            before = self.tracker.world.nodes
+            link_seq = dict(self.cluster.link_seq)
+            events = self.take(step, FireTimer(wanted.node))
+            self.fillers_dropped(step, before, events, wanted, link_seq, what)
+            if wanted in events:
+                return [wanted]
+        raise CannotApply(step, f"{what} did not fire within {MAX_FILLERS} of its timers")
 
     def take(self, step: int, action: Action) -> list[w.Action]:
         """Apply one library action; the core actions the library took for it."""
@@ -236,7 +238,6 @@ class Translation:
             raise Diverged(0, list(self.tracker.initial))
         values: dict[tuple[int, int], int] = {}
         for step, planned in enumerate(self.actions, 1):
-            self.position = step - 1
             wanted = _renamed_action(planned, values)
             taken: list[w.Action]
             if isinstance(wanted, (w.Deliver, w.Drop, w.Duplicate)):
@@ -276,14 +277,15 @@ class Translation:
 # ------------------------------------------------------------------------------ hunting
 
 
-def confirm(translation: type[Translation], core: Any, nodes: int, prop: str,
+def confirm(library: Library, core: Any, nodes: int, prop: str,
             actions: Sequence[w.Action], bounds: Bounds = SEARCH_BOUNDS) -> Hunted:
-    """Translate one counterexample (found within `bounds`) and replay it on the library."""
+    """Translate one counterexample of `core` (found within `bounds`) and replay it on
+    `library`."""
     core_actions = tuple(actions)
     run: Translation | None = None
     try:
-        run = translation(core, nodes, actions, bounds)
-        library = run.run()
+        run = Translation(library, core, nodes, actions, bounds)
+        taken = run.run()
     except CannotApply as error:
         return Hunted(prop, core_actions, CANNOT_APPLY, str(error), step=error.step)
     except Diverged as error:
@@ -295,15 +297,15 @@ def confirm(translation: type[Translation], core: Any, nodes: int, prop: str,
     finally:
         if run is not None:
             run.cluster.close()
-    config = run.saved_config()
-    violation, steps = first_violation(translation.library, config, library, prop)
+    config = run.config
+    violation, steps = first_violation(library, config, taken, prop)
     if violation is not None:
-        kept = tuple(library[:steps])
+        kept = tuple(taken[:steps])
         # The record checks the property confirmed (the same step may break others).
         outcome, _, _ = replay(config, kept, ignored=ignoring_all_but(prop))
         return Hunted(prop, core_actions, CONFIRMED, violation.detail, config, kept, outcome,
                       ignored=ignoring_all_but(prop))
-    outcome, applied, _ = replay(config, library)
+    outcome, applied, _ = replay(config, taken)
     return Hunted(prop, core_actions, NOT_CONFIRMED,
                   f"the library followed every step and {prop} holds on it throughout "
                   f"(it ends {outcome.label})", config, tuple(applied), outcome)
@@ -371,7 +373,7 @@ def check_budget(engine: str, examples: int | None) -> None:
                          "takes --seconds as its time limit")
 
 
-def hunt(translation: type[Translation], core: Any, *, nodes: int = 3, seed: int = 0,
+def hunt(library: Library, core: Any, *, nodes: int = 3, seed: int = 0,
          examples: int | None = None, seconds: float | None = None, engine: str = "fuzz",
          bounds: Bounds | None = None,
          properties: Properties = RAFT_PROPERTIES) -> tuple[list[Hunted], Search]:
@@ -380,17 +382,16 @@ def hunt(translation: type[Translation], core: Any, *, nodes: int = 3, seed: int
     bounds = ENGINE_BOUNDS[engine] if bounds is None else bounds
     model = w.Model(core, w.Config(cluster_size=nodes), bounds, properties=properties)
     found = search(model, engine, seed, examples, seconds)
-    hunted = [confirm(translation, core, nodes, prop, actions, bounds)
+    hunted = [confirm(library, core, nodes, prop, actions, bounds)
               for prop, actions in found.counterexamples]
     return hunted, found
 
 
-def run_cli(translation: type[Translation], release: str | None, nodes: int, seed: int,
+def run_cli(library: Library, release: str | None, nodes: int, seed: int,
             examples: int | None, seconds: float | None, as_json: bool, save: str | None,
             engine: str = "fuzz", bounds: Bounds | None = None,
             properties: Properties = RAFT_PROPERTIES) -> int:
     """`raftcheck hunt --core LIBRARY` (model/cli/hunt.py)."""
-    library = translation.library
     assert library.conformance is not None
     try:
         core = library.conformance.core_for(release or library.version)
@@ -409,7 +410,7 @@ def run_cli(translation: type[Translation], release: str | None, nodes: int, see
         print(f"raftcheck hunt: core={core.name} (faithful to the installed {library.label}) "
               f"nodes={nodes} seed={seed} engine={engine}")
         print(f"bounds: {bounds.describe()}")
-    hunted, searched = hunt(translation, core, nodes=nodes, seed=seed, examples=examples,
+    hunted, searched = hunt(library, core, nodes=nodes, seed=seed, examples=examples,
                             seconds=seconds, engine=engine, bounds=bounds,
                             properties=properties)
     rows: list[dict[str, Any]] = []

@@ -39,7 +39,7 @@ from __future__ import annotations
 import logging
 import pickle
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -120,7 +120,8 @@ class ClusterConfig:
     leader_fallback_timeout: float = 30.0
     # Scripted values of the library's `random.random()` (its only use: the election
     # timeout), per node, in the order drawn across restarts; past them, the seeded
-    # generator. `raftcheck hunt` scripts them to time a counterexample's elections.
+    # generator. The five-server hunt records of tests/adapters/records/ carry them (a hunt
+    # now times a counterexample with each node's own clock, model/adapters/library_hunt.py).
     draws: tuple[tuple[float, ...], ...] = ()
 
     def __attrs_post_init__(self) -> None:
@@ -198,21 +199,15 @@ class _SimJournal(Journal):  # type: ignore[misc]  # pysyncobj is untyped
 
 
 class _ScriptedRandom(random.Random):
-    """The library's `random` for one node: the config's scripted draws first, then the
-    cluster's `policy` (set by a translator, None otherwise), then the seeded generator.
-    Every value drawn is kept in `drawn`, so a run can be saved with all its draws scripted."""
+    """The library's `random` for one node: the config's scripted draws first (records saved
+    by earlier hunts carry them), then the seeded generator."""
 
-    def __init__(self, seed: str, script: list[float], drawn: list[float],
-                 policy: Callable[[], float | None]) -> None:
+    def __init__(self, seed: str, script: list[float]) -> None:
         super().__init__(seed)
-        self._script, self._drawn, self._policy = script, drawn, policy
+        self._script = script
 
     def random(self) -> float:
-        value = self._script.pop(0) if self._script else self._policy()
-        if value is None:
-            value = super().random()
-        self._drawn.append(value)
-        return value
+        return self._script.pop(0) if self._script else super().random()
 
 
 class _SimTransport(Transport):  # type: ignore[misc]  # pysyncobj is untyped
@@ -298,8 +293,7 @@ class Cluster(SimCluster):
     the properties' view of the result. Deterministic: the same config and actions give the
     same packets, states and replies. Call `close()` when done."""
 
-    def __init__(self, config: ClusterConfig,
-                 policy: Callable[[int], float | None] | None = None) -> None:
+    def __init__(self, config: ClusterConfig) -> None:
         super().__init__(config.nodes, config.ordering)
         self.config = config
         n = config.nodes
@@ -312,9 +306,6 @@ class Cluster(SimCluster):
         self._rngs: list[random.Random] = [random.Random() for _ in range(n)]
         self._scripts = [list(config.draws[i]) if i < len(config.draws) else []
                          for i in range(n)]
-        self.drawn: list[list[float]] = [[] for _ in range(n)]
-        # A translator's choice of the next draw of node i (None: not scripted).
-        self.policy = policy
         self._commands: dict[bytes, Put] = {}
         for i in range(n):
             self._start(i)
@@ -359,8 +350,7 @@ class Cluster(SimCluster):
         """Build node i's SyncObj from its disk (a fresh disk at first start)."""
         n = self.config.nodes
         self._rngs[i] = _ScriptedRandom(
-            f"pysyncobj:{self.config.seed}:{i}:{self.incarnation[i]}", self._scripts[i],
-            self.drawn[i], lambda: None if self.policy is None else self.policy(i))
+            f"pysyncobj:{self.config.seed}:{i}:{self.incarnation[i]}", self._scripts[i])
         names = [LibraryNode(f"n{j}") for j in range(n)]
         transport = self.transports[i] = _SimTransport(self, i)
         journal = _SimJournal(self.disks[i])

@@ -1,6 +1,5 @@
 """`raftcheck hunt --core pysyncobj|raftos`: search a library's faithful core, confirm each
-counterexample on the installed library (model/adapters/library_hunt.py, with
-pysyncobj_hunt.py and raftos_hunt.py for how each library's timers fire)."""
+counterexample on the installed library (model/adapters/library_hunt.py)."""
 
 from __future__ import annotations
 
@@ -62,16 +61,17 @@ def run(args: argparse.Namespace) -> int:
     if args.seconds is not None and args.seconds <= 0:
         raise UsageError("--seconds must be positive")
     try:
-        module = importlib.import_module(f"raftcheck.model.adapters.{args.core}_hunt")
+        importlib.import_module(f"raftcheck.model.adapters.{LIBRARIES[args.core][0]}")
     except ImportError as error:
         raise UsageError(f"--core {args.core} needs {LIBRARIES[args.core][1]}: "
                          f"{error}") from None
+    from raftcheck.model.adapters.library_fuzz import library_named
     from raftcheck.model.adapters.library_hunt import run_cli
     seed = resolve_seed(args.seed)
     try:
         return run_cli(
-            module.TRANSLATION, args.release, args.nodes, seed, args.examples, args.seconds,
-            args.json, args.save, args.engine,
+            library_named(args.core), args.release, args.nodes, seed, args.examples,
+            args.seconds, args.json, args.save, args.engine,
             bounds_from_args(args, ENGINE_BOUNDS[args.engine]), properties_from_args(args))
     except ValueError as error:
         raise UsageError(str(error)) from None

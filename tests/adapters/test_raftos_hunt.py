@@ -1,6 +1,6 @@
 """`raftcheck hunt --core raftos`: counterexamples of raftos's faithful core, translated into
 library runs (each timer step is its node's own clock, the others paused) and confirmed there
-(model/adapters/raftos_hunt.py, model/adapters/library_hunt.py).
+(model/adapters/library_hunt.py).
 
 Skipped as a whole when raftos is not installed."""
 
@@ -23,10 +23,12 @@ from raftcheck.model.adapters.library_hunt import (
     CONFIRMED,
     NOT_CONFIRMED,
     SEARCH_BOUNDS,
+    Hunted,
+    confirm as confirm_on,
 )
 from raftcheck.model.adapters.raftos_adapter import ClusterConfig
 from raftcheck.model.adapters.raftos_conformance import faithful_core
-from raftcheck.model.adapters.raftos_hunt import confirm
+from raftcheck.model.adapters.raftos_fuzz import RAFTOS
 from raftcheck.model.adapters.sim import Drop, FireTimer
 from raftcheck.model.cli import main
 
@@ -43,6 +45,10 @@ class KeepsItsVote(RaftosCore):
 # A leader's heartbeats before its step-down when nobody answers (the library's default
 # setting): the next one falls on the step-down's instant, which fires with it.
 UNANSWERED_BEATS = ClusterConfig().step_down_missed_heartbeats - 1
+
+
+def confirm(core: RaftosCore, nodes: int, prop: str, actions: list[w.Action]) -> Hunted:
+    return confirm_on(RAFTOS, core, nodes, prop, actions)
 
 
 def election(core: RaftosCore) -> list[w.Action]:
@@ -157,3 +163,26 @@ def test_hunt_usage_errors(argv: list[str], capsys: pytest.CaptureFixture[str]) 
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+RECORDS = Path(__file__).parent / "records" / "raftos"
+
+
+def test_hunted_records_replay_on_the_library() -> None:
+    """Two hunts' records (docs/raftos.md, "Hunting"): a leader that steps down forgets its
+    vote and gives it to a candidate of its own term (`raftcheck hunt --core raftos --seed 1`,
+    7 core steps, 19 library actions), and two leaders of one term in a cluster of four
+    (`--nodes 4 --seed 1`, 6 actions: finding 5)."""
+    record = load_record(RECORDS / "hunt-stepped-down-leader-es.json")
+    outcome, applied, states = replay(record.config, record.actions, ignored=frozenset(
+        record.ignored))
+    assert outcome.violation is not None and outcome.violation.property == "Election Safety"
+    assert len(applied) == len(record.actions) == 19
+    stepped_down = [s.nodes[0] for s in states if s.nodes[0] is not None
+                    and s.nodes[0].role is Role.FOLLOWER and s.nodes[0].current_term == 1]
+    assert stepped_down[0].voted_for is None and stepped_down[-1].voted_for == 2
+    record = load_record(RECORDS / "hunt4-even-quorum-es.json")
+    outcome, applied, _ = replay(record.config, record.actions, ignored=frozenset(
+        record.ignored))
+    assert outcome.violation is not None and outcome.violation.property == "Election Safety"
+    assert record.config.nodes == 4 and len(applied) == 6
