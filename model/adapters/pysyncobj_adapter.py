@@ -120,8 +120,8 @@ class ClusterConfig:
     leader_fallback_timeout: float = 30.0
     # Scripted values of the library's `random.random()` (its only use: the election
     # timeout), per node, in the order drawn across restarts; past them, the seeded
-    # generator. The five-server hunt records of tests/adapters/records/ carry them (a hunt
-    # now times a counterexample with each node's own clock, model/adapters/library_hunt.py).
+    # generator. Every record saves them (empty unless it scripted some); the suite's own
+    # runs leave them to the seed.
     draws: tuple[tuple[float, ...], ...] = ()
 
     def __attrs_post_init__(self) -> None:
