@@ -220,13 +220,18 @@ class Faults:
     max_crashes: int | None = 2
     max_partitions: int | None = 2
     max_submits: int = 4
+    # Pauses: one node's clock runs to its next timer while the others stand still
+    # (`FireTimer`). Off by default: the rule is not in the machine, so runs without it draw
+    # as they always did.
+    pauses: bool = False
 
     def describe(self) -> str:
         def show(value: int | None) -> str:
             return "∞" if value is None else str(value)
         return (f"drop={'on' if self.drop else 'off'} duplicate="
                 f"{'on' if self.duplicate else 'off'} crashes≤{show(self.max_crashes)} "
-                f"partitions≤{show(self.max_partitions)} submits≤{self.max_submits}")
+                f"partitions≤{show(self.max_partitions)} submits≤{self.max_submits}"
+                + (" pauses=on" if self.pauses else ""))
 
 
 DEFAULT_FAULTS = Faults()
@@ -526,6 +531,14 @@ def build_machine(library: Library, nodes: int, ordering: Ordering, faults: Faul
         @rule(ms=st.integers(1, MAX_WAIT_MS))
         def wait(self, ms: int) -> None:
             self.do(Wait(ms))
+
+        if faults.pauses:
+            @precondition(lambda self: self.cluster is not None and bool(self.c.up()))
+            @rule(data=DATA)
+            def pause_the_others(self, data: st.DataObject) -> None:
+                timed = [i for i in self.c.up() if self.c.node_deadline_us(i) is not None]
+                if timed:
+                    self.do(FireTimer(self.pick(data, timed, "node")))
 
         @precondition(lambda self: self.cluster is not None and bool(self.c.up())
                       and self.submits < faults.max_submits)
@@ -1100,7 +1113,7 @@ def run_cli(library: Library, args: argparse.Namespace, seed: int) -> int:
     if not 1 <= args.nodes <= 9:
         raise ValueError(f"--nodes must be between 1 and 9, got {args.nodes}")
     faults = Faults(drop=args.drop, duplicate=args.duplicate, max_crashes=args.max_crashes,
-                    max_partitions=args.max_partitions)
+                    max_partitions=args.max_partitions, pauses=getattr(args, "pauses", False))
     core = None
     if getattr(args, "conformance", False):
         if library.conformance is None:

@@ -63,7 +63,7 @@ HELP = {
     "fuzz": "Hypothesis stateful exploration for a budget of runs or seconds",
     "explore": "bounded exhaustive search (BFS/DFS/simulation) with shortest counterexamples",
     "replay": "re-run a saved trace file against a core; --shrink, --format mermaid|html",
-    "hunt": "search a library's faithful core (--core pysyncobj), then confirm each "
+    "hunt": "search a library's faithful core (--core pysyncobj, raftos), then confirm each "
             "counterexample on the library: CONFIRMED, NOT CONFIRMED or CANNOT APPLY",
     "timing": "the Raft paper's Figure 16: time to elect a new leader after the leader "
               "crashes, per election-timeout range, beside the paper's figures; --plot FILE",

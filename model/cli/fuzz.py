@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     library.add_argument("--network", choices=("any", "fifo"), default="any",
                          help="message order: any in-flight message may be delivered, or only "
                               "the oldest on each link, as over TCP (default: %(default)s)")
+    library.add_argument("--pauses", action="store_true",
+                         help="also pause every node but one while that node's clock runs to "
+                              "its next timer, as a stopped process or a GC pause would")
     library.add_argument("--replay", metavar="FILE", default=None,
                          help="re-run a saved counterexample record of the library")
     library.add_argument("--conformance", action="store_true",
@@ -94,9 +97,9 @@ def run(args: argparse.Namespace) -> int:
                              f"{args.core}")
         return _run_library(args, seed)
     if args.replay is not None or args.network != "any" or args.conformance or \
-            args.release is not None:
-        raise UsageError("--replay, --network, --conformance and --release apply to a "
-                         "library's --core (pysyncobj, raftos) only")
+            args.release is not None or args.pauses:
+        raise UsageError("--replay, --network, --pauses, --conformance and --release apply to "
+                         "a library's --core (pysyncobj, raftos) only")
     try:
         model = model_from_args(args, seed)
     except ValueError as error:

@@ -23,9 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the library to hunt in: pysyncobj or raftos (each needs its extra)")
     parser.add_argument("--release", default=None,
                         help="the release whose faithful core is searched (default and only "
-                             "choice: the installed library's; releases without a core of "
-                             "their own take the one with their rules, impl/pysyncobj.py "
-                             "SAME_RULES)")
+                             "choice: the installed library's; PySyncObj releases without a "
+                             "core of their own take the one with their rules, "
+                             "impl/pysyncobj.py SAME_RULES)")
     parser.add_argument("--engine", choices=tuple(ENGINE_BOUNDS), default="fuzz",
                         help="how the faithful core is searched: the Hypothesis engine "
                              "(shrunk counterexamples), or explore's breadth-first search "

@@ -70,3 +70,4 @@ def test_pysyncobj_options_are_refused_for_other_cores() -> None:
     from raftcheck.model.cli import main
 
     assert main(["fuzz", "--core", "raft", "--network", "fifo", "--examples", "1"]) == 2
+    assert main(["fuzz", "--core", "raft", "--pauses", "--examples", "1"]) == 2

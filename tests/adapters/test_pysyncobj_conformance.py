@@ -74,6 +74,14 @@ def test_the_pinned_release_conforms_at_five_servers_on_fifo_links() -> None:
     assert result.compared > 1_000 and result.cut_short == ()
 
 
+def test_the_pinned_release_conforms_with_pauses() -> None:
+    """`Faults(pauses=True)`: one node's clock runs while the others stand still
+    (`FireTimer`); the core follows those runs too."""
+    result = fuzz(faults=Faults(pauses=True), seed=1, examples=40, core=faithful_core())
+    assert result.outcome.violation is None, result.outcome.violation
+    assert result.compared > 2_000 and result.cut_short == ()
+
+
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.stem)
 def test_every_saved_finding_conforms(path: Path) -> None:
     """The fuzzer's findings on the library, each step a step of the core."""
