@@ -91,9 +91,8 @@ class FireTimer:
     """Advance `node`'s own clock just past its earliest pending timer and tick it; every other
     node is paused meanwhile (its clock does not move), as a process the OS stopped or a
     garbage-collection pause would be. Raft's safety may not rest on clocks, so a run with
-    paused nodes is one the library must survive in a deployment. `raftcheck hunt --core raftos`
-    times a counterexample's timeouts this way (a raftos leader always steps down before a
-    follower's election timeout on a shared clock)."""
+    paused nodes is one the library must survive in a deployment. `raftcheck hunt` times
+    every counterexample's timers this way, and `raftcheck fuzz --pauses` draws it."""
 
     node: int
 
