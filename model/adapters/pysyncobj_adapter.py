@@ -199,8 +199,8 @@ class _SimJournal(Journal):  # type: ignore[misc]  # pysyncobj is untyped
 
 
 class _ScriptedRandom(random.Random):
-    """The library's `random` for one node: the config's scripted draws first (records saved
-    by earlier hunts carry them), then the seeded generator."""
+    """The library's `random` for one node: the config's scripted draws first (a record may
+    carry some), then the seeded generator."""
 
     def __init__(self, seed: str, script: list[float]) -> None:
         super().__init__(seed)
@@ -311,7 +311,6 @@ class Cluster(SimCluster):
             self._start(i)
 
     # -------------------------------------------------------------- library context
-
 
     @contextmanager
     def _inside(self, node_id: int, what: str) -> Iterator[None]:
@@ -437,14 +436,6 @@ class Cluster(SimCluster):
 
     def node_deadline_us(self, i: int) -> int:
         return self._past(i, self.node_deadline(i))
-
-    def next_deadline(self) -> float:
-        """The earliest time of the cluster's clock at which some up node's timer is due (see
-        `node_deadline`)."""
-        due = [self.node_deadline(i) - self.ahead_us[i] / 1_000_000 for i in self.up()]
-        if not due:
-            raise ActionNotEnabled("every node is down: no timer runs")
-        return min(due)
 
     def node_deadline(self, i: int) -> float:
         """The earliest time of up node i's clock at which one of its timers is due: a
