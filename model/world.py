@@ -219,6 +219,8 @@ class Model:
 
     # Whether checked mode is on (`checked`, or else where the core comes from).
     _checking: bool = field(init=False, eq=False, repr=False)
+    # Whether the core's leaders have a timer of their own (its optional `leader_timer`).
+    _leader_timer: bool = field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_goals",
@@ -228,6 +230,8 @@ class Model:
             module = type(self.core).__module__
             checking = module != "raftcheck.impl" and not module.startswith("raftcheck.impl.")
         object.__setattr__(self, "_checking", checking)
+        object.__setattr__(self, "_leader_timer",
+                           getattr(self.core, "leader_timer", False) is True)
 
     @property
     def checking(self) -> bool:
@@ -278,7 +282,7 @@ class Model:
                                                                          message.dest):
                 yield Deliver(message)
         untimed = state.clock is None
-        leader_timer = untimed and getattr(self.core, "leader_timer", False) is True
+        leader_timer = untimed and self._leader_timer
         for node in state.up_nodes():
             if node.role is Role.LEADER:
                 if untimed:
