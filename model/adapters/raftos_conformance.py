@@ -49,16 +49,7 @@ from raftcheck.model.adapters.library_conformance import (
     Unmodelled,
 )
 from raftcheck.model.adapters.raftos_adapter import LIBRARY_VERSION, Cluster, decode
-from raftcheck.model.adapters.sim import (
-    CLOCK_ACTIONS,
-    Action,
-    Deliver,
-    FireTimer,
-    NextTimer,
-    Packet,
-    Submit,
-    Wait,
-)
+from raftcheck.model.adapters.sim import CLOCK_ACTIONS, Action, Packet, Restart
 
 
 def faithful_core(version: str = LIBRARY_VERSION) -> RaftosCore:
@@ -124,15 +115,9 @@ class Tracker(LibraryTracker):
         return found
 
     def ticked(self, action: Action) -> list[int]:
-        if isinstance(action, (NextTimer, Wait)):
-            return self.cluster.up()
-        if isinstance(action, FireTimer):
-            return [action.node]
-        if isinstance(action, Deliver):
-            return [action.dest]
-        if isinstance(action, Submit):
-            return [action.node]
-        return []
+        """`LibraryTracker.ticked`, but for a restart: a restarted raftos node only starts, no
+        timer of it runs (`Cluster._restart`), so its start-up is the core's `Restart`."""
+        return [] if isinstance(action, Restart) else super().ticked(action)
 
     def tick(self, i: int, before: Any, sent: list[Packet]) -> None:
         cluster = self.cluster
